@@ -1,0 +1,56 @@
+import type { Address } from './Address';
+import type { Envelope } from './Envelope';
+import type { Expiration } from './ValueSpec';
+
+/** One stored state value with what its expiry needs. */
+export interface StoredValue {
+  readonly typename: string;
+  readonly value: Uint8Array;
+  readonly expiration?: Expiration;
+  /** Last write (after-write) or last invocation (after-invoke), epoch ms. */
+  readonly touchedAtMs: number;
+}
+
+/** The last position applied from one ordered source, and when it was applied. */
+export interface Mark {
+  readonly position: string;
+  readonly atMs: number;
+}
+
+/**
+ * A delayed message the address scheduled and that has not fired or been cancelled. The
+ * timer fires as `envelope` (origin `timer`) at this address, which applies it only while
+ * it is still pending here: that is what makes cancellation exact.
+ */
+export interface PendingTimer {
+  readonly dueAtMs: number;
+  readonly cancellationToken?: string;
+}
+
+/**
+ * Everything durable about one address: its state values, its idempotency marks and its
+ * pending timers, under an optimistic-concurrency `version` (0 = never written).
+ */
+export interface AddressState {
+  readonly address: Address;
+  readonly version: number;
+  /** When the state was first created (epoch ms): the high part of sender positions. */
+  readonly epochMs: number;
+  readonly values: ReadonlyMap<string, StoredValue>;
+  readonly marks: ReadonlyMap<string, Mark>;
+  readonly timers: ReadonlyMap<string, PendingTimer>;
+}
+
+/** The state of an address that was never written. */
+export function emptyState(address: Address): AddressState {
+  return { address, version: 0, epochMs: 0, values: new Map(), marks: new Map(), timers: new Map() };
+}
+
+/** A message that could not be applied, kept with its reason so it can be inspected and redriven. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly address: string;
+  readonly envelope: Envelope;
+  readonly reason: string;
+  readonly atMs: number;
+}

@@ -1,0 +1,18 @@
+import type { InvocationRequest, InvocationResponse } from '../Invocation';
+
+/**
+ * Where a function type runs (port): embedded in the process, behind AWS Lambda, or behind
+ * an HTTP request-reply endpoint. All of them speak the StateFun request-reply protocol.
+ *
+ * Implementations throw a {@link RetryableError} for transient failures (timeouts,
+ * throttling, 5xx) and a {@link TerminalError} for failures that will repeat (a function
+ * that throws, a garbage response).
+ */
+export interface FunctionEndpoint {
+  invoke(request: InvocationRequest): Promise<InvocationResponse>;
+}
+
+/** Finds the endpoint serving a function type, or `undefined` for an unknown type. */
+export interface FunctionResolver {
+  resolve(fnType: string): FunctionEndpoint | undefined;
+}
