@@ -1,4 +1,5 @@
 import type { Address } from './Address';
+import type { EgressRecord } from './Effects';
 import type { Envelope } from './Envelope';
 import type { Expiration } from './ValueSpec';
 
@@ -46,11 +47,14 @@ export function emptyState(address: Address): AddressState {
   return { address, version: 0, epochMs: 0, values: new Map(), marks: new Map(), timers: new Map() };
 }
 
-/** A message that could not be applied, kept with its reason so it can be inspected and redriven. */
-export interface DeadLetter {
+/**
+ * A message that could not be applied, or an egress record that could not be delivered,
+ * kept whole with its reason so it can be inspected and redriven.
+ */
+export type DeadLetter = {
   readonly id: string;
+  /** The address (or, for an egress record, the egress) it was meant for. */
   readonly address: string;
-  readonly envelope: Envelope;
   readonly reason: string;
   readonly atMs: number;
-}
+} & ({ readonly envelope: Envelope } | { readonly egressRecord: EgressRecord });

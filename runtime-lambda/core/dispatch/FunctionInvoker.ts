@@ -1,0 +1,117 @@
+import type { Address } from '../Address';
+import type { StoredValue } from '../AddressState';
+import { StatefunError, TerminalError, describeError } from '../errors';
+import type { InvocationRequest, InvocationResult } from '../Invocation';
+import type { FunctionEndpoint, FunctionResolver } from '../ports/FunctionEndpoint';
+import type { TypedValue } from '../TypedValue';
+import type { ValueSpec } from '../ValueSpec';
+import { type BackoffPolicy, type Sleep, backoffDelayMs } from './retry';
+
+/** How many times a function may answer "missing state" for one call before it is a bug. */
+const MAX_MISSING_STATE_ROUNDS = 3;
+
+/** One message as the function sees it. */
+export interface PendingInvocation {
+  readonly caller?: Address;
+  readonly argument: TypedValue;
+}
+
+/**
+ * Calls functions through their endpoints: supplies the registered state, runs the
+ * protocol's missing-state round trip (registering the specs a function declares), and
+ * retries transient failures with backoff.
+ *
+ * The registered specs are a cache: a cold instance learns them again from the function
+ * (or from the values already stored), so no durable state hides here.
+ */
+export class FunctionInvoker {
+  private readonly specsByType = new Map<string, Map<string, ValueSpec>>();
+
+  constructor(
+    private readonly functions: FunctionResolver,
+    private readonly retry: BackoffPolicy,
+    private readonly sleep: Sleep,
+  ) {}
+
+  /** The specs registered for a function type so far, by state name. */
+  specsOf(fnType: string): ReadonlyMap<string, ValueSpec> {
+    return this.specsByType.get(fnType) ?? new Map();
+  }
+
+  /**
+   * Invokes `target` with `invocations`, given its current live `values`.
+   *
+   * @throws {@link TerminalError} for an unknown function type, a function that keeps
+   * failing, or one that keeps declaring missing state; the caller dead-letters the messages.
+   */
+  async invoke(
+    target: Address,
+    values: ReadonlyMap<string, StoredValue>,
+    invocations: readonly PendingInvocation[],
+  ): Promise<InvocationResult> {
+    const endpoint = this.functions.resolve(target.typename);
+    if (endpoint === undefined) {
+      throw new TerminalError(
+        `no function is registered for type "${target.typename}" (message to ${target.key}): register it in the application's function list`,
+        { code: 'UNKNOWN_FUNCTION_TYPE' },
+      );
+    }
+    for (let round = 0; round <= MAX_MISSING_STATE_ROUNDS; round++) {
+      const request = this.buildRequest(target, values, invocations);
+      const response = await this.callWithRetries(endpoint, request);
+      if (response.kind === 'result') return response;
+      this.register(target.typename, response.missing);
+    }
+    throw new TerminalError(
+      `function "${target.typename}" still reports missing state after ${MAX_MISSING_STATE_ROUNDS} rounds: its declared state specs are inconsistent`,
+      { code: 'MISSING_STATE_LOOP' },
+    );
+  }
+
+  private buildRequest(
+    target: Address,
+    values: ReadonlyMap<string, StoredValue>,
+    invocations: readonly PendingInvocation[],
+  ): InvocationRequest {
+    const specs = this.specsOf(target.typename);
+    const state: { name: string; value: TypedValue }[] = [];
+    for (const spec of specs.values()) {
+      const stored = values.get(spec.name);
+      state.push({
+        name: spec.name,
+        value: stored ? { typename: stored.typename, value: stored.value } : { typename: spec.typename, value: null },
+      });
+    }
+    for (const [name, stored] of values) {
+      if (!specs.has(name)) state.push({ name, value: { typename: stored.typename, value: stored.value } });
+    }
+    return { target, state, invocations };
+  }
+
+  private register(fnType: string, missing: readonly ValueSpec[]): void {
+    let specs = this.specsByType.get(fnType);
+    if (specs === undefined) {
+      specs = new Map();
+      this.specsByType.set(fnType, specs);
+    }
+    for (const spec of missing) specs.set(spec.name, spec);
+  }
+
+  private async callWithRetries(endpoint: FunctionEndpoint, request: InvocationRequest) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await endpoint.invoke(request);
+      } catch (thrown) {
+        // Anything but a declared terminal failure may be transient (a user function's
+        // own network call, say), so it gets the configured retries before a dead letter.
+        const retryable = thrown instanceof StatefunError ? thrown.retryable : true;
+        if (!retryable || attempt >= this.retry.maxAttempts) {
+          const reason = `function "${request.target.typename}" failed on ${request.target.key}` +
+            (retryable ? ` after ${attempt} attempts` : '') + `: ${describeError(thrown)}`;
+          throw new TerminalError(reason, { cause: thrown, code: 'FUNCTION_FAILED' });
+        }
+        await this.sleep(backoffDelayMs(this.retry, attempt));
+      }
+    }
+  }
+}

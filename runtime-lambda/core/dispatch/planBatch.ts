@@ -1,0 +1,276 @@
+import type { Address } from '../Address';
+import type { AddressState, DeadLetter, Mark, PendingTimer, StoredValue } from '../AddressState';
+import type { CancelledTimer, EgressRecord, ScheduledTimer } from '../Effects';
+import type { Envelope } from '../Envelope';
+import { TerminalError, describeError } from '../errors';
+import { batchId } from '../ids';
+import type { InvocationResult } from '../Invocation';
+import { MAX_EFFECTS_PER_BATCH, comparePositions, senderPosition } from '../positions';
+import type { Commit } from '../ports/StateStore';
+import type { ValueSpec } from '../ValueSpec';
+import type { FunctionInvoker, PendingInvocation } from './FunctionInvoker';
+
+/** What one address batch came to: the commit to write, or nothing when every message was a duplicate. */
+export interface BatchPlan {
+  readonly commit: Commit | undefined;
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly deadLettered: number;
+}
+
+export interface PlanOptions {
+  readonly nowMs: number;
+  /** Marks not advanced for this long are dropped: longer than any redelivery can arrive late. */
+  readonly markRetentionMs: number;
+}
+
+/**
+ * Runs one address's pending messages against its loaded state and plans the commit:
+ *
+ * 1. drops duplicates: a message at or below its source's mark, a timer no longer pending;
+ * 2. invokes the function once with every remaining message (StateFun's invocation batch);
+ *    if that fails for good, invokes message by message so only the failing ones become
+ *    dead letters;
+ * 3. applies state mutations, advances marks, records timers and cancellations, and derives
+ *    every effect's id from the batch id, so a re-run plans the very same commit.
+ *
+ * Pure but for the function calls: the caller commits the plan.
+ */
+export async function planBatch(
+  state: AddressState,
+  envelopes: readonly Envelope[],
+  invoker: FunctionInvoker,
+  options: PlanOptions,
+): Promise<BatchPlan> {
+  const { nowMs } = options;
+  const address = state.address;
+  const marks = new Map<string, Mark>(state.marks);
+  const timers = new Map<string, PendingTimer>(state.timers);
+
+  const accepted: Envelope[] = [];
+  for (const envelope of envelopes) {
+    const origin = envelope.origin;
+    if (origin.kind === 'timer') {
+      if (timers.delete(origin.timerId)) accepted.push(envelope);
+      continue;
+    }
+    const mark = marks.get(origin.source);
+    if (mark !== undefined && comparePositions(origin.position, mark.position) <= 0) continue;
+    marks.set(origin.source, { position: origin.position, atMs: nowMs });
+    accepted.push(envelope);
+  }
+  const duplicates = envelopes.length - accepted.length;
+  if (accepted.length === 0) return { commit: undefined, applied: 0, duplicates, deadLettered: 0 };
+
+  const id = batchId(address.key, state.version, accepted.map((e) => e.id));
+  const version = state.version + 1;
+  const epochMs = state.version === 0 || state.epochMs === 0 ? nowMs : state.epochMs;
+  const out = new EffectCollector(address, id, epochMs, version, nowMs, timers);
+
+  const toInvoke: Envelope[] = [];
+  for (const envelope of accepted) {
+    if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
+      out.send(envelope.forwardTo, envelope.argument);
+    } else {
+      toInvoke.push(envelope);
+    }
+  }
+
+  const values = liveValues(state.values, nowMs);
+  const deadLetters: DeadLetter[] = [];
+  if (toInvoke.length > 0) {
+    await invokeBatch(address, toInvoke, values, invoker, out, deadLetters, nowMs);
+    touchAfterInvoke(values, nowMs);
+  }
+
+  for (const [source, mark] of marks) {
+    if (mark.atMs < nowMs - options.markRetentionMs) marks.delete(source);
+  }
+
+  const effects = out.effects(deadLetters);
+  if (effects.messages.length + effects.egress.length + effects.timers.length > MAX_EFFECTS_PER_BATCH) {
+    throw new TerminalError(
+      `batch on ${address.key} produced more than ${MAX_EFFECTS_PER_BATCH} effects: split the work over more messages`,
+    );
+  }
+  return {
+    commit: {
+      address,
+      expectedVersion: state.version,
+      token: id,
+      state: { address, version, epochMs, values, marks, timers },
+      effects,
+    },
+    applied: accepted.length - deadLetters.length,
+    duplicates,
+    deadLettered: deadLetters.length,
+  };
+}
+
+async function invokeBatch(
+  address: Address,
+  envelopes: readonly Envelope[],
+  values: Map<string, StoredValue>,
+  invoker: FunctionInvoker,
+  out: EffectCollector,
+  deadLetters: DeadLetter[],
+  nowMs: number,
+): Promise<void> {
+  try {
+    const result = await invoker.invoke(address, values, envelopes.map(toInvocation));
+    applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+    return;
+  } catch (error) {
+    if (envelopes.length === 1) {
+      deadLetters.push(deadLetter(address, envelopes[0]!, error, nowMs));
+      return;
+    }
+  }
+  // The batch failed as a whole: isolate the failing messages, keeping the effects of the rest.
+  for (const envelope of envelopes) {
+    try {
+      const result = await invoker.invoke(address, values, [toInvocation(envelope)]);
+      applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+    } catch (error) {
+      deadLetters.push(deadLetter(address, envelope, error, nowMs));
+    }
+  }
+}
+
+function toInvocation(envelope: Envelope): PendingInvocation {
+  return envelope.caller ? { caller: envelope.caller, argument: envelope.argument } : { argument: envelope.argument };
+}
+
+function deadLetter(address: Address, envelope: Envelope, error: unknown, nowMs: number): DeadLetter {
+  return { id: envelope.id, address: address.key, envelope, reason: describeError(error), atMs: nowMs };
+}
+
+/**
+ * Validates the whole result before changing anything, so a bad result leaves state and
+ * effects untouched and its messages are dead-lettered.
+ */
+function applyResult(
+  address: Address,
+  result: InvocationResult,
+  values: Map<string, StoredValue>,
+  specs: ReadonlyMap<string, ValueSpec>,
+  out: EffectCollector,
+  nowMs: number,
+): void {
+  for (const mutation of result.mutations) {
+    if (!specs.has(mutation.name) && !values.has(mutation.name)) {
+      throw new TerminalError(
+        `function "${address.typename}" changed state "${mutation.name}" that it never declared (declared: ${[...specs.keys()].join(', ') || 'none'})`,
+        { code: 'UNDECLARED_STATE' },
+      );
+    }
+  }
+  for (const mutation of result.mutations) {
+    if (mutation.value === null || mutation.value.value === null) {
+      values.delete(mutation.name);
+      continue;
+    }
+    const expiration = specs.get(mutation.name)?.expiration ?? values.get(mutation.name)?.expiration;
+    values.set(mutation.name, {
+      typename: mutation.value.typename,
+      value: mutation.value.value,
+      touchedAtMs: nowMs,
+      ...(expiration ? { expiration } : {}),
+    });
+  }
+  for (const message of result.messages) out.send(message.target, message.argument);
+  for (const delayed of result.delayed) {
+    if (delayed.kind === 'cancel') out.cancel(delayed.cancellationToken);
+    else out.sendAfter(delayed.delayMs, delayed.target, delayed.argument, delayed.cancellationToken);
+  }
+  for (const egress of result.egress) out.egress(egress.egress, egress.argument);
+}
+
+/** The values still alive at `nowMs`: an expired value is never shown to a function. */
+function liveValues(stored: ReadonlyMap<string, StoredValue>, nowMs: number): Map<string, StoredValue> {
+  const live = new Map<string, StoredValue>();
+  for (const [name, value] of stored) {
+    if (value.expiration === undefined || value.touchedAtMs + value.expiration.afterMs > nowMs) live.set(name, value);
+  }
+  return live;
+}
+
+function touchAfterInvoke(values: Map<string, StoredValue>, nowMs: number): void {
+  for (const [name, value] of values) {
+    if (value.expiration?.mode === 'after-invoke' && value.touchedAtMs !== nowMs) {
+      values.set(name, { ...value, touchedAtMs: nowMs });
+    }
+  }
+}
+
+/** Gathers a batch's effects with their deterministic ids and sender positions. */
+class EffectCollector {
+  private readonly messages: Envelope[] = [];
+  private readonly scheduled: ScheduledTimer[] = [];
+  private readonly cancelled: CancelledTimer[] = [];
+  private readonly egressRecords: EgressRecord[] = [];
+  private timersScheduled = 0;
+
+  constructor(
+    private readonly address: Address,
+    private readonly batchId: string,
+    private readonly epochMs: number,
+    private readonly version: number,
+    private readonly nowMs: number,
+    private readonly timers: Map<string, PendingTimer>,
+  ) {}
+
+  send(target: Address, argument: Envelope['argument']): void {
+    const index = this.messages.length;
+    this.messages.push({
+      id: `${this.batchId}.m${index}`,
+      target,
+      caller: this.address,
+      argument,
+      origin: { kind: 'function', source: this.address.key, position: senderPosition(this.epochMs, this.version, index) },
+    });
+  }
+
+  sendAfter(delayMs: number, target: Address, argument: Envelope['argument'], cancellationToken?: string): void {
+    const timerId = `${this.batchId}.t${this.timersScheduled++}`;
+    const dueAtMs = this.nowMs + delayMs;
+    this.timers.set(timerId, cancellationToken ? { dueAtMs, cancellationToken } : { dueAtMs });
+    this.scheduled.push({
+      timerId,
+      dueAtMs,
+      envelope: {
+        id: timerId,
+        target: this.address,
+        caller: this.address,
+        argument,
+        origin: { kind: 'timer', timerId },
+        ...(target.equals(this.address) ? {} : { forwardTo: target }),
+      },
+    });
+  }
+
+  /** Cancels every pending timer of this address with `token`; an unknown token is a no-op (already fired). */
+  cancel(token: string): void {
+    for (const [timerId, timer] of this.timers) {
+      if (timer.cancellationToken !== token) continue;
+      this.timers.delete(timerId);
+      const scheduledHere = this.scheduled.findIndex((s) => s.timerId === timerId);
+      if (scheduledHere >= 0) this.scheduled.splice(scheduledHere, 1);
+      else this.cancelled.push({ timerId, owner: this.address });
+    }
+  }
+
+  egress(egress: string, argument: Envelope['argument']): void {
+    this.egressRecords.push({ id: `${this.batchId}.e${this.egressRecords.length}`, egress, argument });
+  }
+
+  effects(deadLetters: readonly DeadLetter[]) {
+    return {
+      messages: this.messages,
+      timers: this.scheduled,
+      cancelledTimers: this.cancelled,
+      egress: this.egressRecords,
+      deadLetters,
+    };
+  }
+}

@@ -1,0 +1,245 @@
+import { Address, typename as validTypename } from '../core/Address';
+import type { AddressState, DeadLetter } from '../core/AddressState';
+import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
+import type { Effects, EgressRecord } from '../core/Effects';
+import type { Envelope } from '../core/Envelope';
+import { InvalidInputError } from '../core/errors';
+import type { Clock } from '../core/ports/Clock';
+import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
+import type { TypedValue } from '../core/TypedValue';
+import { InMemoryStateStore } from './InMemoryStateStore';
+import { LocalLog } from './LocalLog';
+import { SimulatedClock } from './SimulatedClock';
+import { TimerQueue } from './TimerQueue';
+
+/** Receives the records of one egress. */
+export type EgressHandler = (record: EgressRecord) => void | Promise<void>;
+
+/** An ingress: raw records whose key is the id of the target function instance, as in StateFun. */
+export interface IngressSpec {
+  /** The ingress name used with {@link LocalRuntime.ingest}. */
+  readonly name: string;
+  /** The function type (`namespace/type`) that receives the records. */
+  readonly target: string;
+}
+
+/** Options of a {@link LocalRuntime}. */
+export interface LocalRuntimeOptions {
+  readonly functions: FunctionResolver;
+  readonly ingresses?: readonly IngressSpec[];
+  /** Egress handlers by egress name (`namespace/type`). @default - none: records to an unknown egress become dead letters */
+  readonly egresses?: Readonly<Record<string, EgressHandler>>;
+  /** @default - a {@link SimulatedClock} starting at 2026-01-01 */
+  readonly clock?: Clock;
+  /** @default 4 partitions */
+  readonly partitions?: number;
+  /** Records taken from one partition per dispatch. @default 1000 */
+  readonly batchSize?: number;
+  /** Called for every dead letter, besides keeping it in {@link LocalRuntime.deadLetters}. */
+  readonly onDeadLetter?: (deadLetter: DeadLetter) => void;
+  /** Passed to the {@link Dispatcher}. */
+  readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock'>;
+}
+
+/** Counters of a {@link LocalRuntime} since it started. */
+export interface LocalRuntimeStats {
+  dispatches: number;
+  applied: number;
+  duplicates: number;
+  deadLettered: number;
+  timersFired: number;
+}
+
+const MAX_REDELIVERIES = 10;
+
+/**
+ * A whole stateful-functions application in one Node process, on the same dispatch core as
+ * the Lambda: an in-process log partitioned by address, an in-process transactional store
+ * with an outbox, a relay, timers on a simulated (or real) clock, and egress handlers.
+ *
+ * @example
+ * const runtime = new LocalRuntime({ functions: app.resolver(), ingresses: [{ name: 'in', target: 'demo/counter' }] });
+ * runtime.ingest('in', 'alice', Types.string.toTypedValue('hi'));
+ * await runtime.runUntilIdle();
+ */
+export class LocalRuntime {
+  readonly store = new InMemoryStateStore();
+  readonly clock: Clock;
+  readonly stats: LocalRuntimeStats = { dispatches: 0, applied: 0, duplicates: 0, deadLettered: 0, timersFired: 0 };
+  readonly deadLetters: DeadLetter[] = [];
+
+  private readonly log: LocalLog;
+  private readonly timers = new TimerQueue();
+  private readonly dispatcher: Dispatcher;
+  private readonly ingresses: ReadonlyMap<string, string>;
+  private readonly egresses: Readonly<Record<string, EgressHandler>>;
+  private readonly batchSize: number;
+  private readonly redeliveries = new Map<string, number>();
+  private externalSeq = 0;
+
+  constructor(private readonly options: LocalRuntimeOptions) {
+    this.clock = options.clock ?? new SimulatedClock();
+    this.log = new LocalLog(options.partitions ?? 4);
+    this.batchSize = options.batchSize ?? 1000;
+    this.egresses = options.egresses ?? {};
+    this.ingresses = new Map((options.ingresses ?? []).map((spec) => [spec.name, validTypename(spec.target)]));
+    this.dispatcher = new Dispatcher({
+      ...options.dispatcher,
+      store: this.store,
+      functions: options.functions,
+      clock: this.clock,
+    });
+  }
+
+  /**
+   * Appends a record to ingress `ingress`: it goes to the instance `key` of the ingress's
+   * target type, with its log position as source position.
+   */
+  ingest(ingress: string, key: string, value: TypedValue): void {
+    const target = this.ingresses.get(ingress);
+    if (target === undefined) {
+      throw new InvalidInputError(
+        `unknown ingress "${ingress}": configured ingresses are ${[...this.ingresses.keys()].map((n) => `"${n}"`).join(', ') || 'none'}`,
+      );
+    }
+    const address = Address.of(target, key);
+    this.log.append(address.key, (partition, offset) => ({
+      id: `${ingress}/${partition}/${offset}`,
+      target: address,
+      argument: value,
+      origin: { kind: 'ingress', source: `${ingress}/${partition}`, position: String(offset) },
+    }));
+  }
+
+  /** Sends a message to `target` from outside the application (as the CLI does). */
+  send(target: Address, value: TypedValue): void {
+    const seq = this.externalSeq++;
+    this.log.append(target.key, () => ({
+      id: `external/${seq}`,
+      target,
+      argument: value,
+      origin: { kind: 'ingress', source: 'external', position: String(seq) },
+    }));
+  }
+
+  /** Processes messages until the log and the outbox are empty; does not move the clock. */
+  async runUntilIdle(): Promise<void> {
+    for (;;) {
+      await this.relay();
+      if (this.log.size === 0) return;
+      const work: Promise<void>[] = [];
+      for (let p = 0; p < this.log.partitionCount; p++) {
+        const batch = this.log.take(p, this.batchSize);
+        if (batch.length > 0) work.push(this.dispatchPartition(p, batch));
+      }
+      await Promise.all(work);
+    }
+  }
+
+  /**
+   * Moves a {@link SimulatedClock} to `timeMs`, firing every timer due on the way at its
+   * due time and processing everything each one causes before the next.
+   */
+  async advanceTo(timeMs: number): Promise<void> {
+    const clock = this.simulatedClock();
+    await this.runUntilIdle();
+    for (;;) {
+      const next = this.timers.nextDueAt();
+      if (next === undefined || next > timeMs) break;
+      clock.set(Math.max(next, clock.now()));
+      this.fireDue();
+      await this.runUntilIdle();
+    }
+    clock.set(Math.max(timeMs, clock.now()));
+    await this.runUntilIdle();
+  }
+
+  /** Moves a {@link SimulatedClock} forward by `ms`; see {@link advanceTo}. */
+  async advanceBy(ms: number): Promise<void> {
+    await this.advanceTo(this.clock.now() + ms);
+  }
+
+  /** Fires the timers due by the clock (for a real clock) and processes what follows. */
+  async fireDueTimers(): Promise<void> {
+    this.fireDue();
+    await this.runUntilIdle();
+  }
+
+  /** Delayed messages scheduled and not yet fired or cancelled. */
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  /** The due time of the next pending timer, if any. */
+  get nextTimerDueAt(): number | undefined {
+    return this.timers.nextDueAt();
+  }
+
+  /** The stored state of an address. */
+  state(address: Address): AddressState {
+    return this.store.peek(address);
+  }
+
+  private simulatedClock(): SimulatedClock {
+    if (!(this.clock instanceof SimulatedClock)) {
+      throw new InvalidInputError('advanceTo needs a SimulatedClock; with a real clock, call fireDueTimers() as time passes');
+    }
+    return this.clock;
+  }
+
+  private fireDue(): void {
+    for (const timer of this.timers.takeDue(this.clock.now())) {
+      this.stats.timersFired++;
+      this.log.append(timer.envelope.target.key, () => timer.envelope);
+    }
+  }
+
+  private async dispatchPartition(partition: number, batch: Envelope[]): Promise<void> {
+    const outcome = await this.dispatcher.dispatch(batch);
+    this.stats.dispatches++;
+    this.stats.applied += outcome.applied;
+    this.stats.duplicates += outcome.duplicates;
+    this.stats.deadLettered += outcome.deadLettered;
+    if (outcome.failures.length === 0) return;
+    // Redeliver failed addresses' messages, as Kinesis redelivers from the failed record.
+    const failedKeys = new Set(outcome.failures.map((f) => f.address.key));
+    for (const failure of outcome.failures) {
+      const count = (this.redeliveries.get(failure.address.key) ?? 0) + 1;
+      this.redeliveries.set(failure.address.key, count);
+      if (count > MAX_REDELIVERIES) {
+        throw new Error(`${failure.address.key} failed ${count} times in a row: ${failure.error.message}`, { cause: failure.error });
+      }
+    }
+    this.log.putBack(partition, batch.filter((e) => failedKeys.has(e.target.key)));
+  }
+
+  /** Relays committed effects: the local counterpart of the outbox relay Lambda. */
+  private async relay(): Promise<void> {
+    while (this.store.hasOutbox) {
+      for (const entry of this.store.takeOutbox()) await this.publish(entry.effects);
+    }
+  }
+
+  private async publish(effects: Effects): Promise<void> {
+    for (const message of effects.messages) this.log.append(message.target.key, () => message);
+    for (const cancelled of effects.cancelledTimers) this.timers.cancel(cancelled.timerId);
+    for (const timer of effects.timers) this.timers.schedule(timer);
+    for (const record of effects.egress) {
+      const handler = this.egresses[record.egress];
+      if (handler) await handler(record);
+      else this.deadLetter({
+        id: record.id,
+        address: record.egress,
+        egressRecord: record,
+        reason: `no egress named "${record.egress}" is configured: configured egresses are ${Object.keys(this.egresses).join(', ') || 'none'}`,
+        atMs: this.clock.now(),
+      });
+    }
+    for (const deadLetter of effects.deadLetters) this.deadLetter(deadLetter);
+  }
+
+  private deadLetter(deadLetter: DeadLetter): void {
+    this.deadLetters.push(deadLetter);
+    this.options.onDeadLetter?.(deadLetter);
+  }
+}
