@@ -1,6 +1,6 @@
 import type { Address } from '../core/Address';
 import { type AddressState, emptyState } from '../core/AddressState';
-import type { Effects } from '../core/Effects';
+import { type Effects, hasEffects } from '../core/Effects';
 import { StateConflictError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 
@@ -32,7 +32,9 @@ export class InMemoryStateStore implements StateStore {
       throw new StateConflictError(commit.address.key, commit.expectedVersion);
     }
     this.states.set(commit.address.key, commit.state);
-    this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
+    if (hasEffects(commit.effects)) {
+      this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
+    }
   }
 
   /** Removes and returns the committed effects not yet relayed, oldest first. */
