@@ -142,15 +142,16 @@ export class LocalRuntime {
    */
   async advanceTo(timeMs: number): Promise<void> {
     const clock = this.simulatedClock();
+    if (timeMs < clock.now()) clock.set(timeMs); // throws: time only moves forward
     await this.runUntilIdle();
     for (;;) {
       const next = this.timers.nextDueAt();
       if (next === undefined || next > timeMs) break;
-      clock.set(Math.max(next, clock.now()));
+      if (next > clock.now()) clock.set(next);
       this.fireDue();
       await this.runUntilIdle();
     }
-    clock.set(Math.max(timeMs, clock.now()));
+    clock.set(timeMs);
     await this.runUntilIdle();
   }
 
