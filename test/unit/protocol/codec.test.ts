@@ -1,0 +1,376 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Address } from '../../../runtime-lambda/core/Address';
+import { InvalidInputError } from '../../../runtime-lambda/core/errors';
+import type { InvocationResponse } from '../../../runtime-lambda/core/Invocation';
+import {
+  decodeFromFunction,
+  decodeToFunction,
+  encodeFromFunction,
+  encodeToFunction,
+} from '../../../runtime-lambda/protocol/codec';
+import * as pb from '../../../runtime-lambda/protocol/generated/request-reply_pb';
+import { invocationRequestFactory, invocationResultFactory, utf8 } from '../../helpers/protocolFactories';
+
+const pbAddress = (ns: string, type: string, id: string) => create(pb.AddressSchema, { namespace: ns, type, id });
+const pbValue = (typename: string, value?: Uint8Array) =>
+  create(pb.TypedValueSchema, value === undefined ? { typename } : { typename, hasValue: true, value });
+
+function fromFunctionBytes(response: Parameters<typeof create<typeof pb.FromFunctionSchema>>[1]): Uint8Array {
+  return toBinary(pb.FromFunctionSchema, create(pb.FromFunctionSchema, response));
+}
+
+function resultBytes(result: Parameters<typeof create<typeof pb.FromFunction_InvocationResponseSchema>>[1]): Uint8Array {
+  return fromFunctionBytes({
+    response: { case: 'invocationResult', value: create(pb.FromFunction_InvocationResponseSchema, result) },
+  });
+}
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+describe('Function: encodeToFunction / decodeToFunction', () => {
+  it('round-trips an invocation batch, keeping absent and empty values apart', () => {
+    // Prepare
+    const request = invocationRequestFactory();
+
+    // Act
+    const decoded = decodeToFunction(encodeToFunction(request));
+
+    // Assess
+    expect(decoded).toEqual(request);
+    expect(decoded.state[0].value.value).toBeNull();
+    expect(decoded.invocations[1].argument.value).toEqual(new Uint8Array(0));
+    expect(decoded.invocations[0].caller).toBeUndefined();
+  });
+
+  it('encodes exactly the bytes of the generated protobuf-es schema', () => {
+    // Prepare
+    const request = invocationRequestFactory();
+    const reference = create(pb.ToFunctionSchema, {
+      request: {
+        case: 'invocation',
+        value: {
+          target: pbAddress('example', 'greeter', 'ada'),
+          state: [
+            { stateName: 'seen', stateValue: pbValue('io.statefun.types/int') },
+            { stateName: 'profile', stateValue: pbValue('example/Profile', utf8('{"name":"Ada"}')) },
+          ],
+          invocations: [
+            { argument: pbValue('example/Greet', utf8('{"text":"hello"}')) },
+            { caller: pbAddress('example', 'front', 'web-1'), argument: pbValue('example/Empty', new Uint8Array(0)) },
+          ],
+        },
+      },
+    });
+
+    // Act
+    const bytes = encodeToFunction(request);
+
+    // Assess
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(toBinary(pb.ToFunctionSchema, reference)).toString('hex'));
+  });
+
+  it('decodes non-ASCII names and ids, and values longer than 127 bytes', () => {
+    // Prepare
+    const big = new Uint8Array(70_000).fill(7);
+    const request = invocationRequestFactory({
+      target: Address.of('example/greeter', 'zoë-🚀'),
+      invocations: [{ argument: { typename: 'example/Blob', value: big } }],
+    });
+
+    // Act
+    const decoded = decodeToFunction(encodeToFunction(request));
+
+    // Assess
+    expect(decoded.target.id).toBe('zoë-🚀');
+    expect(decoded.invocations[0].argument.value).toEqual(big);
+  });
+
+  it('rejects garbage bytes with an InvalidInputError naming the message', () => {
+    // Prepare
+    const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+    // Act
+    const error = thrown(() => decodeToFunction(garbage));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe('malformed ToFunction (11 bytes): varint longer than 10 bytes at byte 10');
+  });
+
+  it('rejects truncated bytes', () => {
+    // Prepare
+    const bytes = encodeToFunction(invocationRequestFactory());
+    const truncated = bytes.subarray(0, bytes.length - 3);
+
+    // Act
+    const error = thrown(() => decodeToFunction(truncated));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(
+      `malformed ToFunction (${truncated.length} bytes): length ${bytes.length - 4} at byte 4 overruns its message (which ends at byte ${truncated.length})`,
+    );
+  });
+
+  it('rejects an empty request (no oneof)', () => {
+    // Act
+    const error = thrown(() => decodeToFunction(new Uint8Array(0)));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(
+      'invalid ToFunction (0 bytes): the "request" oneof is not set; expected an InvocationBatchRequest in field "invocation" (100)',
+    );
+  });
+
+  it('rejects a batch without target, an invocation without argument, a state without value', () => {
+    // Prepare
+    const batch = (value: Parameters<typeof create<typeof pb.ToFunction_InvocationBatchRequestSchema>>[1]) =>
+      toBinary(pb.ToFunctionSchema, create(pb.ToFunctionSchema, { request: { case: 'invocation', value: create(pb.ToFunction_InvocationBatchRequestSchema, value) } }));
+    const target = pbAddress('example', 'greeter', 'ada');
+
+    // Act
+    const noTarget = thrown(() => decodeToFunction(batch({})));
+    const noArgument = thrown(() => decodeToFunction(batch({ target, invocations: [{}] })));
+    const noStateValue = thrown(() => decodeToFunction(batch({ target, state: [{ stateName: 'seen' }] })));
+    const badTarget = thrown(() => decodeToFunction(batch({ target: pbAddress('example', 'greeter', '') })));
+
+    // Assess
+    expect(noTarget).toBeInstanceOf(InvalidInputError);
+    expect((noTarget as Error).message).toBe('invalid ToFunction: the invocation batch has no target address');
+    expect((noArgument as Error).message).toBe('invalid ToFunction for example/greeter/ada: invocation #0 has no argument');
+    expect((noStateValue as Error).message).toBe(
+      'invalid ToFunction for example/greeter/ada: state "seen" has no state_value (an absent value is sent with has_value = false)',
+    );
+    expect(badTarget).toBeInstanceOf(InvalidInputError);
+    expect((badTarget as Error).message).toBe(
+      'invalid ToFunction target: invalid address "example/greeter/": the id must be a non-empty string',
+    );
+  });
+
+  it('rejects a known field with the wrong wire type', () => {
+    // Prepare: field 100 as a varint instead of a message
+    const bytes = new Uint8Array([0xa0, 0x06, 0x01]);
+
+    // Act
+    const error = thrown(() => decodeToFunction(bytes));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(
+      'malformed ToFunction (3 bytes): field 100 of ToFunction.invocation has wire type 0, which does not match its declared type',
+    );
+  });
+
+  it('skips unknown fields', () => {
+    // Prepare: an unknown varint field 7 before the request
+    const bytes = Buffer.concat([Buffer.from([0x38, 0x01]), encodeToFunction(invocationRequestFactory())]);
+
+    // Act
+    const decoded = decodeToFunction(bytes);
+
+    // Assess
+    expect(decoded).toEqual(invocationRequestFactory());
+  });
+
+  it('rejects a non-bytes input', () => {
+    // Act
+    const error = thrown(() => decodeToFunction('hello' as unknown as Uint8Array));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe('invalid ToFunction: expected bytes (a Uint8Array), got string');
+  });
+});
+
+describe('Function: encodeFromFunction / decodeFromFunction', () => {
+  it('round-trips a result with every kind of effect', () => {
+    // Prepare
+    const result = invocationResultFactory();
+
+    // Act
+    const decoded = decodeFromFunction(encodeFromFunction(result));
+
+    // Assess
+    expect(decoded).toEqual(result);
+  });
+
+  it('round-trips an incomplete invocation context with expirations', () => {
+    // Prepare
+    const response: InvocationResponse = {
+      kind: 'incomplete',
+      missing: [
+        { name: 'seen', typename: 'io.statefun.types/int' },
+        { name: 'cart', typename: 'example/Cart', expiration: { mode: 'after-write', afterMs: 86_400_000 } },
+        { name: 'session', typename: 'example/Session', expiration: { mode: 'after-invoke', afterMs: 2 ** 40 } },
+      ],
+    };
+
+    // Act
+    const decoded = decodeFromFunction(encodeFromFunction(response));
+
+    // Assess
+    expect(decoded).toEqual(response);
+  });
+
+  it('encodes what the generated schema decodes to the same fields', () => {
+    // Prepare
+    const bytes = encodeFromFunction(invocationResultFactory());
+
+    // Act
+    const reference = fromBinary(pb.FromFunctionSchema, bytes);
+
+    // Assess
+    expect(reference.response.case).toBe('invocationResult');
+    const value = reference.response.value as pb.FromFunction_InvocationResponse;
+    expect(value.stateMutations.map((m) => [m.mutationType, m.stateName, m.stateValue?.hasValue])).toEqual([
+      [pb.FromFunction_PersistedValueMutation_MutationType.MODIFY, 'seen', true],
+      [pb.FromFunction_PersistedValueMutation_MutationType.DELETE, 'profile', undefined],
+    ]);
+    expect(value.delayedInvocations.map((d) => [d.isCancellationRequest, d.delayInMs, d.cancellationToken, d.target?.id])).toEqual([
+      [false, 60_000n, 'remind-ada', 'ada'],
+      [false, 0n, '', 'bob'],
+      [true, 0n, 'old-token', undefined],
+    ]);
+    expect(value.outgoingEgresses.map((e) => [e.egressNamespace, e.egressType])).toEqual([['example', 'alerts']]);
+    expect(Buffer.from(toBinary(pb.FromFunctionSchema, reference)).toString('hex')).toBe(Buffer.from(bytes).toString('hex'));
+  });
+
+  it('reads a MODIFY of an absent value as a deletion', () => {
+    // Prepare
+    const bytes = resultBytes({
+      stateMutations: [{ mutationType: pb.FromFunction_PersistedValueMutation_MutationType.MODIFY, stateName: 'seen', stateValue: pbValue('io.statefun.types/int') }],
+    });
+
+    // Act
+    const decoded = decodeFromFunction(bytes);
+
+    // Assess
+    expect(decoded).toEqual({ kind: 'result', mutations: [{ name: 'seen', value: null }], messages: [], delayed: [], egress: [] });
+  });
+
+  it.each([
+    [
+      'an empty response',
+      () => new Uint8Array(0),
+      'invalid FromFunction (0 bytes): the "response" oneof is not set; expected "invocation_result" (100) or "incomplete_invocation_context" (101)',
+    ],
+    [
+      'an unknown mutation type',
+      () => resultBytes({ stateMutations: [{ mutationType: 7 as pb.FromFunction_PersistedValueMutation_MutationType, stateName: 'seen' }] }),
+      'invalid FromFunction state mutation #0 ("seen"): unknown mutation_type 7; expected DELETE (0) or MODIFY (1)',
+    ],
+    [
+      'a MODIFY without value',
+      () => resultBytes({ stateMutations: [{ mutationType: 1, stateName: 'seen' }] }),
+      'invalid FromFunction state mutation #0 ("seen"): MODIFY without a state_value',
+    ],
+    [
+      'a negative delay',
+      () =>
+        resultBytes({
+          delayedInvocations: [{ delayInMs: -5n, target: pbAddress('example', 'greeter', 'ada'), argument: pbValue('example/X', utf8('1')) }],
+        }),
+      'invalid FromFunction delayed invocation #0: delay_in_ms -5 is out of range; expected 0 to 9007199254740991',
+    ],
+    [
+      'a cancellation without token',
+      () => resultBytes({ delayedInvocations: [{ isCancellationRequest: true }] }),
+      'invalid FromFunction delayed invocation #0: a cancellation request without a cancellation_token',
+    ],
+    [
+      'a delayed message without target',
+      () => resultBytes({ delayedInvocations: [{ delayInMs: 5n, argument: pbValue('example/X', utf8('1')) }] }),
+      'invalid FromFunction delayed invocation #0: no target address',
+    ],
+    [
+      'an outgoing message without argument',
+      () => resultBytes({ outgoingMessages: [{ target: pbAddress('example', 'greeter', 'ada') }] }),
+      'invalid FromFunction outgoing message #0: no argument',
+    ],
+    [
+      'an egress without type',
+      () => resultBytes({ outgoingEgresses: [{ egressNamespace: 'example', argument: pbValue('example/X', utf8('1')) }] }),
+      'invalid FromFunction egress message #0: egress namespace "example" and type "" must both be non-empty',
+    ],
+    [
+      'an unknown expiration mode',
+      () =>
+        fromFunctionBytes({
+          response: {
+            case: 'incompleteInvocationContext',
+            value: create(pb.FromFunction_IncompleteInvocationContextSchema, {
+              missingValues: [{ stateName: 'seen', typeTypename: 'io.statefun.types/int', expirationSpec: { mode: 9 as pb.FromFunction_ExpirationSpec_ExpireMode, expireAfterMillis: 10n } }],
+            }),
+          },
+        }),
+      'invalid FromFunction missing value spec #0 ("seen"): unknown expiration mode 9; expected NONE (0), AFTER_WRITE (1) or AFTER_INVOKE (2)',
+    ],
+    [
+      'a missing spec without type',
+      () =>
+        fromFunctionBytes({
+          response: {
+            case: 'incompleteInvocationContext',
+            value: create(pb.FromFunction_IncompleteInvocationContextSchema, { missingValues: [{ stateName: 'seen' }] }),
+          },
+        }),
+      'invalid FromFunction missing value spec #0 ("seen"): empty type_typename',
+    ],
+    [
+      'garbage',
+      () => utf8('<html>502 Bad Gateway</html>'),
+      'malformed FromFunction (28 bytes): unsupported wire type 4 for field 7 at byte 1',
+    ],
+  ])('rejects %s with an InvalidInputError', (_case, bytes, message) => {
+    // Act
+    const error = thrown(() => decodeFromFunction(bytes()));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it.each([
+    [
+      'a negative delay',
+      { kind: 'send' as const, delayMs: -1, target: Address.of('example/greeter', 'ada'), argument: { typename: 'example/X', value: null } },
+      'invalid delay -1 ms for a message to example/greeter/ada: expected a non-negative integer number of milliseconds',
+    ],
+    [
+      'a fractional delay',
+      { kind: 'send' as const, delayMs: 1.5, target: Address.of('example/greeter', 'ada'), argument: { typename: 'example/X', value: null } },
+      'invalid delay 1.5 ms for a message to example/greeter/ada: expected a non-negative integer number of milliseconds',
+    ],
+    [
+      'an empty cancellation token',
+      { kind: 'cancel' as const, cancellationToken: '' },
+      'invalid delayed message cancellation: the cancellation token must be a non-empty string',
+    ],
+  ])('refuses to encode %s', (_case, delayed, message) => {
+    // Act
+    const error = thrown(() => encodeFromFunction(invocationResultFactory({ delayed: [delayed] })));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('refuses to encode an egress name without namespace', () => {
+    // Act
+    const error = thrown(() =>
+      encodeFromFunction(invocationResultFactory({ egress: [{ egress: 'alerts', argument: { typename: 'example/X', value: null } }] })),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe('invalid egress name "alerts": expected "namespace/type", e.g. "example/alerts"');
+  });
+});
