@@ -104,6 +104,29 @@ describe('Function: expectedAlerts', () => {
     expect(alerts.every((a) => a.score > 0.8)).toBe(true);
   });
 
+  it('drops the alerts whose reports are older than 30 days: ten more would fire without the window', () => {
+    // Prepare
+    const within = new Set(alerts.map((a) => a.transactionId));
+
+    // Act
+    const forever = expectedAlerts(records, { fraudWindowMs: Number.MAX_SAFE_INTEGER });
+
+    // Assess
+    expect(forever.filter((a) => !within.has(a.transactionId)).map((a) => `${a.transactionId} ${a.accountId}`)).toEqual([
+      'tx-window-after acct-window',
+      'tx-0412 acct-05',
+      'tx-0424 acct-05',
+      'tx-0427 acct-33',
+      'tx-0442 acct-28',
+      'tx-0449 acct-28',
+      'tx-0465 acct-05',
+      'tx-0478 acct-22',
+      'tx-0507 acct-06',
+      'tx-0523 acct-05',
+    ]);
+    expect(forever.filter((a) => within.has(a.transactionId))).toHaveLength(46);
+  });
+
   it('counts a report only while it is younger than the window', () => {
     // Prepare
     const reportMs = Date.parse('2026-09-01T02:00:00Z');
