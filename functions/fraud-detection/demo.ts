@@ -38,7 +38,8 @@ async function main(): Promise<number> {
     }
     const s = run.runtime.stats;
     process.stderr.write(
-      `done in ${Date.now() - startedAt} ms: ${s.applied} messages applied, ${s.timersFired} timers fired, ${server ? server.requests() : '?'} scoring requests\n`,
+      `done in ${Date.now() - startedAt} ms: ${s.applied} messages applied, ${s.timersFired} timers fired` +
+        (server ? `, ${server.requests()} scoring requests\n` : '\n'),
     );
     process.stdout.write(`${run.transactions} transactions, ${run.alerts.length} alerts\n`);
     return 0;
