@@ -12,6 +12,16 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/{unit,conformance,contract}/**/*.test.ts'],
     },
+    {
+      // Against local AWS: DynamoDB Local + moto, started once per run (docs/local-aws.md).
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      roots: ['<rootDir>/test'],
+      testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/globalSetup.ts',
+      globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
+    },
   ],
   testTimeout: 60000,
 };

@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { Address } from '../core/Address';
+import { type AddressState, emptyState } from '../core/AddressState';
+import { hasEffects } from '../core/Effects';
+import { RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
+import type { Commit, StateStore } from '../core/ports/StateStore';
+import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
+import { encodeEffects } from './effectsCodec';
+import { STATE_ATTR, decodeStateItem, encodeStateItem } from './stateItem';
+
+/** Attribute names of the outbox item (one item per commit that has effects). */
+export const OUTBOX_ATTR = {
+  address: 'address',
+  version: 'version',
+  token: 'token',
+  effects: 'effects',
+} as const;
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX_KEYS = 100;
+
+interface DynamoStateStoreBaseOptions {
+  /** The state table: partition key `address` (S). See `createTables`. */
+  readonly tableName: string;
+  /** The outbox table: partition key `address` (S), sort key `version` (N), stream NEW_IMAGE. */
+  readonly outboxTableName: string;
+  /**
+   * Hook for the state item's `ttl` attribute (epoch seconds), for a table with TTL enabled
+   * on `ttl`; return `undefined` to write none. It must be a pure function of the state
+   * (e.g. from its timestamps, not the clock): a retried commit has to send identical
+   * items, or DynamoDB answers IdempotentParameterMismatch.
+   * @default - no `ttl` attribute
+   */
+  readonly stateTtlEpochSeconds?: (state: AddressState) => number | undefined;
+  /**
+   * Attempts of one BatchGetItem chunk while DynamoDB returns `UnprocessedKeys`.
+   * @default - 8, with exponential backoff and full jitter from 25 ms up to 2 s
+   */
+  readonly maxBatchGetAttempts?: number;
+}
+
+interface WithClient {
+  /** A client you configured; the store never destroys it. */
+  readonly client: DynamoDBClient;
+  readonly clientConfig?: never;
+}
+
+interface WithClientConfig {
+  readonly client?: never;
+  /** Config for a client the store creates. @default - the SDK defaults (region etc. from the environment) */
+  readonly clientConfig?: DynamoDBClientConfig;
+}
+
+/** Options of {@link DynamoStateStore}: a `client` or a `clientConfig`, never both. */
+export type DynamoStateStoreOptions = DynamoStateStoreBaseOptions & (WithClient | WithClientConfig);
+
+/**
+ * The {@link StateStore} on DynamoDB.
+ *
+ * - `load` reads every address with BatchGetItem, 100 keys a call, retrying
+ *   `UnprocessedKeys` with backoff. Reads are eventually consistent (half the read units):
+ *   a stale read is safe because every write is conditional on the version, so a batch run
+ *   on stale state fails its commit with {@link StateConflictError} and is re-run on fresh
+ *   state.
+ * - `commit` writes the state item conditionally on `expectedVersion`, together with ONE
+ *   outbox item holding every effect of the batch, in one `TransactWriteItems` whose
+ *   `ClientRequestToken` is a hash of `commit.token`. A commit without effects is one
+ *   conditional `PutItem` (half the write units of a transaction).
+ * - A retried commit (same token, same state) succeeds without applying twice: the
+ *   transaction token covers 10 minutes, and the state item remembers the hashed token of
+ *   the commit that wrote it, which the version condition accepts.
+ *
+ * Item layout: `docs/dynamodb-layout.md`.
+ *
+ * @example
+ * const store = new DynamoStateStore({
+ *   tableName: 'statefun-state',
+ *   outboxTableName: 'statefun-outbox',
+ *   clientConfig: { region: 'eu-west-1' },
+ * });
+ * const states = await store.load([Address.of('shop/cart', 'u1')]);
+ */
+export class DynamoStateStore implements StateStore {
+  readonly tableName: string;
+  readonly outboxTableName: string;
+  readonly client: DynamoDBClient;
+  private readonly ownsClient: boolean;
+  private readonly stateTtl: ((state: AddressState) => number | undefined) | undefined;
+  private readonly maxBatchGetAttempts: number;
+
+  constructor(options: DynamoStateStoreOptions) {
+    if (!options.tableName || !options.outboxTableName) {
+      throw new TypeError(
+        `DynamoStateStore needs tableName and outboxTableName, got ${JSON.stringify({ tableName: options.tableName, outboxTableName: options.outboxTableName })}`,
+      );
+    }
+    if (options.client && options.clientConfig) {
+      throw new TypeError('DynamoStateStore takes either client or clientConfig, not both: configure the client you pass');
+    }
+    this.tableName = options.tableName;
+    this.outboxTableName = options.outboxTableName;
+    this.ownsClient = !options.client;
+    this.client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
+    this.stateTtl = options.stateTtlEpochSeconds;
+    this.maxBatchGetAttempts = options.maxBatchGetAttempts ?? 8;
+  }
+
+  async load(addresses: readonly Address[]): Promise<Map<string, AddressState>> {
+    const byKey = new Map<string, Address>();
+    for (const address of addresses) byKey.set(address.key, address);
+    const keys = [...byKey.keys()];
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_MAX_KEYS));
+    const items = (await Promise.all(chunks.map((chunk) => this.batchGet(chunk)))).flat();
+
+    const loaded = new Map<string, AddressState>();
+    for (const item of items) {
+      const state = decodeStateItem(item, this.tableName);
+      if (byKey.has(state.address.key)) loaded.set(state.address.key, state);
+    }
+    for (const [key, address] of byKey) if (!loaded.has(key)) loaded.set(key, emptyState(address));
+    return loaded;
+  }
+
+  async commit(commit: Commit): Promise<void> {
+    const { address, expectedVersion, state } = commit;
+    if (state.address.key !== address.key || !(state.version > expectedVersion)) {
+      throw new TerminalError(
+        `commit for ${address.key} carries state of ${state.address.key} at version ${state.version} on top of version ${expectedVersion}: ` +
+          'the state must be of the same address and at a version above expectedVersion',
+        { code: 'INVALID_COMMIT' },
+      );
+    }
+    const token = requestToken(this.tableName, commit);
+    const stateItem = encodeStateItem(state, token, this.stateTtl?.(state));
+    this.checkSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
+
+    const names: Record<string, string> = { '#version': STATE_ATTR.version, '#token': STATE_ATTR.commitToken };
+    const values: Record<string, AttributeValue> = { ':next': { N: String(state.version) }, ':token': { S: token } };
+    let expression: string;
+    if (expectedVersion === 0) {
+      names['#address'] = STATE_ATTR.address;
+      expression = 'attribute_not_exists(#address)';
+    } else {
+      values[':expected'] = { N: String(expectedVersion) };
+      expression = '#version = :expected';
+    }
+    // The second branch accepts a retry of the very commit that wrote the item: idempotent.
+    const condition = {
+      ConditionExpression: `${expression} OR (#version = :next AND #token = :token)`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+
+    if (!hasEffects(commit.effects)) {
+      try {
+        await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: stateItem, ...condition }));
+      } catch (error) {
+        if (errorName(error) === 'ConditionalCheckFailedException') {
+          throw new StateConflictError(address.key, expectedVersion, { cause: error });
+        }
+        throw classify(error, `PutItem of the state of ${address.key} into ${this.tableName}`);
+      }
+      return;
+    }
+
+    const outboxItem: Record<string, AttributeValue> = {
+      [OUTBOX_ATTR.address]: { S: address.key },
+      [OUTBOX_ATTR.version]: { N: String(state.version) },
+      [OUTBOX_ATTR.token]: { S: token },
+      [OUTBOX_ATTR.effects]: { B: encodeEffects(commit.effects) },
+    };
+    this.checkSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
+
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          ClientRequestToken: token,
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: stateItem, ...condition } },
+            { Put: { TableName: this.outboxTableName, Item: outboxItem } },
+          ],
+        }),
+      );
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'TransactionCanceledException') {
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+          throw new StateConflictError(address.key, expectedVersion, { cause: error });
+        }
+        const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
+        const terminal = reasons.some((r) => r.Code === 'ValidationError' || r.Code === 'ItemCollectionSizeLimitExceeded');
+        const message = `TransactWriteItems of the state of ${address.key} was cancelled (reasons: ${codes || 'unknown'})`;
+        throw terminal
+          ? new TerminalError(`${message}: the request is invalid for the table; check the table schemas (see createTables)`, {
+              cause: error,
+              code: 'COMMIT_REJECTED',
+            })
+          : new RetryableError(`${message}: a concurrent write or throttling; retry`, { cause: error, code: 'COMMIT_CANCELLED' });
+      }
+      throw classify(error, `TransactWriteItems of the state of ${address.key} into ${this.tableName}/${this.outboxTableName}`);
+    }
+  }
+
+  /** Destroys the client if the store created it (from `clientConfig`). */
+  destroy(): void {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private checkSize(item: Record<string, AttributeValue>, what: string, fix: string): void {
+    const bytes = dynamoItemSize(item);
+    if (bytes > MAX_ITEM_BYTES) {
+      throw new TerminalError(
+        `${what} would be ${bytes} bytes, over DynamoDB's item limit of ${MAX_ITEM_BYTES} bytes (400 KB): ${fix}`,
+        { code: 'ITEM_TOO_LARGE' },
+      );
+    }
+  }
+
+  private async batchGet(keys: readonly string[]): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let pending: Record<string, AttributeValue>[] = keys.map((key) => ({ [STATE_ATTR.address]: { S: key } }));
+    for (let attempt = 1; ; attempt++) {
+      let response;
+      try {
+        response = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false } } }),
+        );
+      } catch (error) {
+        throw classify(error, `BatchGetItem of ${pending.length} addresses from ${this.tableName}`);
+      }
+      items.push(...(response.Responses?.[this.tableName] ?? []));
+      pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (pending.length === 0) return items;
+      if (attempt >= this.maxBatchGetAttempts) {
+        throw new RetryableError(
+          `BatchGetItem from ${this.tableName} left ${pending.length} of ${keys.length} addresses unprocessed after ${attempt} attempts: the table is throttled; retry later or raise its capacity`,
+          { code: 'BATCH_GET_UNPROCESSED' },
+        );
+      }
+      const capMs = Math.min(2_000, 25 * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
+    }
+  }
+}
+
+/**
+ * The `ClientRequestToken` for a commit (at most 36 characters): a hash of the table, the
+ * address and the commit's token, so a retried commit sends the same one.
+ */
+function requestToken(tableName: string, commit: Commit): string {
+  return createHash('sha256')
+    .update(tableName)
+    .update('\u0000')
+    .update(commit.address.key)
+    .update('\u0000')
+    .update(commit.token)
+    .digest('base64url')
+    .slice(0, 36);
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+const RETRYABLE_NAMES = new Set([
+  'IdempotentParameterMismatchException',
+  'TransactionInProgressException',
+  'TransactionConflictException',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+]);
+
+/** Maps an SDK error to the runtime's error family: retryable unless the request itself is wrong. */
+function classify(error: unknown, context: string): StatefunError {
+  if (error instanceof StatefunError) return error;
+  const name = errorName(error) ?? 'Error';
+  const fault = (error as { $fault?: string } | undefined)?.$fault;
+  if (name === 'ResourceNotFoundException') {
+    return new TerminalError(`${context}: ${describeError(error)}; create the tables first (createTables, or the CDK stack)`, {
+      cause: error,
+      code: 'TABLE_NOT_FOUND',
+    });
+  }
+  if (RETRYABLE_NAMES.has(name) || fault !== 'client') {
+    return new RetryableError(`${context}: ${describeError(error)}`, { cause: error, code: 'DYNAMODB_RETRYABLE' });
+  }
+  return new TerminalError(`${context}: ${describeError(error)}`, { cause: error, code: 'DYNAMODB_REJECTED' });
+}
