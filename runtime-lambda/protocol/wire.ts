@@ -250,6 +250,13 @@ export class Reader {
     }
   }
 
+  /** Skips `n` fixed-size bytes and returns where they start. */
+  fixed(n: number): number {
+    const start = this.pos;
+    this.advance(n);
+    return start;
+  }
+
   private advance(n: number): void {
     if (this.pos + n > this.end) throw new WireError(`truncated fixed-size field at byte ${this.pos}`);
     this.pos += n;

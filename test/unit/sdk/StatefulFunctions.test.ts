@@ -1,0 +1,264 @@
+import { Address } from '../../../runtime-lambda/core/Address';
+import { InvalidInputError, TerminalError } from '../../../runtime-lambda/core/errors';
+import type { InvocationRequest } from '../../../runtime-lambda/core/Invocation';
+import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
+import {
+  defineFunction,
+  egressMessage,
+  FunctionFailedError,
+  jsonType,
+  message,
+  StatefulFunctions,
+  TypeMismatchError,
+  Types,
+  UnknownFunctionError,
+  UnknownStateError,
+} from '../../../runtime-lambda/sdk';
+
+interface Cart {
+  readonly items: readonly string[];
+}
+const CartType = jsonType<Cart>('example/Cart');
+
+const greeter = defineFunction({
+  typename: 'example/greeter',
+  state: { seen: Types.int, cart: { type: CartType, expireAfterCall: 3_600_000 }, note: { type: Types.string, expireAfterWrite: 1_000 } },
+  handle(ctx, msg) {
+    const name = msg.as(Types.string);
+    const seen = (ctx.storage.seen ?? 0) + 1;
+    ctx.storage.seen = seen;
+    ctx.storage.cart = { items: [...(ctx.storage.cart?.items ?? []), name] };
+    if (name === 'forget') ctx.storage.note = null;
+    ctx.send(message({ to: Address.of('example/audit', ctx.self.id), value: `${name}#${seen}`, type: Types.string }));
+    ctx.sendAfter(60_000, message({ to: ctx.self, value: 'reminder', type: Types.string }), `remind-${ctx.self.id}`);
+    if (ctx.caller !== null) ctx.cancelDelayedMessage(`from-${ctx.caller.id}`);
+    ctx.egress(egressMessage({ egress: 'example/greetings', value: `Hello ${name}`, type: Types.string }));
+  },
+});
+
+const intValue = (n: number) => ({ typename: Types.int.typename, value: Types.int.serialize(n) });
+const stringArg = (s: string) => ({ typename: Types.string.typename, value: Types.string.serialize(s) });
+const absent = (typename: string) => ({ typename, value: null });
+
+function fullRequest(overrides: Partial<InvocationRequest> = {}): InvocationRequest {
+  return {
+    target: Address.of('example/greeter', 'ada'),
+    state: [
+      { name: 'seen', value: intValue(2) },
+      { name: 'cart', value: absent('example/Cart') },
+      { name: 'note', value: { typename: 'io.statefun.types/string', value: Types.string.serialize('x') } },
+    ],
+    invocations: [{ argument: stringArg('apple') }, { caller: Address.of('example/front', 'web'), argument: stringArg('pear') }],
+    ...overrides,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Class: StatefulFunctions', () => {
+  const registry = new StatefulFunctions().withFunction(greeter);
+
+  it('replies IncompleteInvocationContext listing every missing spec with its expiration', async () => {
+    // Prepare
+    const request = fullRequest({ state: [{ name: 'seen', value: intValue(1) }] });
+
+    // Act
+    const response = decodeFromFunction(await registry.handle(encodeToFunction(request)));
+
+    // Assess
+    expect(response).toEqual({
+      kind: 'incomplete',
+      missing: [
+        { name: 'cart', typename: 'example/Cart', expiration: { mode: 'after-invoke', afterMs: 3_600_000 } },
+        { name: 'note', typename: 'io.statefun.types/string', expiration: { mode: 'after-write', afterMs: 1_000 } },
+      ],
+    });
+  });
+
+  it('runs the batch in order and replies the effects and only the mutated state', async () => {
+    // Act
+    const response = decodeFromFunction(await registry.handle(encodeToFunction(fullRequest())));
+
+    // Assess
+    expect(response.kind).toBe('result');
+    if (response.kind !== 'result') return;
+    expect(response.mutations.map((m) => [m.name, m.value && m.value.typename])).toEqual([
+      ['seen', 'io.statefun.types/int'],
+      ['cart', 'example/Cart'],
+    ]);
+    expect(Types.int.deserialize(response.mutations[0].value!.value!)).toBe(4);
+    expect(CartType.deserialize(response.mutations[1].value!.value!)).toEqual({ items: ['apple', 'pear'] });
+    expect(response.messages.map((m) => [m.target.key, Types.string.deserialize(m.argument.value!)])).toEqual([
+      ['example/audit/ada', 'apple#3'],
+      ['example/audit/ada', 'pear#4'],
+    ]);
+    expect(response.delayed).toEqual([
+      { kind: 'send', delayMs: 60_000, target: Address.of('example/greeter', 'ada'), argument: stringArg('reminder'), cancellationToken: 'remind-ada' },
+      { kind: 'send', delayMs: 60_000, target: Address.of('example/greeter', 'ada'), argument: stringArg('reminder'), cancellationToken: 'remind-ada' },
+      { kind: 'cancel', cancellationToken: 'from-web' },
+    ]);
+    expect(response.egress).toEqual([
+      { egress: 'example/greetings', argument: stringArg('Hello apple') },
+      { egress: 'example/greetings', argument: stringArg('Hello pear') },
+    ]);
+  });
+
+  it('replies a deletion when state is assigned null', async () => {
+    // Prepare
+    const request = fullRequest({ invocations: [{ argument: stringArg('forget') }] });
+
+    // Act
+    const response = await registry.invoke(request);
+
+    // Assess
+    expect(response.kind === 'result' && response.mutations.find((m) => m.name === 'note')).toEqual({ name: 'note', value: null });
+  });
+
+  it('rejects an unknown function type with an UnknownFunctionError naming the registered ones', async () => {
+    // Prepare
+    const request = fullRequest({ target: Address.of('example/nope', 'x') });
+
+    // Act
+    const error = await rejection(registry.handle(encodeToFunction(request)));
+
+    // Assess
+    expect(error).toBeInstanceOf(UnknownFunctionError);
+    expect(error.message).toBe(
+      'no function example/nope is registered here; registered: example/greeter. Register it with new StatefulFunctions().withFunction(...)',
+    );
+  });
+
+  it('wraps a throwing handler into a FunctionFailedError with the cause', async () => {
+    // Prepare
+    const boom = new Error('boom');
+    const failing = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/failing',
+        handle() {
+          throw boom;
+        },
+      }),
+    );
+    const request = fullRequest({ target: Address.of('example/failing', 'f1'), state: [] });
+
+    // Act
+    const error = await rejection(failing.handle(encodeToFunction(request)));
+
+    // Assess
+    expect(error).toBeInstanceOf(FunctionFailedError);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect(error.message).toBe('function example/failing failed at example/failing/f1 on message 1 of 2 (type io.statefun.types/string): Error: boom');
+    expect(error.cause).toBe(boom);
+  });
+
+  it('fails with a TypeMismatchError when message.as() is given the wrong type', async () => {
+    // Prepare
+    const request = fullRequest({ invocations: [{ argument: intValue(5) }] });
+
+    // Act
+    const error = await rejection(registry.invoke(request));
+
+    // Assess
+    expect(error).toBeInstanceOf(FunctionFailedError);
+    expect(error.cause).toBeInstanceOf(TypeMismatchError);
+    expect((error.cause as Error).message).toBe('the message to example/greeter/ada has type io.statefun.types/int, not io.statefun.types/string');
+  });
+
+  it('names the function and the declared states for an unknown state name at runtime', async () => {
+    // Prepare
+    const sloppy = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/sloppy',
+        state: { seen: Types.int },
+        handle(ctx) {
+          (ctx.storage as Record<string, unknown>).sen = 1;
+        },
+      }),
+    );
+    const request = fullRequest({ target: Address.of('example/sloppy', 's'), state: [{ name: 'seen', value: absent('io.statefun.types/int') }] });
+
+    // Act
+    const error = await rejection(sloppy.invoke(request));
+
+    // Assess
+    expect(error.cause).toBeInstanceOf(UnknownStateError);
+    expect((error.cause as Error).message).toBe(
+      'function example/sloppy has no state named "sen"; declared: seen. Declare it in defineFunction({ state: { ... } })',
+    );
+  });
+
+  it('rejects stored state whose type differs from its spec', async () => {
+    // Prepare
+    const request = fullRequest({ state: [...fullRequest().state.slice(1), { name: 'seen', value: stringArg('two') }] });
+
+    // Act
+    const error = await rejection(registry.invoke(request));
+
+    // Assess
+    expect(error.cause).toBeInstanceOf(TypeMismatchError);
+    expect((error.cause as Error).message).toBe('state "seen" of function example/greeter has type io.statefun.types/string, not io.statefun.types/int');
+  });
+
+  it('rejects garbage, truncated and empty bytes with an InvalidInputError', async () => {
+    // Prepare
+    const valid = encodeToFunction(fullRequest());
+
+    // Act
+    const garbage = await rejection(registry.handle(Buffer.from('this is not protobuf')));
+    const truncated = await rejection(registry.handle(valid.subarray(0, 20)));
+    const empty = await rejection(registry.handle(new Uint8Array(0)));
+
+    // Assess
+    expect(garbage).toBeInstanceOf(InvalidInputError);
+    expect(garbage.message).toBe('malformed ToFunction (20 bytes): unsupported wire type 4 for field 14 at byte 1');
+    expect(truncated).toBeInstanceOf(InvalidInputError);
+    expect(truncated.message).toMatch(/^malformed ToFunction \(20 bytes\): length \d+ at byte \d+ overruns its message \(which ends at byte 20\)$/);
+    expect(empty.message).toBe(
+      'invalid ToFunction (0 bytes): the "request" oneof is not set; expected an InvocationBatchRequest in field "invocation" (100)',
+    );
+  });
+
+  it('refuses to register a function type twice', () => {
+    // Act
+    const register = () => new StatefulFunctions().withFunction(greeter).withFunction(greeter);
+
+    // Assess
+    expect(register).toThrow(InvalidInputError);
+    expect(register).toThrow('withFunction: function example/greeter is already registered');
+  });
+
+  it('serves registered types embedded through the protocol bytes', async () => {
+    // Prepare
+    const resolver = registry.resolver();
+
+    // Act
+    const endpoint = resolver.resolve('example/greeter');
+    const response = await endpoint!.invoke(fullRequest({ invocations: [{ argument: stringArg('fig') }] }));
+
+    // Assess
+    expect(resolver.resolve('example/other')).toBeUndefined();
+    expect(response.kind === 'result' && response.egress).toEqual([{ egress: 'example/greetings', argument: stringArg('Hello fig') }]);
+    expect(() => registry.endpoint('example/other')).toThrow(UnknownFunctionError);
+  });
+
+  it('propagates a handler failure from the embedded endpoint as a TerminalError', async () => {
+    // Prepare
+    const endpoint = registry.endpoint('example/greeter');
+
+    // Act
+    const error = await rejection(endpoint.invoke(fullRequest({ invocations: [{ argument: intValue(1) }] })));
+
+    // Assess
+    expect(error).toBeInstanceOf(FunctionFailedError);
+    expect(error.message).toBe(
+      'function example/greeter failed at example/greeter/ada on message 1 of 1 (type io.statefun.types/int): TypeMismatchError: the message to example/greeter/ada has type io.statefun.types/int, not io.statefun.types/string',
+    );
+  });
+});
