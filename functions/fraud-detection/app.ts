@@ -2,9 +2,8 @@ import type { DeadLetter } from '../../runtime-lambda/core/AddressState';
 import { LocalRuntime } from '../../runtime-lambda/local/LocalRuntime';
 import { SimulatedClock } from '../../runtime-lambda/local/SimulatedClock';
 import type { FraudConfig } from './config';
-import { coreResolver } from './coreEndpoint';
 import { fraudFunctions } from './functions';
-import { type FraudAlert, FraudIngresses, FraudTypes, MessageTypes, jsonValue, readJson } from './messages';
+import { type FraudAlert, FraudIngresses, FraudTypes, MessageTypes, typedValueOf, valueOf } from './messages';
 import type { SampleRecord } from './sample';
 
 /** Progress of a {@link runFraudDetection}, reported every `progressEvery` transactions. */
@@ -42,12 +41,12 @@ export interface FraudRun {
  */
 export function fraudDetectionRuntime(config: FraudConfig, startMs: number, onAlert: (alert: FraudAlert) => void): LocalRuntime {
   return new LocalRuntime({
-    functions: coreResolver(fraudFunctions(config)),
+    functions: fraudFunctions(config).resolver(),
     ingresses: [
       { name: FraudIngresses.transactions, target: FraudTypes.transactionManager },
       { name: FraudIngresses.confirmedFraud, target: FraudTypes.count },
     ],
-    egresses: { [FraudTypes.alerts]: (record) => onAlert(readJson<FraudAlert>(MessageTypes.fraudAlert, record.argument)) },
+    egresses: { [FraudTypes.alerts]: (record) => onAlert(valueOf(MessageTypes.fraudAlert, record.argument)) },
     clock: new SimulatedClock(startMs),
   });
 }
@@ -73,14 +72,14 @@ export async function runFraudDetection(opts: RunFraudDetectionOpts): Promise<Fr
   for (const record of opts.records) {
     await runtime.advanceTo(record.timeMs);
     if (record.kind === 'transaction') {
-      runtime.ingest(FraudIngresses.transactions, record.transaction.transactionId, jsonValue(MessageTypes.transaction, record.transaction));
+      runtime.ingest(FraudIngresses.transactions, record.transaction.transactionId, typedValueOf(MessageTypes.transaction, record.transaction));
       transactions++;
       if (transactions % every === 0) {
         await runtime.runUntilIdle();
         opts.onProgress?.({ simulatedTimeMs: record.timeMs, transactions, reports, alerts: alerts.length });
       }
     } else {
-      runtime.ingest(FraudIngresses.confirmedFraud, record.report.accountId, jsonValue(MessageTypes.confirmedFraud, record.report));
+      runtime.ingest(FraudIngresses.confirmedFraud, record.report.accountId, typedValueOf(MessageTypes.confirmedFraud, record.report));
       reports++;
     }
   }

@@ -1,4 +1,5 @@
 import type { TypedValue } from '../../runtime-lambda/core/TypedValue';
+import { type Type, jsonType } from '../../runtime-lambda/sdk';
 
 /**
  * The messages of the fraud-detection application. Every message is JSON, tagged with
@@ -86,18 +87,18 @@ export interface FraudAlert {
   readonly features: FeatureVector;
 }
 
-/** Type names of the messages, `namespace/type` as StateFun type names. */
+/** The StateFun types of the messages: JSON, each with its own type name. */
 export const MessageTypes = {
-  transaction: 'fraud.types/Transaction',
-  confirmedFraud: 'fraud.types/ConfirmedFraud',
-  reportExpired: 'fraud.types/ReportExpired',
-  countQuery: 'fraud.types/CountQuery',
-  countReply: 'fraud.types/CountReply',
-  merchantQuery: 'fraud.types/MerchantQuery',
-  merchantScoreReply: 'fraud.types/MerchantScoreReply',
-  scoreRequest: 'fraud.types/ScoreRequest',
-  scoreReply: 'fraud.types/ScoreReply',
-  fraudAlert: 'fraud.types/FraudAlert',
+  transaction: jsonType<Transaction>('fraud.types/Transaction'),
+  confirmedFraud: jsonType<ConfirmedFraud>('fraud.types/ConfirmedFraud'),
+  reportExpired: jsonType<ReportExpired>('fraud.types/ReportExpired'),
+  countQuery: jsonType<CountQuery>('fraud.types/CountQuery'),
+  countReply: jsonType<CountReply>('fraud.types/CountReply'),
+  merchantQuery: jsonType<MerchantQuery>('fraud.types/MerchantQuery'),
+  merchantScoreReply: jsonType<MerchantScoreReply>('fraud.types/MerchantScoreReply'),
+  scoreRequest: jsonType<ScoreRequest>('fraud.types/ScoreRequest'),
+  scoreReply: jsonType<ScoreReply>('fraud.types/ScoreReply'),
+  fraudAlert: jsonType<FraudAlert>('fraud.types/FraudAlert'),
 } as const;
 
 /** Function types and the egress of the application. */
@@ -115,19 +116,24 @@ export const FraudIngresses = {
   confirmedFraud: 'confirmed-fraud',
 } as const;
 
-/** Encodes `value` as UTF-8 JSON tagged with `typename`. */
-export function jsonValue(typename: string, value: unknown): TypedValue {
-  return { typename, value: new TextEncoder().encode(JSON.stringify(value)) };
+/**
+ * `value` as a typed value of `type`, e.g. for {@link LocalRuntime.ingest}.
+ *
+ * @example
+ * runtime.ingest('transactions', tx.transactionId, typedValueOf(MessageTypes.transaction, tx));
+ */
+export function typedValueOf<T>(type: Type<T>, value: T): TypedValue {
+  return { typename: type.typename, value: type.serialize(value) };
 }
 
 /**
- * Decodes a {@link jsonValue} of type `typename`.
+ * Reads a typed value of `type`.
  *
  * @throws TypeError when the value has another type name or is absent.
  */
-export function readJson<T>(typename: string, typed: TypedValue): T {
-  if (typed.typename !== typename || typed.value === null) {
-    throw new TypeError(`expected a ${typename} value, got ${typed.value === null ? 'an absent value' : typed.typename}`);
+export function valueOf<T>(type: Type<T>, typed: TypedValue): T {
+  if (typed.typename !== type.typename || typed.value === null) {
+    throw new TypeError(`expected a ${type.typename} value, got ${typed.value === null ? 'an absent value' : typed.typename}`);
   }
-  return JSON.parse(new TextDecoder().decode(typed.value)) as T;
+  return type.deserialize(typed.value);
 }

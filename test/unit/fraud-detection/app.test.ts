@@ -3,7 +3,7 @@ import { Address } from '../../../runtime-lambda/core/Address';
 import { runFraudDetection } from '../../../functions/fraud-detection/app';
 import { DAY_MS, fraudConfig } from '../../../functions/fraud-detection/config';
 import { expectedAlerts } from '../../../functions/fraud-detection/expectedAlerts';
-import { FraudTypes, MessageTypes, jsonValue } from '../../../functions/fraud-detection/messages';
+import { FraudTypes, MessageTypes, typedValueOf } from '../../../functions/fraud-detection/messages';
 import { generateSample } from '../../../functions/fraud-detection/sample';
 import { type ScoringServer, startScoringServer } from '../../../functions/fraud-detection/scoringServer';
 
@@ -112,7 +112,7 @@ describe('Application: fraud detection on the local runtime', () => {
     const stuck = Address.of(FraudTypes.transactionManager, 'tx-never-finished');
 
     // Act
-    run.runtime.send(stuck, jsonValue(MessageTypes.countReply, { accountId: 'acct-01', count: 0 }));
+    run.runtime.send(stuck, typedValueOf(MessageTypes.countReply, { accountId: 'acct-01', count: 0 }));
     await run.runtime.runUntilIdle();
 
     // Assess
