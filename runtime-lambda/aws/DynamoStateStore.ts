@@ -295,6 +295,12 @@ function classify(error: unknown, context: string): StatefunError {
       code: 'TABLE_NOT_FOUND',
     });
   }
+  if (name === 'ValidationException' && /item size/i.test((error as Error).message)) {
+    return new TerminalError(`${context}: ${describeError(error)}: the item is over DynamoDB's 400 KB limit; keep less state or fewer effects per batch`, {
+      cause: error,
+      code: 'ITEM_TOO_LARGE',
+    });
+  }
   if (RETRYABLE_NAMES.has(name) || fault !== 'client') {
     return new RetryableError(`${context}: ${describeError(error)}`, { cause: error, code: 'DYNAMODB_RETRYABLE' });
   }
