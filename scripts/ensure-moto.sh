@@ -26,6 +26,16 @@ if ! command -v "$python" >/dev/null 2>&1; then
   exit 1
 fi
 
+# Two test runs starting at once must not pip-install into the same venv together.
+mkdir -p "$venv"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$venv/.install-lock"
+  flock 9
+  if [[ -f "$stamp" && -x "$venv/bin/moto_server" ]]; then
+    exit 0
+  fi
+fi
+
 started=$SECONDS
 if [[ ! -x "$venv/bin/python" ]]; then
   log "creating virtualenv $venv with $("$python" --version 2>&1)"
