@@ -1,19 +1,16 @@
 import { Address, typename as validTypename } from '../core/Address';
 import type { AddressState, DeadLetter } from '../core/AddressState';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
-import type { Effects, EgressRecord } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
 import { InvalidInputError } from '../core/errors';
 import type { Clock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import type { TypedValue } from '../core/TypedValue';
 import { InMemoryStateStore } from './InMemoryStateStore';
+import { type EgressHandler, LocalEffectSink } from './LocalEffectSink';
 import { LocalLog } from './LocalLog';
 import { SimulatedClock } from './SimulatedClock';
 import { TimerQueue } from './TimerQueue';
-
-/** Receives the records of one egress. */
-export type EgressHandler = (record: EgressRecord) => void | Promise<void>;
 
 /** An ingress: raw records whose key is the id of the target function instance, as in StateFun. */
 export interface IngressSpec {
@@ -72,7 +69,7 @@ export class LocalRuntime {
   private readonly timers = new TimerQueue();
   private readonly dispatcher: Dispatcher;
   private readonly ingresses: ReadonlyMap<string, string>;
-  private readonly egresses: Readonly<Record<string, EgressHandler>>;
+  private readonly sink: LocalEffectSink;
   private readonly batchSize: number;
   private readonly redeliveries = new Map<string, number>();
   private externalSeq = 0;
@@ -81,7 +78,7 @@ export class LocalRuntime {
     this.clock = options.clock ?? new SimulatedClock();
     this.log = new LocalLog(options.partitions ?? 4);
     this.batchSize = options.batchSize ?? 1000;
-    this.egresses = options.egresses ?? {};
+    this.sink = new LocalEffectSink(this.log, this.timers, options.egresses ?? {}, (d) => this.deadLetter(d), this.clock);
     this.ingresses = new Map((options.ingresses ?? []).map((spec) => [spec.name, validTypename(spec.target)]));
     this.dispatcher = new Dispatcher({
       ...options.dispatcher,
@@ -217,26 +214,8 @@ export class LocalRuntime {
   /** Relays committed effects: the local counterpart of the outbox relay Lambda. */
   private async relay(): Promise<void> {
     while (this.store.hasOutbox) {
-      for (const entry of this.store.takeOutbox()) await this.publish(entry.effects);
+      for (const entry of this.store.takeOutbox()) await this.sink.publish(entry.effects);
     }
-  }
-
-  private async publish(effects: Effects): Promise<void> {
-    for (const message of effects.messages) this.log.append(message.target.key, () => message);
-    for (const cancelled of effects.cancelledTimers) this.timers.cancel(cancelled.timerId);
-    for (const timer of effects.timers) this.timers.schedule(timer);
-    for (const record of effects.egress) {
-      const handler = this.egresses[record.egress];
-      if (handler) await handler(record);
-      else this.deadLetter({
-        id: record.id,
-        address: record.egress,
-        egressRecord: record,
-        reason: `no egress named "${record.egress}" is configured: configured egresses are ${Object.keys(this.egresses).join(', ') || 'none'}`,
-        atMs: this.clock.now(),
-      });
-    }
-    for (const deadLetter of effects.deadLetters) this.deadLetter(deadLetter);
   }
 
   private deadLetter(deadLetter: DeadLetter): void {

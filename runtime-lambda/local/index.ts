@@ -1,0 +1,14 @@
+/**
+ * The embedded local runtime (entry point `./local`): a whole application in one process on
+ * the dispatcher the Lambda uses, for `npm start`, development and your functions' tests.
+ *
+ * @example
+ * import { LocalRuntime, SimulatedClock } from './runtime-lambda/local';
+ */
+export { InMemoryStateStore } from './InMemoryStateStore';
+export type { OutboxEntry } from './InMemoryStateStore';
+export { LocalEffectSink } from './LocalEffectSink';
+export type { EgressHandler } from './LocalEffectSink';
+export { LocalRuntime } from './LocalRuntime';
+export type { IngressSpec, LocalRuntimeOptions, LocalRuntimeStats } from './LocalRuntime';
+export { SimulatedClock } from './SimulatedClock';
