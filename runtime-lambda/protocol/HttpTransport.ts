@@ -101,15 +101,15 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
 }
 
 async function readBody(response: Response, maxBytes: number, url: URL): Promise<Uint8Array> {
-  const tooLarge = (size: string) =>
+  const tooLarge = (what: string) =>
     new TerminalError(
-      `function endpoint ${url} answered ${size} bytes, more than maxResponseBytes (${maxBytes}); raise maxResponseBytes or send less from the function`,
+      `function endpoint ${url} answered ${what} than maxResponseBytes (${maxBytes}); raise maxResponseBytes or send less from the function`,
       { code: 'RESPONSE_TOO_LARGE' },
     );
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
-    throw tooLarge(String(declared));
+    throw tooLarge(`a Content-Length of ${declared} bytes, more`);
   }
   if (response.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -121,7 +121,7 @@ async function readBody(response: Response, maxBytes: number, url: URL): Promise
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw tooLarge(`more than ${maxBytes}`);
+      throw tooLarge('a body longer');
     }
     chunks.push(value);
   }
