@@ -1,7 +1,12 @@
 import { InvalidInputError, RetryableError, TerminalError } from '../core/errors';
 import type { RequestReplyTransport } from './RequestReplyTransport';
 
-/** Options of {@link httpTransport}. */
+/**
+ * Options of {@link httpTransport}.
+ *
+ * @example
+ * const opts: HttpTransportOpts = { url: 'http://greeter.internal:8000/statefun', timeoutMs: 5_000 };
+ */
 export interface HttpTransportOpts {
   /** The function's request-reply endpoint, e.g. `http://greeter.internal:8000/statefun`. */
   readonly url: string | URL;

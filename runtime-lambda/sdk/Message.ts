@@ -89,7 +89,12 @@ export class EgressMessage {
   ) {}
 }
 
-/** Options of {@link message}. */
+/**
+ * Options of {@link message}.
+ *
+ * @example
+ * const opts: MessageOpts<number> = { to: Address.of('example/counter', 'c1'), value: 1, type: Types.int };
+ */
 export interface MessageOpts<T> {
   /** The target function instance. */
   readonly to: Address;
@@ -98,7 +103,12 @@ export interface MessageOpts<T> {
   readonly type: Type<T>;
 }
 
-/** Options of {@link egressMessage}. */
+/**
+ * Options of {@link egressMessage}.
+ *
+ * @example
+ * const opts: EgressMessageOpts<string> = { egress: 'example/greetings', value: 'hi', type: Types.string };
+ */
 export interface EgressMessageOpts<T> {
   /** The egress, `namespace/name`, as declared in the app definition. */
   readonly egress: string;

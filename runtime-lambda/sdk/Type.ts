@@ -19,7 +19,12 @@ export interface Type<T> {
   deserialize(bytes: Uint8Array): T;
 }
 
-/** The value type of a {@link Type}. */
+/**
+ * The value type of a {@link Type}.
+ *
+ * @example
+ * type Count = ValueOfType<typeof Types.int>; // number
+ */
 export type ValueOfType<X> = X extends Type<infer T> ? T : never;
 
 /**

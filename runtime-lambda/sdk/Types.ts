@@ -54,8 +54,22 @@ function describe(value: unknown): string {
   return value === null ? 'null' : typeof value;
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+// Scratch space for float/double/long conversions (little-endian, as the wire format).
+const scratch = new ArrayBuffer(8);
+const scratchBytes = new Uint8Array(scratch);
+const scratchView = new DataView(scratch);
+
+/** `n` bytes after a field tag, the value staged in `scratchBytes`. */
+function fixed(tag: number, n: number): Uint8Array {
+  const out = new Uint8Array(1 + n);
+  out[0] = tag;
+  for (let i = 0; i < n; i++) out[1 + i] = scratchBytes[i];
+  return out;
+}
+
+/** Copies `n` bytes at `at` into `scratchBytes`. */
+function stage(bytes: Uint8Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) scratchBytes[i] = bytes[at + i];
 }
 
 const INT: Type<number> = wrapper(
@@ -64,13 +78,11 @@ const INT: Type<number> = wrapper(
   (v): v is number => Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff,
   'an integer from -2147483648 to 2147483647',
   (v) => v === 0,
-  (v) => {
-    const out = new Uint8Array(5);
-    out[0] = (1 << 3) | I32;
-    view(out).setInt32(1, v, true);
-    return out;
+  (v) => new Uint8Array([(1 << 3) | I32, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]),
+  (r, bytes) => {
+    const at = r.fixed(4);
+    return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
   },
-  (r, bytes) => view(bytes).getInt32(r.fixed(4), true),
   0,
 );
 
@@ -81,12 +93,13 @@ const LONG: Type<bigint> = wrapper(
   'a bigint from -(2n ** 63n) to 2n ** 63n - 1n',
   (v) => v === 0n,
   (v) => {
-    const out = new Uint8Array(9);
-    out[0] = (1 << 3) | I64;
-    view(out).setBigInt64(1, v, true);
-    return out;
+    scratchView.setBigInt64(0, v, true);
+    return fixed((1 << 3) | I64, 8);
   },
-  (r, bytes) => view(bytes).getBigInt64(r.fixed(8), true),
+  (r, bytes) => {
+    stage(bytes, r.fixed(8), 8);
+    return scratchView.getBigInt64(0, true);
+  },
   0n,
 );
 
@@ -97,12 +110,13 @@ const FLOAT: Type<number> = wrapper(
   'a number',
   (v) => v === 0,
   (v) => {
-    const out = new Uint8Array(5);
-    out[0] = (1 << 3) | I32;
-    view(out).setFloat32(1, v, true);
-    return out;
+    scratchView.setFloat32(0, v, true);
+    return fixed((1 << 3) | I32, 4);
   },
-  (r, bytes) => view(bytes).getFloat32(r.fixed(4), true),
+  (r, bytes) => {
+    stage(bytes, r.fixed(4), 4);
+    return scratchView.getFloat32(0, true);
+  },
   0,
 );
 
@@ -113,12 +127,13 @@ const DOUBLE: Type<number> = wrapper(
   'a number',
   (v) => v === 0,
   (v) => {
-    const out = new Uint8Array(9);
-    out[0] = (1 << 3) | I64;
-    view(out).setFloat64(1, v, true);
-    return out;
+    scratchView.setFloat64(0, v, true);
+    return fixed((1 << 3) | I64, 8);
   },
-  (r, bytes) => view(bytes).getFloat64(r.fixed(8), true),
+  (r, bytes) => {
+    stage(bytes, r.fixed(8), 8);
+    return scratchView.getFloat64(0, true);
+  },
   0,
 );
 

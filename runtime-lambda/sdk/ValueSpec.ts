@@ -2,7 +2,12 @@ import { InvalidInputError } from '../core/errors';
 import type { Expiration, ValueSpec as CoreValueSpec } from '../core/ValueSpec';
 import { isType, type Type } from './Type';
 
-/** Declares one state value: its type and an optional expiry (at most one of the two). */
+/**
+ * Declares one state value: its type and an optional expiry (at most one of the two).
+ *
+ * @example
+ * const cart: StateOpts<Cart> = { type: CartType, expireAfterCall: 3_600_000 };
+ */
 export interface StateOpts<T> {
   readonly type: Type<T>;
   /** Milliseconds after the last write of the value that it is deleted. */
@@ -11,7 +16,12 @@ export interface StateOpts<T> {
   readonly expireAfterCall?: number;
 }
 
-/** {@link StateOpts} with the state's name. */
+/**
+ * {@link StateOpts} with the state's name.
+ *
+ * @example
+ * const seen: ValueSpecOpts<number> = { name: 'seen', type: Types.int, expireAfterWrite: 86_400_000 };
+ */
 export interface ValueSpecOpts<T> extends StateOpts<T> {
   /** A letter or `_`, then letters, digits or `_` (e.g. `seen`, `cart_items`). */
   readonly name: string;

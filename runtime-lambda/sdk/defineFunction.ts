@@ -5,22 +5,52 @@ import type { Message } from './Message';
 import { isType, type Type } from './Type';
 import { ValueSpec, type StateOpts } from './ValueSpec';
 
-/** One state declaration: a bare type, or a type with an expiry. */
+/**
+ * One state declaration: a bare type, or a type with an expiry.
+ *
+ * @example
+ * const seen: StateDecl = Types.int;
+ * const cart: StateDecl = { type: CartType, expireAfterCall: 3_600_000 };
+ */
 export type StateDecl = Type<unknown> | StateOpts<unknown>;
 
-/** A function's state declarations, by state name. */
+/**
+ * A function's state declarations, by state name.
+ *
+ * @example
+ * const state = { seen: Types.int, cart: { type: CartType, expireAfterWrite: 60_000 } } satisfies StateDecls;
+ */
 export type StateDecls = { readonly [name: string]: StateDecl };
 
-/** The TypeScript type of the values of a {@link StateDecl}. */
+/**
+ * The TypeScript type of the values of a {@link StateDecl}.
+ *
+ * @example
+ * type Seen = StateValue<typeof Types.int>; // number
+ */
 export type StateValue<D> = D extends { readonly type: Type<infer T> } ? T : D extends Type<infer T> ? T : never;
 
 /**
  * The typed storage of a function: each declared state is a property, `null` when absent.
  * Assign a value to write it, `null` to delete it.
+ *
+ * @example
+ * type S = Storage<{ seen: typeof Types.int }>; // { seen: number | null }
  */
 export type Storage<S extends StateDecls> = { -readonly [K in keyof S]: StateValue<S[K]> | null };
 
-/** Options of {@link defineFunction}. */
+/**
+ * Options of {@link defineFunction}.
+ *
+ * @example
+ * const opts: FunctionOpts<{ seen: typeof Types.int }> = {
+ *   typename: 'example/counter',
+ *   state: { seen: Types.int },
+ *   handle(ctx) {
+ *     ctx.storage.seen = (ctx.storage.seen ?? 0) + 1;
+ *   },
+ * };
+ */
 export interface FunctionOpts<S extends StateDecls> {
   /** The function type, `namespace/type`. */
   readonly typename: string;

@@ -3,7 +3,12 @@ import { describeError, InvalidInputError } from '../core/errors';
 import { UnknownFunctionError } from './errors';
 import type { StatefulFunctions } from './StatefulFunctions';
 
-/** Options of {@link createHttpHandler}. */
+/**
+ * Options of {@link createHttpHandler}.
+ *
+ * @example
+ * const opts: HttpHandlerOpts = { logger: console, maxRequestBytes: 4 * 1024 * 1024 };
+ */
 export interface HttpHandlerOpts {
   /**
    * Where failures are logged (500s with their error and cause; 4xx as warnings).

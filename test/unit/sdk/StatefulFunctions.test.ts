@@ -194,6 +194,33 @@ describe('Class: StatefulFunctions', () => {
     );
   });
 
+  it('lets the storage be inspected: keys, "in", spread and JSON', async () => {
+    // Prepare
+    let seen: unknown[] = [];
+    const inspecting = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/inspecting',
+        state: { seen: Types.int, name: Types.string },
+        handle(ctx) {
+          seen = [Object.keys(ctx.storage), 'seen' in ctx.storage, 'other' in ctx.storage, { ...ctx.storage }, JSON.stringify(ctx.storage)];
+        },
+      }),
+    );
+    const request = fullRequest({
+      target: Address.of('example/inspecting', 'i'),
+      state: [
+        { name: 'seen', value: intValue(3) },
+        { name: 'name', value: absent('io.statefun.types/string') },
+      ],
+    });
+
+    // Act
+    await inspecting.invoke(request);
+
+    // Assess
+    expect(seen).toEqual([['seen', 'name'], true, false, { seen: 3, name: null }, '{"seen":3,"name":null}']);
+  });
+
   it('rejects stored state whose type differs from its spec', async () => {
     // Prepare
     const request = fullRequest({ state: [...fullRequest().state.slice(1), { name: 'seen', value: stringArg('two') }] });
