@@ -1,0 +1,205 @@
+import { Address } from '../../../runtime-lambda/core/Address';
+import type { Envelope } from '../../../runtime-lambda/core/Envelope';
+import { RetryableError } from '../../../runtime-lambda/core/errors';
+import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/StateStore';
+import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
+import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambda/aws/kinesisRecords';
+import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
+import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
+import { readText, textValue } from '../../helpers/factories';
+import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
+import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
+
+const MESSAGES = 'statefun-messages';
+const INGRESS = 'orders';
+
+/** A function message from `sender` at sender position `position`. */
+function fromSender(target: Address, sender: Address, position: number, text: string): Envelope {
+  return {
+    id: `${sender.key}.${position}`,
+    target,
+    caller: sender,
+    argument: textValue(text),
+    origin: { kind: 'function', source: sender.key, position: String(position) },
+  };
+}
+
+/** A store that fails every commit of the addresses in `failing` (a throttled partition, say). */
+class FlakyStore implements StateStore {
+  constructor(
+    private readonly inner: StateStore,
+    readonly failing: Set<string>,
+  ) {}
+  load(addresses: Parameters<StateStore['load']>[0]) {
+    return this.inner.load(addresses);
+  }
+  async commit(commit: Commit): Promise<void> {
+    if (this.failing.has(commit.address.key)) throw new RetryableError(`injected: commit of ${commit.address.key} throttled`);
+    return this.inner.commit(commit);
+  }
+}
+
+describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
+  let fx: DynamoStoreFixture;
+  let run = 0;
+  const fresh = (label: string) => Address.of('test/journal', `${label}-${run++}`);
+  const quiet = { warn: jest.fn() };
+
+  beforeAll(async () => {
+    fx = await dynamoStoreFixture();
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  function setup(store: StateStore = fx.store) {
+    const fn = new JournalFunction();
+    const handler = createDispatcherHandler({
+      store,
+      functions: resolverOf({ 'test/journal': fn }),
+      ingresses: { [INGRESS]: { functionType: 'test/journal', valueType: 'test/text' } },
+      clock: new SimulatedClock(1_767_225_600_000),
+      dispatcher: { sleep: async () => undefined },
+      logger: quiet,
+    });
+    return { fn, handler };
+  }
+
+  const journalOf = async (address: Address) => {
+    const state = (await fx.store.load([address])).get(address.key)!;
+    return { journal: readText(state.values.get('journal')), version: state.version, state };
+  };
+
+  it('applies bundles and raw ingress records in order per address, interleaved', async () => {
+    // Prepare
+    const { handler } = setup();
+    const a = fresh('a');
+    const b = fresh('b');
+    const sender = Address.of('test/sender', `s-${run}`);
+    const event = kinesisEvent(
+      bundleRecord(MESSAGES, 1, [fromSender(a, sender, 10, 'a1'), fromSender(a, sender, 11, 'a2')]),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: b.id, data: 'b1' }),
+      bundleRecord(MESSAGES, 3, [fromSender(b, sender, 12, 'b2')]),
+      kinesisRecordFactory({ stream: INGRESS, n: 4, partitionKey: a.id, data: 'a3' }),
+      bundleRecord(MESSAGES, 5, [fromSender(a, sender, 13, 'a4')]),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(a)).journal).toBe('a1|a2|a3|a4');
+    expect((await journalOf(b)).journal).toBe('b1|b2');
+    const marks = (await journalOf(a)).state.marks;
+    expect(marks.get(sender.key)?.position).toBe('13');
+    expect(marks.get(`${INGRESS}/shardId-000000000000`)?.position).toBe(sequenceNumber(4));
+  });
+
+  it('changes nothing when the same batch is delivered again', async () => {
+    // Prepare
+    const { handler, fn } = setup();
+    const a = fresh('dup');
+    const event = kinesisEvent(
+      kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: a.id, data: 'x1' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: a.id, data: `send ${a.key.replace('dup', 'peer')} hi` }),
+    );
+    await handler(event);
+    const before = await journalOf(a);
+    const outboxBefore = await fx.outboxOf(a);
+    const callsBefore = fn.requests.length;
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const after = await journalOf(a);
+    expect(after.version).toBe(before.version);
+    expect(after.journal).toBe(before.journal);
+    expect(await fx.outboxOf(a)).toEqual(outboxBefore);
+    expect(outboxBefore).toHaveLength(1);
+    expect(fn.requests.length).toBe(callsBefore);
+  });
+
+  it('dead-letters a poison record exactly once and moves the shard on', async () => {
+    // Prepare
+    const { handler } = setup();
+    const a = fresh('poison');
+    const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
+    const poison = kinesisRecordFactory({ stream: MESSAGES, shardId, n: 2, partitionKey: a.key, data: '{"not":"a bundle"}' });
+    const event = kinesisEvent(
+      bundleRecord(MESSAGES, 1, [fromSender(a, a, 1, 'before')], shardId),
+      poison,
+      bundleRecord(MESSAGES, 3, [fromSender(a, a, 2, 'behind')], shardId),
+    );
+    const sink = Address.of(UNDECODABLE_TYPE, `${MESSAGES}/${shardId}`);
+
+    // Act
+    const first = await handler(event);
+    const again = await handler(event);
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(a)).journal).toBe('before|behind');
+    const outbox = await fx.outboxOf(sink);
+    expect(outbox).toHaveLength(1);
+    const [deadLetter] = outbox[0]!.deadLetters;
+    expect(outbox[0]!.deadLetters).toHaveLength(1);
+    expect(deadLetter!.id).toBe(`${MESSAGES}/${shardId}/${sequenceNumber(2)}`);
+    expect(deadLetter!.reason).toContain('UndecodableRecordError: MalformedRecordError: record of 18 bytes is not a message bundle');
+    const kept = JSON.parse(readText((deadLetter as { envelope: Envelope }).envelope.argument)!) as UndecodableRecord;
+    expect(kept).toMatchObject({ stream: MESSAGES, shardId, sequenceNumber: sequenceNumber(2), partitionKey: a.key });
+    expect(Buffer.from(kept.data, 'base64').toString()).toBe('{"not":"a bundle"}');
+    expect((await journalOf(sink)).state.marks.get(`${MESSAGES}/${shardId}`)?.position).toBe(sequenceNumber(2));
+  });
+
+  it('reports the lowest sequence number of an address that did not commit, and a redelivery from there applies each record once', async () => {
+    // Prepare
+    const a = fresh('ok');
+    const b = fresh('throttled');
+    const flaky = new FlakyStore(fx.store, new Set([b.key]));
+    const { handler } = setup(flaky);
+    const records = [
+      kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: a.id, data: 'a1' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: b.id, data: 'b1' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 3, partitionKey: a.id, data: 'a2' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 4, partitionKey: b.id, data: 'b2' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 5, partitionKey: a.id, data: 'a3' }),
+    ];
+
+    // Act
+    const response = await handler(kinesisEvent(...records));
+    flaky.failing.clear();
+    const redelivered = await handler(kinesisEvent(...records.slice(1)));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: sequenceNumber(2) }] });
+    expect(quiet.warn).toHaveBeenCalledWith(expect.stringContaining(`injected: commit of ${b.key} throttled`));
+    expect(redelivered).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(a)).journal).toBe('a1|a2|a3');
+    expect((await journalOf(b)).journal).toBe('b1|b2');
+  });
+
+  it('dead-letters a message to an unknown function type and an ingress record of a bundle-only stream', async () => {
+    // Prepare
+    const { handler } = setup();
+    const unknown = Address.of('test/nobody', `n-${run++}`);
+    const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
+    const event = kinesisEvent(
+      bundleRecord(MESSAGES, 1, [fromSender(unknown, unknown, 1, 'hello')], shardId),
+      kinesisRecordFactory({ stream: 'unconfigured', shardId, n: 2, partitionKey: 'k', data: 'raw' }),
+    );
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [unknownEffects] = await fx.outboxOf(unknown);
+    expect(unknownEffects!.deadLetters[0]!.reason).toContain('no function is registered for type "test/nobody"');
+    const [sinkEffects] = await fx.outboxOf(Address.of(UNDECODABLE_TYPE, `unconfigured/${shardId}`));
+    expect(sinkEffects!.deadLetters[0]!.reason).toContain('stream unconfigured is not a configured ingress');
+  });
+});
