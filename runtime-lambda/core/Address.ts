@@ -38,13 +38,16 @@ export function typename(text: string): Typename {
 export class Address {
   /** `namespace/type/id`. */
   readonly key: string;
+  /** The function type of this address, `namespace/type`. */
+  readonly typename: Typename;
 
   private constructor(
     readonly namespace: string,
     readonly type: string,
     readonly id: string,
   ) {
-    this.key = `${namespace}/${type}/${id}`;
+    this.typename = `${namespace}/${type}` as Typename;
+    this.key = `${this.typename}/${id}`;
   }
 
   /** The address of instance `id` of function type `fnType` (`namespace/type`). */
@@ -75,11 +78,6 @@ export class Address {
       );
     }
     return Address.fromParts(text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1));
-  }
-
-  /** The function type of this address, `namespace/type`. */
-  get typename(): Typename {
-    return `${this.namespace}/${this.type}` as Typename;
   }
 
   equals(other: Address | undefined): boolean {
