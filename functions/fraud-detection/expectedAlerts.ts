@@ -1,7 +1,7 @@
 import { DEFAULT_ALERT_THRESHOLD, isNight, scoreFeatures } from './model';
 import { DEFAULT_FRAUD_WINDOW_MS } from './config';
 import { merchantScoreOf } from './merchantScore';
-import type { FraudAlert } from './messages';
+import { type FraudAlert, fraudAlert } from './messages';
 import type { SampleRecord } from './sample';
 
 /** Options of {@link expectedAlerts}. */
@@ -41,15 +41,7 @@ export function expectedAlerts(records: readonly SampleRecord[], opts: ExpectedA
     const features = { fraudCount, merchantScore: merchantScore(tx.merchantId), amount: tx.amount, night: isNight(tx.timeMs) };
     const score = scoreFeatures(features);
     if (score > threshold) {
-      alerts.push({
-        transactionId: tx.transactionId,
-        accountId: tx.accountId,
-        merchantId: tx.merchantId,
-        amount: tx.amount,
-        time: new Date(tx.timeMs).toISOString(),
-        score,
-        features,
-      });
+      alerts.push(fraudAlert(tx, score, features));
     }
   }
   return alerts;

@@ -1,6 +1,6 @@
 import { Address, type Context, type Message, StatefulFunctions, Types, defineFunction, egressMessage, message } from '../../runtime-lambda/sdk';
 import type { FraudConfig } from './config';
-import { type FraudAlert, FraudTypes, MessageTypes, type Transaction } from './messages';
+import { FraudTypes, MessageTypes, fraudAlert } from './messages';
 import { isNight, scoreFeatures } from './model';
 import { fetchMerchantScore } from './scoringClient';
 
@@ -110,7 +110,7 @@ export function transactionManager(config: FraudConfig) {
       }
       const { score } = msg.as(MessageTypes.scoreReply);
       if (score > config.alertThreshold) {
-        ctx.egress(egressMessage({ egress: FraudTypes.alerts, value: alertOf(tx, score, features), type: MessageTypes.fraudAlert }));
+        ctx.egress(egressMessage({ egress: FraudTypes.alerts, value: fraudAlert(tx, score, features), type: MessageTypes.fraudAlert }));
       }
       s.transaction = null;
       s.fraudCount = null;
@@ -150,18 +150,6 @@ export function fraudFunctions(config: FraudConfig): StatefulFunctions {
     .withFunction(merchantScorer(config))
     .withFunction(transactionManager(config))
     .withFunction(model());
-}
-
-function alertOf(tx: Transaction, score: number, features: FraudAlert['features']): FraudAlert {
-  return {
-    transactionId: tx.transactionId,
-    accountId: tx.accountId,
-    merchantId: tx.merchantId,
-    amount: tx.amount,
-    time: new Date(tx.timeMs).toISOString(),
-    score,
-    features,
-  };
 }
 
 function callerOf(ctx: Context, msg: Message): Address {

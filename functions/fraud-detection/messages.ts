@@ -87,6 +87,19 @@ export interface FraudAlert {
   readonly features: FeatureVector;
 }
 
+/** The alert for transaction `tx` scored `score` from `features`. */
+export function fraudAlert(tx: Transaction, score: number, features: FeatureVector): FraudAlert {
+  return {
+    transactionId: tx.transactionId,
+    accountId: tx.accountId,
+    merchantId: tx.merchantId,
+    amount: tx.amount,
+    time: new Date(tx.timeMs).toISOString(),
+    score,
+    features,
+  };
+}
+
 /** The StateFun types of the messages: JSON, each with its own type name. */
 export const MessageTypes = {
   transaction: jsonType<Transaction>('fraud.types/Transaction'),

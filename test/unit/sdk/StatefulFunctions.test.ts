@@ -14,6 +14,7 @@ import {
   UnknownFunctionError,
   UnknownStateError,
 } from '../../../runtime-lambda/sdk';
+import { rejection } from '../../helpers/rejection';
 
 interface Cart {
   readonly items: readonly string[];
@@ -53,14 +54,6 @@ function fullRequest(overrides: Partial<InvocationRequest> = {}): InvocationRequ
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Class: StatefulFunctions', () => {
   const registry = new StatefulFunctions().withFunction(greeter);

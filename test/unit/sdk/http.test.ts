@@ -8,6 +8,7 @@ import { httpTransport } from '../../../runtime-lambda/protocol/HttpTransport';
 import { RequestReplyEndpoint } from '../../../runtime-lambda/protocol/RequestReplyEndpoint';
 import { defineFunction, egressMessage, StatefulFunctions, Types } from '../../../runtime-lambda/sdk';
 import { createHttpServer } from '../../../runtime-lambda/sdk/http';
+import { rejection } from '../../helpers/rejection';
 
 const registry = new StatefulFunctions()
   .withFunction(
@@ -50,14 +51,6 @@ async function close(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Function: createHttpHandler', () => {
   const logger = { error: jest.fn(), warn: jest.fn() };

@@ -3,6 +3,7 @@ import { InvalidInputError } from '../../../runtime-lambda/core/errors';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import { defineFunction, FunctionFailedError, StatefulFunctions, Types } from '../../../runtime-lambda/sdk';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
+import { rejection } from '../../helpers/rejection';
 
 const registry = new StatefulFunctions().withFunction(
   defineFunction({
@@ -23,14 +24,6 @@ const requestBytes = (increment: number) =>
     invocations: [{ argument: { typename: 'io.statefun.types/int', value: Types.int.serialize(increment) } }],
   });
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Function: lambdaHandler', () => {
   it('answers {"request": base64 ToFunction} with {"response": base64 FromFunction}', async () => {
