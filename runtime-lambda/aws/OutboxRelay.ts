@@ -1,0 +1,358 @@
+import { createHash } from 'node:crypto';
+import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { Address } from '../core/Address';
+import type { DeadLetter } from '../core/AddressState';
+import { type BackoffPolicy, type Sleep, backoffDelayMs, realSleep } from '../core/dispatch/retry';
+import type { Effects, EgressRecord } from '../core/Effects';
+import type { Envelope } from '../core/Envelope';
+import { RetryableError, TerminalError, describeError } from '../core/errors';
+import type { DelayScheduler } from './DelayScheduler';
+import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes } from './messageRecords';
+
+/** Where the records of one egress go. */
+export type EgressTarget =
+  | {
+      /** A Kinesis stream name or ARN. Data = the record's bytes, partition key = the record id (the consumer's dedup key). */
+      readonly kinesisStream: string;
+    }
+  | {
+      /**
+       * An SQS queue URL. Body = the bytes as UTF-8 text, or base64 when they are not text
+       * (attribute `statefun-encoding`); attributes `statefun-id` and `statefun-type`. A FIFO
+       * queue gets `MessageDeduplicationId` = the record id and `MessageGroupId` =
+       * `messageGroupId`.
+       */
+      readonly sqsQueueUrl: string;
+      /** @default - the egress name */
+      readonly messageGroupId?: string;
+    };
+
+/** Options of {@link OutboxRelay}. */
+export interface OutboxRelayOptions {
+  readonly kinesis: KinesisClient;
+  /** The message stream, name or ARN. */
+  readonly messageStream: string;
+  /** Needed for SQS egress and the dead-letter queue. */
+  readonly sqs?: SQSClient;
+  /** Egress name (`namespace/type`) → sink. A record of another egress becomes a dead letter. */
+  readonly egress?: Readonly<Record<string, EgressTarget>>;
+  /** @default - none: an outbox item with dead letters is not relayed (and reported) until one is configured */
+  readonly deadLetterQueueUrl?: string;
+  /** @default - none: an outbox item with delayed messages or cancellations is not relayed (and reported) */
+  readonly delays?: DelayScheduler;
+  /** Attempts of one PutRecords / SendMessageBatch round that keeps failing entries. @default - 8, 50 ms to 2 s with full jitter */
+  readonly retry?: BackoffPolicy;
+  /** @default - 1 MiB, Kinesis' limit */
+  readonly maxRecordBytes?: number;
+  /** @default - real timers */
+  readonly sleep?: Sleep;
+}
+
+/** What {@link OutboxRelay.relay} got done. */
+export interface RelayOutcome {
+  /** The index of the first outbox item not fully published, if any: it and all after it must be relayed again. */
+  readonly firstIncomplete: number | undefined;
+  /** Why items are incomplete. */
+  readonly errors: readonly { readonly index: number; readonly error: Error }[];
+}
+
+/** PutRecords takes at most 500 records and 5 MiB. */
+const PUT_RECORDS_MAX_ENTRIES = 500;
+const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
+/** SendMessageBatch takes at most 10 messages (and 256 KiB, which outbox items keep to). */
+const SQS_BATCH_MAX = 10;
+const DEFAULT_RETRY: BackoffPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
+
+interface QueuedRecord {
+  readonly record: MessageRecord;
+  /** The outbox items whose messages this record carries. */
+  readonly items: ReadonlySet<number>;
+}
+
+/**
+ * Publishes the effects of committed outbox items, at least once:
+ *
+ * - messages go onto the message stream as ONE bundle record per target (split only past
+ *   1 MiB) with sequential `PutRecords` calls that retry failed entries. A call never holds
+ *   two records of one key, and a key's next record waits until its previous one is in, so
+ *   a retried record cannot be overtaken by a later one of its key: per-sender order
+ *   survives partial failures;
+ * - egress records go to their Kinesis stream or SQS queue; dead letters to the SQS
+ *   dead-letter queue; delayed messages and cancellations to the {@link DelayScheduler}.
+ *
+ * Publishing twice is harmless: receivers drop duplicates by id and marks.
+ *
+ * @example
+ * const relay = new OutboxRelay({ kinesis, messageStream: 'statefun-messages', sqs, deadLetterQueueUrl });
+ * const { firstIncomplete } = await relay.relay([effectsOfItem1, effectsOfItem2]);
+ */
+export class OutboxRelay {
+  private readonly retry: BackoffPolicy;
+  private readonly sleep: Sleep;
+  private readonly maxRecordBytes: number;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.sleep = options.sleep ?? realSleep;
+    this.maxRecordBytes = options.maxRecordBytes ?? MAX_KINESIS_RECORD_BYTES;
+  }
+
+  /** Publishes the effects of `items` (outbox items in stream order). */
+  async relay(items: readonly Effects[]): Promise<RelayOutcome> {
+    const errors: { index: number; error: Error }[] = [];
+    const fail = (index: number, error: unknown) => errors.push({ index, error: error instanceof Error ? error : new Error(String(error)) });
+
+    const unsent = await this.putMessages(items).catch((error: unknown) => {
+      items.forEach((_, index) => fail(index, error));
+      return new Map<number, Error>();
+    });
+    for (const [index, error] of unsent) fail(index, error);
+
+    for (let index = 0; index < items.length; index++) {
+      try {
+        await this.publishOthers(items[index]!);
+      } catch (error) {
+        fail(index, error);
+      }
+    }
+    const firstIncomplete = errors.length === 0 ? undefined : Math.min(...errors.map((e) => e.index));
+    return { firstIncomplete, errors };
+  }
+
+  /** Puts every message; answers the items whose records could not all be put, with why. */
+  private async putMessages(items: readonly Effects[]): Promise<Map<number, Error>> {
+    const byTarget = new Map<string, { envelope: Envelope; item: number }[]>();
+    items.forEach((effects, item) => {
+      for (const envelope of effects.messages) {
+        const list = byTarget.get(envelope.target.key);
+        if (list) list.push({ envelope, item });
+        else byTarget.set(envelope.target.key, [{ envelope, item }]);
+      }
+    });
+    const queues: QueuedRecord[][] = [];
+    for (const entries of byTarget.values()) {
+      const records = encodeMessageBundles(entries.map((e) => e.envelope), this.maxRecordBytes);
+      let next = 0;
+      queues.push(
+        records.map((record) => {
+          const covered = new Set(entries.slice(next, next + record.count).map((e) => e.item));
+          next += record.count;
+          return { record, items: covered };
+        }),
+      );
+    }
+
+    let failedRounds = 0;
+    let lastError = '';
+    for (;;) {
+      // One record per key per call: the head of each target's queue.
+      const call: { queue: QueuedRecord[]; entry: PutRecordsRequestEntry }[] = [];
+      let bytes = 0;
+      for (const queue of queues) {
+        const head = queue[0];
+        if (head === undefined) continue;
+        const size = recordBytes(head.record);
+        if (call.length === PUT_RECORDS_MAX_ENTRIES || bytes + size > PUT_RECORDS_MAX_BYTES) break;
+        bytes += size;
+        call.push({ queue, entry: { PartitionKey: head.record.partitionKey, Data: head.record.data } });
+      }
+      if (call.length === 0) return new Map();
+
+      let failed = 0;
+      try {
+        const out = await this.options.kinesis.send(
+          new PutRecordsCommand({ ...streamRef(this.options.messageStream), Records: call.map((c) => c.entry) }),
+        );
+        const results = out.Records ?? [];
+        call.forEach((c, i) => {
+          const result = results[i];
+          if (result !== undefined && result.ErrorCode === undefined && result.SequenceNumber !== undefined) c.queue.shift();
+          else {
+            failed++;
+            lastError = `${result?.ErrorCode ?? 'NoResult'}: ${result?.ErrorMessage ?? 'PutRecords returned no result for the entry'}`;
+          }
+        });
+      } catch (error) {
+        failed = call.length;
+        lastError = describeError(error);
+      }
+      if (failed === 0) {
+        failedRounds = 0;
+        continue;
+      }
+      failedRounds++;
+      if (failedRounds >= this.retry.maxAttempts) {
+        const error = new RetryableError(
+          `PutRecords to ${this.options.messageStream} kept failing entries ${failedRounds} times in a row (last: ${lastError}); the outbox items will be relayed again`,
+          { code: 'RELAY_INCOMPLETE' },
+        );
+        const unsent = new Map<number, Error>();
+        for (const queue of queues) for (const queued of queue) for (const item of queued.items) unsent.set(item, error);
+        return unsent;
+      }
+      await this.sleep(backoffDelayMs(this.retry, failedRounds));
+    }
+  }
+
+  private async publishOthers(effects: Effects): Promise<void> {
+    const deadLetters: DeadLetter[] = [...effects.deadLetters];
+    const byEgress = new Map<string, EgressRecord[]>();
+    for (const record of effects.egress) {
+      const target = this.options.egress?.[record.egress];
+      if (target === undefined) {
+        deadLetters.push({
+          id: record.id,
+          address: record.egress,
+          egressRecord: record,
+          reason: `no egress named "${record.egress}" is configured (known: ${Object.keys(this.options.egress ?? {}).join(', ') || 'none'}): add it to the relay's egress map, then redrive`,
+          atMs: Date.now(),
+        });
+        continue;
+      }
+      const list = byEgress.get(record.egress);
+      if (list) list.push(record);
+      else byEgress.set(record.egress, [record]);
+    }
+    for (const [name, records] of byEgress) {
+      const target = this.options.egress![name]!;
+      if ('kinesisStream' in target) await this.putEgressRecords(target.kinesisStream, records);
+      else {
+        await this.sendSqs(
+          target.sqsQueueUrl,
+          records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) })),
+        );
+      }
+    }
+    if (deadLetters.length > 0) {
+      if (this.options.deadLetterQueueUrl === undefined) {
+        throw new TerminalError(`${deadLetters.length} dead letter(s) to relay but no dead-letter queue is configured: set the relay's deadLetterQueueUrl (STATEFUN_DLQ_URL)`, { code: 'NO_DEAD_LETTER_QUEUE' });
+      }
+      await this.sendSqs(
+        this.options.deadLetterQueueUrl,
+        deadLetters.map((dl) => ({
+          id: dl.id,
+          groupId: dl.address,
+          body: deadLetterJson(dl),
+          attributes: { 'statefun-id': dl.id, 'statefun-address': dl.address },
+        })),
+      );
+    }
+    if (effects.timers.length > 0 || effects.cancelledTimers.length > 0) {
+      if (this.options.delays === undefined) {
+        throw new TerminalError(
+          `${effects.timers.length} delayed message(s) and ${effects.cancelledTimers.length} cancellation(s) to relay but no DelayScheduler is configured: give the relay one`,
+          { code: 'NO_DELAY_SCHEDULER' },
+        );
+      }
+      if (effects.timers.length > 0) await this.options.delays.schedule(effects.timers);
+      if (effects.cancelledTimers.length > 0) await this.options.delays.cancel(effects.cancelledTimers);
+    }
+  }
+
+  private async putEgressRecords(stream: string, records: readonly EgressRecord[]): Promise<void> {
+    let pending = records.map((record) => ({
+      PartitionKey: record.id.length <= 256 ? record.id : hashed(record.id),
+      Data: record.argument.value ?? new Uint8Array(0),
+    }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let failed: typeof pending = pending;
+      let last = '';
+      try {
+        const out = await this.options.kinesis.send(new PutRecordsCommand({ ...streamRef(stream), Records: pending }));
+        failed = pending.filter((_, i) => {
+          const result = out.Records?.[i];
+          if (result?.ErrorCode === undefined && result?.SequenceNumber !== undefined) return false;
+          last = `${result?.ErrorCode}: ${result?.ErrorMessage}`;
+          return true;
+        });
+      } catch (error) {
+        last = describeError(error);
+      }
+      pending = failed;
+      if (pending.length === 0) return;
+      if (attempt >= this.retry.maxAttempts) {
+        throw new RetryableError(`PutRecords to egress stream ${stream} kept failing ${pending.length} record(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
+      }
+      await this.sleep(backoffDelayMs(this.retry, attempt));
+    }
+  }
+
+  private async sendSqs(
+    queueUrl: string,
+    messages: readonly { id: string; groupId: string; body: string; attributes: Record<string, string> }[],
+  ): Promise<void> {
+    const sqs = this.options.sqs;
+    if (sqs === undefined) throw new TerminalError(`sending to SQS queue ${queueUrl} needs an SQS client: give the relay one`, { code: 'NO_SQS_CLIENT' });
+    const fifo = queueUrl.endsWith('.fifo');
+    for (let start = 0; start < messages.length; start += SQS_BATCH_MAX) {
+      let pending: SendMessageBatchRequestEntry[] = messages.slice(start, start + SQS_BATCH_MAX).map((m, i) => ({
+        Id: String(i),
+        MessageBody: m.body,
+        MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+        ...(fifo ? { MessageDeduplicationId: deduplicationId(m.id), MessageGroupId: deduplicationId(m.groupId) } : {}),
+      }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        let last = '';
+        try {
+          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+          const terminal = (out.Failed ?? []).find((f) => f.SenderFault);
+          if (terminal) {
+            throw new TerminalError(`SQS rejected a message for ${queueUrl}: ${terminal.Code}: ${terminal.Message}`, { code: 'SQS_REJECTED' });
+          }
+          last = (out.Failed ?? []).map((f) => `${f.Code}: ${f.Message}`).join('; ');
+          pending = pending.filter((entry) => failed.has(entry.Id));
+        } catch (error) {
+          if (error instanceof TerminalError) throw error;
+          last = describeError(error);
+        }
+        if (pending.length === 0) break;
+        if (attempt >= this.retry.maxAttempts) {
+          throw new RetryableError(`SendMessageBatch to ${queueUrl} kept failing ${pending.length} message(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
+        }
+        await this.sleep(backoffDelayMs(this.retry, attempt));
+      }
+    }
+  }
+}
+
+function streamRef(stream: string): { StreamName: string } | { StreamARN: string } {
+  return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
+}
+
+function hashed(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/** SQS deduplication and group ids: up to 128 of alphanumerics and punctuation. */
+function deduplicationId(id: string): string {
+  return id.length <= 128 && /^[\x21-\x7e]+$/.test(id) ? id : hashed(id);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Characters SQS accepts in a message body. */
+const SQS_TEXT = /^[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
+
+function sqsBody(record: EgressRecord): { body: string; attributes: Record<string, string> } {
+  const bytes = record.argument.value ?? new Uint8Array(0);
+  const attributes = { 'statefun-id': record.id, 'statefun-type': record.argument.typename };
+  try {
+    const text = UTF8.decode(bytes);
+    if (text.length > 0 && SQS_TEXT.test(text)) return { body: text, attributes: { ...attributes, 'statefun-encoding': 'utf8' } };
+  } catch {
+    // not text: base64 below
+  }
+  if (bytes.byteLength === 0) return { body: '-', attributes: { ...attributes, 'statefun-encoding': 'empty' } };
+  return { body: Buffer.from(bytes).toString('base64'), attributes: { ...attributes, 'statefun-encoding': 'base64' } };
+}
+
+/** A dead letter as JSON: addresses as strings, bytes as base64. */
+export function deadLetterJson(deadLetter: DeadLetter): string {
+  return JSON.stringify(deadLetter, function (this: Record<string, unknown>, key, value: unknown) {
+    const original = this[key];
+    if (original instanceof Address) return original.key;
+    if (original instanceof Uint8Array) return Buffer.from(original).toString('base64');
+    return value;
+  });
+}

@@ -1,0 +1,146 @@
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Effects } from '../core/Effects';
+import { NO_EFFECTS } from '../core/Effects';
+import { describeError } from '../core/errors';
+import type { DelayScheduler } from '../aws/DelayScheduler';
+import { OUTBOX_ATTR } from '../aws/DynamoStateStore';
+import { decodeEffects } from '../aws/effectsCodec';
+import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
+import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';
+import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/OutboxRelay';
+
+/** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger. */
+export interface RelayHandlerOptions extends OutboxRelayOptions {
+  /** @default - `console` */
+  readonly logger?: Pick<Console, 'warn'>;
+}
+
+/** The relay Lambda's handler. */
+export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse>;
+
+/**
+ * The outbox relay Lambda, driven by the outbox table's DynamoDB Stream (NEW_IMAGE): it
+ * decodes the effects of every inserted or modified outbox item and publishes them with an
+ * {@link OutboxRelay}. `REMOVE` records are ignored.
+ *
+ * An outbox item whose effects do not decode is published as a dead letter (its raw item
+ * on the dead-letter queue), never retried forever. When an item cannot be fully
+ * published, `batchItemFailures` names its stream sequence number: Lambda delivers it and
+ * every later record again, and what had been published is dropped by its receivers.
+ *
+ * @example
+ * export const handler = createRelayHandler({
+ *   kinesis: new KinesisClient({}),
+ *   messageStream: 'statefun-messages',
+ *   sqs: new SQSClient({}),
+ *   deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/statefun-dlq',
+ * });
+ */
+export function createRelayHandler(options: RelayHandlerOptions): RelayHandler {
+  const relay = new OutboxRelay(options);
+  const logger = options.logger ?? console;
+  return async (event) => {
+    const records = (event.Records ?? []).filter((record) => record.eventName === 'INSERT' || record.eventName === 'MODIFY');
+    const items: Effects[] = records.map((record) => {
+      try {
+        return effectsOf(record);
+      } catch (error) {
+        logger.warn(JSON.stringify({ message: 'malformed outbox item: dead-lettering it', sequenceNumber: record.dynamodb.SequenceNumber, error: describeError(error) }));
+        return malformedItemAsDeadLetter(record, error);
+      }
+    });
+    const outcome = await relay.relay(items);
+    for (const { index, error } of outcome.errors) {
+      logger.warn(JSON.stringify({
+        message: 'outbox item not fully relayed: it will be delivered again',
+        sequenceNumber: records[index]!.dynamodb.SequenceNumber,
+        error: describeError(error),
+      }));
+    }
+    return {
+      batchItemFailures:
+        outcome.firstIncomplete === undefined ? [] : [{ itemIdentifier: records[outcome.firstIncomplete]!.dynamodb.SequenceNumber }],
+    };
+  };
+}
+
+function effectsOf(record: DynamoDBStreamRecord): Effects {
+  const effects = record.dynamodb.NewImage?.[OUTBOX_ATTR.effects];
+  if (effects === undefined || !('B' in effects) || typeof effects.B !== 'string') {
+    throw new Error(`stream record ${record.dynamodb.SequenceNumber} has no binary "${OUTBOX_ATTR.effects}" in its NewImage: the stream must be the outbox table's, with view type NEW_IMAGE`);
+  }
+  return decodeEffects(new Uint8Array(Buffer.from(effects.B, 'base64')));
+}
+
+function malformedItemAsDeadLetter(record: DynamoDBStreamRecord, error: unknown): Effects {
+  const image = record.dynamodb.NewImage ?? {};
+  const address = image[OUTBOX_ATTR.address];
+  const version = image[OUTBOX_ATTR.version];
+  const id = `outbox/${address && 'S' in address ? address.S : '?'}/${version && 'N' in version ? version.N : record.dynamodb.SequenceNumber}`;
+  return {
+    ...NO_EFFECTS,
+    deadLetters: [
+      {
+        id,
+        address: address && 'S' in address ? address.S : '?',
+        reason: `malformed outbox item: ${describeError(error)}`,
+        atMs: Date.now(),
+        egressRecord: { id, egress: 'statefun.internal/outbox', argument: { typename: 'statefun.internal/outbox-item', value: new TextEncoder().encode(JSON.stringify(image)) } },
+      },
+    ],
+  };
+}
+
+const EGRESS_EXAMPLE = '{"fraud/alerts":{"kinesisStream":"alerts"},"fraud/audit":{"sqsQueueUrl":"https://sqs.us-east-1.amazonaws.com/123456789012/audit.fifo"}}';
+
+/** `STATEFUN_EGRESSES`: egress name → `{ kinesisStream }` or `{ sqsQueueUrl, messageGroupId? }`. */
+export function parseEgresses(env: Readonly<Record<string, string | undefined>>, name = 'STATEFUN_EGRESSES'): Record<string, EgressTarget> {
+  const raw = jsonObjectEnv(env, name, EGRESS_EXAMPLE);
+  const out: Record<string, EgressTarget> = {};
+  for (const [egress, value] of Object.entries(raw)) {
+    const spec = value as Record<string, unknown> | null;
+    const bad = () =>
+      new ConfigurationError(`${name}: egress ${JSON.stringify(egress)} maps to ${JSON.stringify(value)}: expected {"kinesisStream": ...} or {"sqsQueueUrl": ..., "messageGroupId"?: ...}, e.g. ${EGRESS_EXAMPLE}`);
+    if (spec === null || typeof spec !== 'object') throw bad();
+    if (typeof spec.kinesisStream === 'string' && spec.sqsQueueUrl === undefined) out[egress] = { kinesisStream: spec.kinesisStream };
+    else if (typeof spec.sqsQueueUrl === 'string' && spec.kinesisStream === undefined && (spec.messageGroupId === undefined || typeof spec.messageGroupId === 'string')) {
+      out[egress] = spec.messageGroupId === undefined ? { sqsQueueUrl: spec.sqsQueueUrl } : { sqsQueueUrl: spec.sqsQueueUrl, messageGroupId: spec.messageGroupId as string };
+    } else throw bad();
+  }
+  return out;
+}
+
+/**
+ * The relay as configured by its Lambda environment:
+ *
+ * | variable | meaning |
+ * | --- | --- |
+ * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
+ * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
+ * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
+ *
+ * Delayed messages need a {@link DelayScheduler}, which the environment cannot name yet:
+ * pass one to {@link createRelayHandler}.
+ */
+export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayHandler {
+  const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
+  return createRelayHandler({
+    kinesis: new KinesisClient({}),
+    sqs: new SQSClient({}),
+    messageStream: requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages'),
+    egress: parseEgresses(env),
+    ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
+    ...(delays ? { delays } : {}),
+  });
+}
+
+let fromEnv: RelayHandler | undefined;
+
+/** The Lambda entry point (`index.handler`), configured from the environment. */
+export const handler: RelayHandler = (event) => {
+  fromEnv ??= relayHandlerFromEnv();
+  return fromEnv(event);
+};
+
+export default handler;

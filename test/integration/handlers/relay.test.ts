@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  waitUntilStreamExists,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { InitializeMiddleware } from '@smithy/types';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Address } from '../../../runtime-lambda/core/Address';
+import { type Effects, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
+import type { Envelope } from '../../../runtime-lambda/core/Envelope';
+import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
+import { encodeEffects } from '../../../runtime-lambda/aws/effectsCodec';
+import type { KinesisStreamRecord } from '../../../runtime-lambda/aws/lambdaEvents';
+import { decodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
+import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
+import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
+import { outboxStreamRecord, streamArn } from '../../helpers/awsEventFactories';
+import { ingressEnvelope, readText, textValue } from '../../helpers/factories';
+import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
+import { awsClientConfig } from '../../support/awsClientConfig';
+import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
+
+const SENDER = Address.of('test/sender', 's1');
+const T = Address.of('test/journal', 't');
+const U = Address.of('test/journal', 'u');
+
+/** A message from SENDER at sender position `position`. */
+function message(target: Address, position: number, text: string): Envelope {
+  return {
+    id: `m${position}`,
+    target,
+    caller: SENDER,
+    argument: textValue(text),
+    origin: { kind: 'function', source: SENDER.key, position: String(position) },
+  };
+}
+
+/** The outbox item the state store writes for SENDER's commit at `version`. */
+function outboxItem(version: number, effects: Partial<Effects>): Record<string, AttributeValue> {
+  return {
+    address: { S: SENDER.key },
+    version: { N: String(version) },
+    token: { S: `tok-${version}` },
+    effects: { B: encodeEffects({ ...NO_EFFECTS, ...effects }) },
+  };
+}
+
+/**
+ * A Kinesis client for moto: the SDK's Kinesis client speaks HTTP/2 by default (for
+ * SubscribeToShard), which moto's server does not; HTTP/1.1 is what it serves.
+ */
+const kinesisClient = () => new KinesisClient({ ...awsClientConfig(), requestHandler: new NodeHttpHandler() });
+
+describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
+  const kinesis = kinesisClient();
+  const sqs = new SQSClient(awsClientConfig());
+  const suffix = randomUUID().slice(0, 8);
+  const stream = `statefun-messages-${suffix}`;
+  let egressQueueUrl: string;
+  let dlqUrl: string;
+  const quiet = { warn: jest.fn() };
+
+  beforeAll(async () => {
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StreamName: stream });
+    egressQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${suffix}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${suffix}` }))).QueueUrl!;
+  });
+  afterAll(async () => {
+    await kinesis.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {});
+    await Promise.all([egressQueueUrl, dlqUrl].map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {})));
+    kinesis.destroy();
+    sqs.destroy();
+  });
+
+  /** Every record on the stream so far, in order, as a dispatcher Lambda would receive it. */
+  async function readStream(): Promise<KinesisStreamRecord[]> {
+    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+    const out: KinesisStreamRecord[] = [];
+    for (const shard of shards) {
+      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      for (let page = 0; iterator && page < 20; page++) {
+        const got = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        for (const r of got.Records ?? []) {
+          out.push({
+            eventID: `${shard.ShardId}:${r.SequenceNumber}`,
+            eventSourceARN: streamArn(stream),
+            kinesis: { partitionKey: r.PartitionKey!, sequenceNumber: r.SequenceNumber!, data: Buffer.from(r.Data!).toString('base64') },
+          });
+        }
+        if ((got.Records ?? []).length === 0) break;
+        iterator = got.NextShardIterator;
+      }
+    }
+    return out;
+  }
+
+  it('puts one bundle per target in order, egress on a FIFO queue with its id, dead letters on the DLQ', async () => {
+    // Prepare
+    const relay = createRelayHandler({ kinesis, sqs, messageStream: stream, egress: { 'test/alerts': { sqsQueueUrl: egressQueueUrl } }, deadLetterQueueUrl: dlqUrl, logger: quiet });
+    const event = {
+      Records: [
+        outboxStreamRecord(outboxItem(1, { messages: [message(T, 1, 't1'), message(U, 2, 'u1'), message(T, 3, 't2')] }), 1),
+        outboxStreamRecord(outboxItem(2, { messages: [message(T, 4, 't3')], egress: [{ id: 'b2.e0', egress: 'test/alerts', argument: textValue('alert!') }] }), 2),
+        outboxStreamRecord(outboxItem(2, {}), 3, 'REMOVE'),
+        outboxStreamRecord(
+          outboxItem(3, { deadLetters: [{ id: 'in/0/9', address: T.key, reason: 'Error: boom', atMs: 5, envelope: ingressEnvelope(T, 9, 'poison') }] }),
+          4,
+        ),
+      ],
+    };
+
+    // Act
+    const response = await relay(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const records = await readStream();
+    expect(records.map((r) => r.kinesis.partitionKey)).toEqual([T.key, U.key]);
+    const bundles = records.map((r) => decodeMessageBundle(Buffer.from(r.kinesis.data, 'base64'), r.kinesis.partitionKey));
+    expect(bundles[0]!.map((e) => readText(e.argument))).toEqual(['t1', 't2', 't3']);
+    expect(bundles[1]!.map((e) => e.id)).toEqual(['m2']);
+
+    const egress = await sqs.send(new ReceiveMessageCommand({ QueueUrl: egressQueueUrl, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+    expect(egress.Messages).toHaveLength(1);
+    expect(egress.Messages![0]!.Body).toBe('alert!');
+    expect(egress.Messages![0]!.MessageAttributes?.['statefun-id']?.StringValue).toBe('b2.e0');
+    expect(egress.Messages![0]!.Attributes?.MessageDeduplicationId).toBe('b2.e0');
+    const dlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
+    expect(dlq.Messages).toHaveLength(1);
+    expect(JSON.parse(dlq.Messages![0]!.Body!)).toMatchObject({ id: 'in/0/9', address: T.key, reason: 'Error: boom', envelope: { target: T.key, argument: { value: Buffer.from('poison').toString('base64') } } });
+  });
+
+  it('keeps per-sender order at the receiver when PutRecords partly fails', async () => {
+    // Prepare: no emulator can make PutRecords fail single entries, so a client middleware
+    // does what Kinesis does under throttling: it leaves chosen entries out of the request
+    // and answers them with ProvisionedThroughputExceededException.
+    const flaky = kinesisClient();
+    let call = 0;
+    const failedKeys: string[] = [];
+    const inject: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+        const input = args.input as PutRecordsCommandInput;
+        if (!input.Records || input.StreamName !== stream) return next(args);
+        call++;
+        // Fail T's entry in calls 1 and 2, U's in call 1.
+        const fails = (key: string | undefined) => (call <= 2 && key === T.key) || (call === 1 && key === U.key);
+        const kept = input.Records.filter((r) => !fails(r.PartitionKey));
+        failedKeys.push(...input.Records.filter((r) => fails(r.PartitionKey)).map((r) => r.PartitionKey!));
+        const result = await next({ ...args, input: { ...input, Records: kept } });
+        const output = result.output as PutRecordsCommandOutput;
+        const answers = [...(output.Records ?? [])];
+        output.Records = input.Records.map((r) =>
+          fails(r.PartitionKey) ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected)' } : answers.shift()!,
+        );
+        output.FailedRecordCount = input.Records.length - kept.length;
+        return result;
+      };
+    flaky.middlewareStack.add(inject, { step: 'initialize', name: 'injectPartialPutRecordsFailure' });
+    const before = (await readStream()).length;
+    // Records of at most ~1 envelope each, so T's messages need several records of one key.
+    const relay = createRelayHandler({ kinesis: flaky, messageStream: stream, maxRecordBytes: 420, sleep: async () => undefined, logger: quiet });
+    const texts = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+    const batch1 = {
+      Records: [
+        outboxStreamRecord(outboxItem(11, { messages: [message(T, 101, texts[0]!), message(U, 102, 'y1'), message(T, 103, texts[1]!)] }), 11),
+        outboxStreamRecord(outboxItem(12, { messages: [message(T, 104, texts[2]!), message(T, 105, texts[3]!)] }), 12),
+      ],
+    };
+    const batch2 = { Records: [outboxStreamRecord(outboxItem(13, { messages: [message(T, 106, texts[4]!), message(T, 107, texts[5]!)] }), 13)] };
+
+    // Act
+    const responses = [await relay(batch1), await relay(batch2)];
+    const received = (await readStream()).slice(before);
+    const fx: DynamoStoreFixture = await dynamoStoreFixture();
+    try {
+      const dispatch = createDispatcherHandler({
+        store: fx.store,
+        functions: resolverOf({ 'test/journal': new JournalFunction() }),
+        clock: new SimulatedClock(1_767_225_600_000),
+        logger: quiet,
+      });
+      const dispatched = await dispatch({ Records: received });
+      const journal = readText((await fx.store.load([T])).get(T.key)!.values.get('journal'));
+
+      // Assess
+      expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(failedKeys).toEqual([T.key, U.key, T.key]);
+      const tRecords = received.filter((r) => r.kinesis.partitionKey === T.key);
+      expect(tRecords.length).toBeGreaterThan(2);
+      const positions = tRecords.flatMap((r) => decodeMessageBundle(Buffer.from(r.kinesis.data, 'base64')).map((e) => Number((e.origin as { position: string }).position)));
+      expect(positions).toEqual([101, 103, 104, 105, 106, 107]);
+      expect(dispatched).toEqual({ batchItemFailures: [] });
+      expect(journal).toBe(texts.join('|'));
+    } finally {
+      await fx.close();
+      flaky.destroy();
+    }
+  });
+
+  it('reports the first outbox item it could not relay', async () => {
+    // Prepare
+    const relay = createRelayHandler({ kinesis, messageStream: stream, logger: quiet });
+    const event = {
+      Records: [
+        outboxStreamRecord(outboxItem(21, { messages: [message(T, 201, 'ok')] }), 21),
+        outboxStreamRecord(outboxItem(22, { egress: [{ id: 'b.e0', egress: 'test/alerts', argument: textValue('x') }] }), 22),
+        outboxStreamRecord(outboxItem(23, { messages: [message(T, 202, 'ok too')] }), 23),
+      ],
+    };
+
+    // Act
+    const response = await relay(event);
+
+    // Assess: the unknown egress becomes a dead letter, and without a DLQ that item is reported.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.dynamodb.SequenceNumber }] });
+    expect(quiet.warn).toHaveBeenCalledWith(expect.stringContaining('no dead-letter queue is configured'));
+  });
+});
