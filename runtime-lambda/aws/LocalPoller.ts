@@ -1,0 +1,601 @@
+import { createHash } from 'node:crypto';
+import {
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+} from '@aws-sdk/client-kinesis';
+import { comparePositions } from '../core/positions';
+import { describeError } from '../core/errors';
+import type { DynamoStreamsApi } from './DynamoStreamsApi';
+import type { DynamoDBStreamEvent, DynamoDBStreamRecord, KinesisStreamEvent, KinesisStreamRecord, StreamBatchResponse } from './lambdaEvents';
+
+/**
+ * The rules of one event source mapping, as Lambda applies them
+ * (`CreateEventSourceMapping`'s parameters of the same names).
+ */
+export interface MappingOptions {
+  /** Records per invocation, at most. @default 100 */
+  readonly batchSize?: number;
+  /**
+   * Batches of one shard in flight at once, 1 to 10. Records are assigned to a lane by a
+   * hash of their partition key, so the records of one key stay in order. @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * Retries of a failing batch before its records go to `onFailure` and the shard moves on;
+   * -1 retries until the records expire (Lambda's default). @default -1
+   */
+  readonly maxRetryAttempts?: number;
+  /** Split a batch whose invocation threw in two and retry the halves separately. @default false */
+  readonly bisectBatchOnFunctionError?: boolean;
+  /**
+   * `FunctionResponseTypes: ["ReportBatchItemFailures"]`: the handler's `batchItemFailures`
+   * decide what is retried (the lowest reported record and everything after it). Without
+   * it, only a thrown error fails a batch. @default true
+   */
+  readonly reportBatchItemFailures?: boolean;
+}
+
+/** Records that exhausted their retries (Lambda's on-failure destination gets their coordinates). */
+export interface PollerFailure {
+  readonly source: string;
+  readonly shardId: string;
+  readonly firstSequenceNumber: string;
+  readonly lastSequenceNumber: string;
+  readonly records: number;
+  readonly attempts: number;
+  readonly reason: string;
+}
+
+/** A Kinesis stream to poll, and the handler its mapping invokes. */
+export interface KinesisSource {
+  readonly kind: 'kinesis';
+  readonly client: KinesisClient;
+  /** Stream name. */
+  readonly stream: string;
+  readonly handler: (event: KinesisStreamEvent) => Promise<StreamBatchResponse | void>;
+  readonly mapping?: MappingOptions;
+}
+
+/** A DynamoDB stream to poll, and the handler its mapping invokes. */
+export interface DynamoStreamSource {
+  readonly kind: 'dynamodb';
+  readonly api: DynamoStreamsApi;
+  /** The table's `LatestStreamArn`. */
+  readonly streamArn: string;
+  readonly handler: (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse | void>;
+  /**
+   * The key attribute whose value is the record's partition key for the parallelization
+   * factor: the table's partition (hash) key. @default 'address' (the outbox table's)
+   */
+  readonly partitionKeyAttribute?: string;
+  readonly mapping?: MappingOptions;
+}
+
+/** What one poll-and-invoke round of a shard did; a fault hook sees it before the checkpoint. */
+export interface BatchDone {
+  readonly source: string;
+  readonly shardId: string;
+  /** Sequence numbers of the records the invocation completed (to be checkpointed). */
+  readonly completed: readonly string[];
+}
+
+/** Options of {@link LocalPoller}. */
+export interface LocalPollerOptions {
+  readonly sources: readonly (KinesisSource | DynamoStreamSource)[];
+  /** Pause after a poll of a shard that returned nothing. @default 100 ms */
+  readonly idlePollMs?: number;
+  /** How often shards are listed again (new shards, DynamoDB Streams' shard rollover). @default 5000 ms */
+  readonly shardRefreshMs?: number;
+  /** Where records that exhausted their retries go. @default - logged as a warning */
+  readonly onFailure?: (failure: PollerFailure) => void | Promise<void>;
+  /**
+   * Fault injection for tests: return true to act as if the poller died after the
+   * invocation and before its checkpoint (the completed records are delivered again).
+   */
+  readonly crashBeforeCheckpoint?: (done: BatchDone) => boolean;
+  /** @default - `console` */
+  readonly logger?: Pick<Console, 'warn'>;
+}
+
+/** Counters of a {@link LocalPoller}, growing from its start. */
+export interface PollerProgress {
+  /** GetRecords calls. */
+  polls: number;
+  /** Records read from the shards (each once). */
+  recordsRead: number;
+  /** Handler invocations. */
+  invocations: number;
+  /** Records delivered to handlers, re-deliveries included. */
+  recordsDelivered: number;
+  /** Records past the checkpoint: done with, for good. */
+  recordsCheckpointed: number;
+  /** Invocations that threw. */
+  handlerErrors: number;
+  /** Invocations that answered batchItemFailures. */
+  partialFailures: number;
+  /** Records delivered again after a failure. */
+  retriedRecords: number;
+  /** Batches split in two after a handler error. */
+  bisections: number;
+  /** Records given up on after maxRetryAttempts (sent to onFailure). */
+  recordsFailed: number;
+  /** Rounds whose checkpoint a fault hook prevented. */
+  checkpointsSkipped: number;
+  /** Per `source/shardId`: the sequence number of the last checkpointed record. */
+  checkpoints: Record<string, string>;
+}
+
+interface PolledRecord {
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  readonly event: KinesisStreamRecord | DynamoDBStreamRecord;
+}
+
+/** One source as the shard workers see it: how to list shards, read them and invoke. */
+interface SourceDriver {
+  readonly name: string;
+  readonly mapping: Required<MappingOptions>;
+  listShards(): Promise<{ shardId: string; parentShardId?: string }[]>;
+  iterator(shardId: string): Promise<string | undefined>;
+  read(shardId: string, iterator: string, limit: number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
+  invoke(records: readonly PolledRecord[]): Promise<StreamBatchResponse | void>;
+}
+
+const DEFAULT_MAPPING: Required<MappingOptions> = {
+  batchSize: 100,
+  parallelizationFactor: 1,
+  maxRetryAttempts: -1,
+  bisectBatchOnFunctionError: false,
+  reportBatchItemFailures: true,
+};
+
+/** Validates mapping options, with Lambda's own bounds. */
+export function mappingOptions(options: MappingOptions = {}, where = 'mapping'): Required<MappingOptions> {
+  const mapping = { ...DEFAULT_MAPPING, ...options };
+  const int = (name: keyof MappingOptions, min: number, max: number) => {
+    const value = mapping[name] as number;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`${where}: ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+  };
+  int('batchSize', 1, 10_000);
+  int('parallelizationFactor', 1, 10);
+  int('maxRetryAttempts', -1, 10_000);
+  return mapping;
+}
+
+/**
+ * A local stand-in for Lambda's event source mappings: it polls Kinesis streams (every
+ * shard from TRIM_HORIZON, one iterator per shard) and DynamoDB streams, and invokes the
+ * handlers with AWS-shaped events under the mapping's rules:
+ *
+ * - batches of at most `batchSize` records of one shard, in order;
+ * - `parallelizationFactor` batches of a shard in flight at once, records assigned to a lane
+ *   by partition key, so one key's records keep their order;
+ * - with `ReportBatchItemFailures`, the checkpoint advances only past the records before the
+ *   lowest reported `itemIdentifier`; that record and the rest of its batch are retried (an
+ *   identifier that is not in the batch fails the whole batch, as Lambda does);
+ * - a handler that throws fails its whole batch; with `bisectBatchOnFunctionError` the batch
+ *   is halved for the retry;
+ * - after `maxRetryAttempts` retries the batch goes to `onFailure` and the shard moves on.
+ *
+ * `stop()` ends every loop and timer once the invocations in flight are done.
+ *
+ * @example
+ * const poller = new LocalPoller({ sources: [
+ *   { kind: 'kinesis', client: kinesis, stream: 'statefun-messages', handler: dispatcher },
+ *   { kind: 'dynamodb', api: streams, streamArn, handler: relay },
+ * ] });
+ * poller.start();
+ * await poller.waitForIdle();
+ * await poller.stop();
+ */
+export class LocalPoller {
+  private readonly drivers: SourceDriver[];
+  private readonly idlePollMs: number;
+  private readonly shardRefreshMs: number;
+  private readonly logger: Pick<Console, 'warn'>;
+  private readonly workers = new Map<string, ShardWorker>();
+  private readonly finishedShards = new Set<string>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly sleepers = new Set<() => void>();
+  private running = false;
+  private lastActivityMs = Date.now();
+  private fatal: Error | undefined;
+  readonly progress: PollerProgress = {
+    polls: 0,
+    recordsRead: 0,
+    invocations: 0,
+    recordsDelivered: 0,
+    recordsCheckpointed: 0,
+    handlerErrors: 0,
+    partialFailures: 0,
+    retriedRecords: 0,
+    bisections: 0,
+    recordsFailed: 0,
+    checkpointsSkipped: 0,
+    checkpoints: {},
+  };
+
+  constructor(private readonly options: LocalPollerOptions) {
+    if (options.sources.length === 0) throw new RangeError('LocalPoller: give it at least one source');
+    this.idlePollMs = options.idlePollMs ?? 100;
+    this.shardRefreshMs = options.shardRefreshMs ?? 5000;
+    this.logger = options.logger ?? console;
+    this.drivers = options.sources.map((source) => (source.kind === 'kinesis' ? kinesisDriver(source) : dynamoDriver(source)));
+  }
+
+  /** Starts polling every source. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const driver of this.drivers) this.loops.push(this.sourceLoop(driver));
+  }
+
+  /** Stops polling; resolves when every loop has ended (no timer is left behind). */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const wake of [...this.sleepers]) wake();
+    while (this.loops.length > 0) await Promise.all(this.loops.splice(0));
+  }
+
+  /** Whether every shard is drained, nothing is in flight, and nothing happened for `quietMs`. */
+  isIdle(quietMs: number): boolean {
+    if (Date.now() - this.lastActivityMs < quietMs) return false;
+    for (const worker of this.workers.values()) if (!worker.idle) return false;
+    return true;
+  }
+
+  /**
+   * Resolves once the poller {@link isIdle} (nothing read, nothing in flight for `quietMs`);
+   * rejects after `timeoutMs`, or when a source failed for good.
+   */
+  async waitForIdle(options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    const quietMs = options.quietMs ?? Math.max(3 * this.idlePollMs, 500);
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (this.isIdle(quietMs)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`LocalPoller: still busy after ${options.timeoutMs ?? 120_000} ms: ${JSON.stringify(this.summary())}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
+    }
+  }
+
+  /** The counters without the per-shard checkpoints. */
+  summary(): Omit<PollerProgress, 'checkpoints'> {
+    const { checkpoints: _ignored, ...rest } = this.progress;
+    return rest;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private async sourceLoop(driver: SourceDriver): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const shards = await driver.listShards();
+        const known = new Set(shards.map((s) => s.shardId));
+        for (const shard of shards) {
+          const key = `${driver.name}/${shard.shardId}`;
+          if (this.workers.has(key) || this.finishedShards.has(key)) continue;
+          // A child shard starts once its parent is read to its end (Lambda's order across resharding).
+          const parent = shard.parentShardId ? `${driver.name}/${shard.parentShardId}` : undefined;
+          if (parent && known.has(shard.parentShardId!) && !this.finishedShards.has(parent)) continue;
+          const worker = new ShardWorker(this, driver, shard.shardId);
+          this.workers.set(key, worker);
+          this.loops.push(
+            worker.run().then(() => {
+              this.workers.delete(key);
+              if (worker.finished) this.finishedShards.add(key);
+            }),
+          );
+        }
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.logger.warn(JSON.stringify({ message: 'LocalPoller: listing shards failed', source: driver.name, error: describeError(error) }));
+        if (failures >= 20) {
+          this.fatal = new Error(`LocalPoller: cannot list the shards of ${driver.name}: ${describeError(error)}`);
+          return;
+        }
+      }
+      await this.sleep(this.shardRefreshMs);
+    }
+  }
+
+  /** @internal */
+  shouldRun(): boolean {
+    return this.running;
+  }
+  /** @internal */
+  touch(): void {
+    this.lastActivityMs = Date.now();
+  }
+  /** @internal */
+  pause(ms: number): Promise<void> {
+    return this.sleep(ms ?? this.idlePollMs);
+  }
+  /** @internal */
+  get idlePoll(): number {
+    return this.idlePollMs;
+  }
+  /** @internal */
+  warn(entry: object): void {
+    this.logger.warn(JSON.stringify(entry));
+  }
+  /** @internal */
+  async failed(failure: PollerFailure): Promise<void> {
+    this.progress.recordsFailed += failure.records;
+    this.warn({ message: 'LocalPoller: records exhausted their retries: sent to on-failure, the shard moves on', ...failure });
+    await this.options.onFailure?.(failure);
+  }
+  /** @internal */
+  crashBeforeCheckpoint(done: BatchDone): boolean {
+    return this.options.crashBeforeCheckpoint?.(done) ?? false;
+  }
+}
+
+/** The loop over one shard: its buffer of records not yet checkpointed, its lanes. */
+class ShardWorker {
+  /** Records read and not yet checkpointed, in shard order. */
+  private buffer: PolledRecord[] = [];
+  private iterator: string | undefined;
+  private ended = false;
+  private inFlight = false;
+  private lastPollEmpty = false;
+  /** Per lane: how many times its head batch has failed, and the size to retry with. */
+  private readonly lanes: { attempts: number; limit: number }[];
+
+  constructor(
+    private readonly poller: LocalPoller,
+    private readonly driver: SourceDriver,
+    private readonly shardId: string,
+  ) {
+    this.lanes = Array.from({ length: driver.mapping.parallelizationFactor }, () => ({ attempts: 0, limit: driver.mapping.batchSize }));
+  }
+
+  get idle(): boolean {
+    return !this.inFlight && this.buffer.length === 0 && (this.lastPollEmpty || this.ended);
+  }
+
+  /** The shard was closed and fully processed. */
+  get finished(): boolean {
+    return this.ended && this.buffer.length === 0;
+  }
+
+  async run(): Promise<void> {
+    const { mapping } = this.driver;
+    let readErrors = 0;
+    while (this.poller.shouldRun()) {
+      const want = mapping.batchSize * mapping.parallelizationFactor;
+      if (!this.ended && this.buffer.length < want) {
+        try {
+          if (this.iterator === undefined) {
+            this.iterator = await this.driver.iterator(this.shardId);
+            if (this.iterator === undefined) this.ended = true;
+          }
+          if (this.iterator !== undefined) {
+            const got = await this.driver.read(this.shardId, this.iterator, Math.max(want, 100));
+            this.poller.progress.polls++;
+            this.poller.progress.recordsRead += got.records.length;
+            this.buffer.push(...got.records);
+            this.lastPollEmpty = got.records.length === 0;
+            if (got.records.length > 0) this.poller.touch();
+            this.iterator = got.next;
+            if (got.next === undefined) this.ended = true;
+          }
+          readErrors = 0;
+        } catch (error) {
+          readErrors++;
+          this.poller.warn({ message: 'LocalPoller: reading a shard failed; retrying', source: this.driver.name, shardId: this.shardId, error: describeError(error) });
+          if (/ExpiredIterator/i.test(describeError(error))) this.iterator = undefined;
+          await this.poller.pause(Math.min(this.poller.idlePoll * 2 ** readErrors, 5000));
+          continue;
+        }
+      }
+      if (this.buffer.length === 0) {
+        if (this.ended) return;
+        await this.poller.pause(this.poller.idlePoll);
+        continue;
+      }
+      this.inFlight = true;
+      this.poller.touch();
+      try {
+        await this.round();
+      } finally {
+        this.inFlight = false;
+        this.poller.touch();
+      }
+    }
+  }
+
+  /** One batch per non-empty lane, in parallel; then the checkpoint. */
+  private async round(): Promise<void> {
+    const { mapping } = this.driver;
+    const byLane: PolledRecord[][] = this.lanes.map(() => []);
+    for (const record of this.buffer) {
+      const lane = mapping.parallelizationFactor === 1 ? 0 : laneOf(record.partitionKey, mapping.parallelizationFactor);
+      if (byLane[lane]!.length < this.lanes[lane]!.limit) byLane[lane]!.push(record);
+    }
+    const completed = new Set<string>();
+    await Promise.all(
+      byLane.map(async (batch, lane) => {
+        if (batch.length === 0) return;
+        for (const seq of await this.deliver(batch, this.lanes[lane]!)) completed.add(seq);
+      }),
+    );
+    if (completed.size === 0) return;
+    const done: BatchDone = { source: this.driver.name, shardId: this.shardId, completed: [...completed] };
+    if (this.poller.crashBeforeCheckpoint(done)) {
+      this.poller.progress.checkpointsSkipped++;
+      return;
+    }
+    this.buffer = this.buffer.filter((r) => !completed.has(r.sequenceNumber));
+    this.poller.progress.recordsCheckpointed += completed.size;
+    // The shard's checkpoint: everything before the oldest record still pending.
+    const last = [...completed].sort(comparePositions).at(-1)!;
+    const pending = this.buffer[0]?.sequenceNumber;
+    if (pending === undefined || comparePositions(last, pending) < 0) this.poller.progress.checkpoints[`${this.driver.name}/${this.shardId}`] = last;
+  }
+
+  /** Invokes the handler with `batch`; answers the sequence numbers done with (handled or failed over). */
+  private async deliver(batch: readonly PolledRecord[], lane: { attempts: number; limit: number }): Promise<string[]> {
+    const { mapping } = this.driver;
+    const progress = this.poller.progress;
+    progress.invocations++;
+    progress.recordsDelivered += batch.length;
+    if (lane.attempts > 0) progress.retriedRecords += batch.length;
+    const all = batch.map((r) => r.sequenceNumber);
+    let failedFrom: number;
+    let reason: string;
+    try {
+      const response = await this.driver.invoke(batch);
+      const failures = mapping.reportBatchItemFailures ? (response?.batchItemFailures ?? []) : [];
+      if (failures.length === 0) {
+        lane.attempts = 0;
+        lane.limit = mapping.batchSize;
+        return all;
+      }
+      progress.partialFailures++;
+      const indexes = failures.map((f) => all.indexOf(String(f?.itemIdentifier)));
+      // An identifier that is not in the batch (or empty) fails the whole batch, as on AWS.
+      failedFrom = indexes.some((i) => i < 0) ? 0 : Math.min(...indexes);
+      reason = `batchItemFailures from ${all[failedFrom]}`;
+    } catch (error) {
+      progress.handlerErrors++;
+      failedFrom = 0;
+      reason = `handler threw: ${describeError(error)}`;
+      if (mapping.bisectBatchOnFunctionError && batch.length > 1) {
+        lane.limit = Math.ceil(batch.length / 2);
+        progress.bisections++;
+      }
+    }
+    lane.attempts++;
+    if (mapping.maxRetryAttempts >= 0 && lane.attempts > mapping.maxRetryAttempts) {
+      const failed = batch.slice(failedFrom);
+      await this.poller.failed({
+        source: this.driver.name,
+        shardId: this.shardId,
+        firstSequenceNumber: failed[0]!.sequenceNumber,
+        lastSequenceNumber: failed.at(-1)!.sequenceNumber,
+        records: failed.length,
+        attempts: lane.attempts,
+        reason,
+      });
+      lane.attempts = 0;
+      lane.limit = mapping.batchSize;
+      return all;
+    }
+    return all.slice(0, failedFrom);
+  }
+}
+
+function laneOf(partitionKey: string, lanes: number): number {
+  return createHash('md5').update(partitionKey).digest().readUInt32BE(0) % lanes;
+}
+
+function kinesisDriver(source: KinesisSource): SourceDriver {
+  const { client, stream } = source;
+  let arn: string | undefined;
+  const streamArn = async () => {
+    arn ??= (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamARN;
+    if (arn === undefined) throw new Error(`Kinesis stream ${stream} has no ARN in DescribeStreamSummary`);
+    return arn;
+  };
+  return {
+    name: stream,
+    mapping: mappingOptions(source.mapping, `Kinesis source ${stream}`),
+    async listShards() {
+      const out: { shardId: string; parentShardId?: string }[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: stream }));
+        for (const shard of page.Shards ?? []) {
+          out.push({ shardId: shard.ShardId!, ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}) });
+        }
+        token = page.NextToken;
+      } while (token);
+      return out;
+    },
+    async iterator(shardId) {
+      return (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    },
+    async read(shardId, iterator, limit) {
+      const eventSourceARN = await streamArn();
+      const got = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, 10_000) }));
+      const records = (got.Records ?? []).map((r): PolledRecord => {
+        const event: KinesisStreamRecord = {
+          kinesis: {
+            kinesisSchemaVersion: '1.0',
+            partitionKey: r.PartitionKey!,
+            sequenceNumber: r.SequenceNumber!,
+            data: Buffer.from(r.Data ?? new Uint8Array(0)).toString('base64'),
+            ...(r.ApproximateArrivalTimestamp ? { approximateArrivalTimestamp: r.ApproximateArrivalTimestamp.getTime() / 1000 } : {}),
+          },
+          eventSource: 'aws:kinesis',
+          eventVersion: '1.0',
+          eventID: `${shardId}:${r.SequenceNumber}`,
+          eventName: 'aws:kinesis:record',
+          eventSourceARN,
+        };
+        return { sequenceNumber: r.SequenceNumber!, partitionKey: r.PartitionKey!, event };
+      });
+      // A closed shard answers no next iterator; an open one always does.
+      return { records, next: got.NextShardIterator };
+    },
+    invoke(records) {
+      return source.handler({ Records: records.map((r) => r.event as KinesisStreamRecord) });
+    },
+  };
+}
+
+function dynamoDriver(source: DynamoStreamSource): SourceDriver {
+  const { api, streamArn } = source;
+  const keyAttribute = source.partitionKeyAttribute ?? 'address';
+  const name = streamArn.includes(':table/') ? streamArn.slice(streamArn.indexOf(':table/') + 7) : streamArn;
+  return {
+    name,
+    mapping: mappingOptions(source.mapping, `DynamoDB stream ${name}`),
+    async listShards() {
+      const out: { shardId: string; parentShardId?: string }[] = [];
+      let start: string | undefined;
+      do {
+        const page = await api.describeStream(streamArn, start);
+        for (const shard of page.shards) out.push({ shardId: shard.ShardId, ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}) });
+        start = page.lastEvaluatedShardId;
+      } while (start);
+      return out;
+    },
+    iterator(shardId) {
+      return api.getShardIterator(streamArn, shardId, 'TRIM_HORIZON');
+    },
+    async read(_shardId, iterator, limit) {
+      const got = await api.getRecords(iterator, Math.min(limit, 1000));
+      const records = got.records.map((r): PolledRecord => {
+        const key = r.dynamodb.Keys?.[keyAttribute];
+        const partitionKey = key === undefined ? JSON.stringify(r.dynamodb.Keys ?? {}) : JSON.stringify(key);
+        return { sequenceNumber: r.dynamodb.SequenceNumber, partitionKey, event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord };
+      });
+      return { records, next: got.nextShardIterator };
+    },
+    invoke(records) {
+      return source.handler({ Records: records.map((r) => r.event as DynamoDBStreamRecord) });
+    },
+  };
+}
