@@ -22,6 +22,14 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
       globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
     },
+    {
+      // CDK templates (synth with local esbuild bundling, no AWS account, no Docker).
+      displayName: 'infra',
+      testEnvironment: 'node',
+      transform,
+      roots: ['<rootDir>/test'],
+      testMatch: ['<rootDir>/test/infra/**/*.test.ts'],
+    },
   ],
   testTimeout: 60000,
 };

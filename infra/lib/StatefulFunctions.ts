@@ -1,0 +1,677 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, KinesisEventSource, SqsDlq, type StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { typename } from '../../runtime-lambda/core/Address';
+import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
+
+/** The repository root: entry points and the lock file are found from here. */
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'dispatcher.ts');
+const EMBEDDED_DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'infra', 'lambda', 'embeddedDispatcher.ts');
+const RELAY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'relay.ts');
+/** The module name the embedded dispatcher imports; esbuild aliases it to the user's registry module. */
+export const EMBEDDED_FUNCTIONS_MODULE = 'statefun-embedded-functions';
+
+/** The newest Node.js runtime aws-cdk-lib 2.276 offers (checked: NODEJS_24_X). */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * Functions served inside the dispatcher Lambda: a module exporting a `StatefulFunctions`
+ * registry (`runtime-lambda/sdk`), bundled into the dispatcher. No Lambda invoke per call:
+ * the cheapest way to run functions.
+ */
+export interface EmbeddedFunctionsProps {
+  /** Path of the TypeScript/JavaScript module, absolute or relative to the working directory. */
+  readonly entry: string;
+  /**
+   * The name under which the module exports its `StatefulFunctions` registry.
+   * @default 'functions'
+   */
+  readonly exportName?: string;
+  /**
+   * Environment variables the embedded functions read (names starting with `STATEFUN_` are reserved).
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** Function types served by a remote endpoint: one type (`namespace/type`) or a namespace (`namespace/*`). */
+interface RemoteFunctionsBase {
+  /** `namespace/type`, or `namespace/*` for every type of the namespace (as in StateFun's module.yaml). */
+  readonly functionType: string;
+  /**
+   * How long the dispatcher waits for one call.
+   * @default - the runtime's default for the transport
+   */
+  readonly timeout?: Duration;
+  /**
+   * Attempts of one call before the dispatcher gives up on it (its own retries then apply).
+   * @default - the runtime's default for the transport
+   */
+  readonly maxAttempts?: number;
+}
+
+/** Functions served by an AWS Lambda (`runtime-lambda/sdk/lambda`'s `lambdaHandler`). Only the dispatcher may invoke it. */
+export interface LambdaFunctionsProps extends RemoteFunctionsBase {
+  readonly kind: 'lambda';
+  readonly function: lambda.IFunction;
+}
+
+/** Functions served over HTTP by the StateFun request-reply protocol (`runtime-lambda/sdk/http`, or any StateFun SDK). */
+export interface HttpFunctionsProps extends RemoteFunctionsBase {
+  readonly kind: 'http';
+  /** `https://...` (or `http://`), the endpoint the protocol posts to. */
+  readonly url: string;
+}
+
+/** A remote function endpoint. */
+export type RemoteFunctionsProps = LambdaFunctionsProps | HttpFunctionsProps;
+
+/** A Kinesis stream of raw records for one function type; the record's partition key is the function id (as in StateFun). */
+export interface KinesisIngressProps {
+  readonly kind: 'kinesis';
+  readonly stream: kinesis.IStream;
+  /** The target function type, `namespace/type`. */
+  readonly functionType: string;
+  /**
+   * The type name the function sees on the record's bytes.
+   * @default - `statefun.aws/kinesis-record-data`: the record's data as is
+   */
+  readonly valueType?: string;
+  /**
+   * Where a new mapping starts reading.
+   * @default lambda.StartingPosition.TRIM_HORIZON
+   */
+  readonly startingPosition?: lambda.StartingPosition;
+}
+
+/** An ingress: a Kinesis stream today; a discriminated union so that Kafka (MSK, self-managed) can join. */
+export type IngressProps = KinesisIngressProps;
+
+/** An egress writing to a Kinesis stream: data = the record's bytes, partition key = the record id. */
+export interface KinesisEgressProps {
+  readonly kind: 'kinesis';
+  readonly stream: kinesis.IStream;
+}
+
+/**
+ * An egress writing to an SQS queue. A FIFO queue gets `MessageDeduplicationId` = the record
+ * id (exactly-once delivery within SQS' 5-minute deduplication window) and `MessageGroupId` =
+ * `messageGroupId`; a standard queue delivers at least once: consumers drop duplicates by the
+ * `statefun-id` attribute.
+ */
+export interface SqsEgressProps {
+  readonly kind: 'sqs';
+  readonly queue: sqs.IQueue;
+  /**
+   * FIFO only: the message group of every record.
+   * @default - the egress name
+   */
+  readonly messageGroupId?: string;
+}
+
+/** An egress sink. */
+export type EgressProps = KinesisEgressProps | SqsEgressProps;
+
+/** Props of {@link StatefulFunctions}. */
+export interface StatefulFunctionsProps {
+  /**
+   * Functions bundled into the dispatcher. At least one of `embeddedFunctions` and `remoteFunctions` is required.
+   * @default - none
+   */
+  readonly embeddedFunctions?: EmbeddedFunctionsProps;
+  /**
+   * Functions behind Lambda or HTTP endpoints; an exact type wins over a `namespace/*` pattern.
+   * @default - none
+   */
+  readonly remoteFunctions?: readonly RemoteFunctionsProps[];
+  /**
+   * Streams of raw records for the dispatcher, besides the message stream.
+   * @default - none: records reach functions only through the message stream
+   */
+  readonly ingresses?: readonly IngressProps[];
+  /**
+   * Egress sinks by egress name (`namespace/type`, as functions name it in `egressMessage`).
+   * @default - none: an egress record becomes a dead letter
+   */
+  readonly egresses?: Readonly<Record<string, EgressProps>>;
+
+  /**
+   * Capacity mode of the message stream.
+   * @default kinesis.StreamMode.ON_DEMAND
+   */
+  readonly messageStreamMode?: kinesis.StreamMode;
+  /**
+   * Shards of the message stream; only with `messageStreamMode: PROVISIONED`.
+   * @default - 1 when provisioned
+   */
+  readonly messageStreamShardCount?: number;
+  /**
+   * How long the message stream keeps records (24 hours to 365 days).
+   * @default Duration.hours(24)
+   */
+  readonly messageStreamRetention?: Duration;
+  /**
+   * A customer managed key for the message stream, both tables and the dead-letter queue.
+   * @default - AWS managed keys: `aws/kinesis` for the stream, DynamoDB's owned key for the
+   * tables, SSE-SQS for the queue
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What `cdk destroy` does with the tables, the message stream and the dead-letter queue.
+   * @default RemovalPolicy.RETAIN: state, messages in flight and dead letters survive
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Records per dispatcher invocation (1 to 10,000).
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers records before invoking (bigger batches, fewer commits).
+   * @default - no wait
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Batches processed at once per shard (1 to 10); order per partition key (address) is kept.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * Retries of a failing batch before Lambda skips it to the dead-letter queue (0 to 10,000).
+   * @default 10000: `maxRecordAge` bounds the retries first
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Age past which Lambda stops retrying a record and skips it to the dead-letter queue (60 s to 7 days).
+   * @default Duration.hours(24), the message stream's and DynamoDB Streams' retention
+   */
+  readonly maxRecordAge?: Duration;
+
+  /**
+   * Memory of the dispatcher Lambda, in MiB.
+   * @default 512
+   */
+  readonly dispatcherMemorySizeMiB?: number;
+  /**
+   * Timeout of the dispatcher Lambda.
+   * @default Duration.seconds(60)
+   */
+  readonly dispatcherTimeout?: Duration;
+  /**
+   * Memory of the relay Lambda, in MiB.
+   * @default 256
+   */
+  readonly relayMemorySizeMiB?: number;
+  /**
+   * Timeout of the relay Lambda.
+   * @default Duration.seconds(60)
+   */
+  readonly relayTimeout?: Duration;
+  /**
+   * Retention of both Lambdas' log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Iterator age (dispatcher or relay) at which the iterator-age alarms fire.
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+  /**
+   * Actions of every alarm (e.g. an SNS topic action).
+   * @default - none: the alarms only show on the dashboard and the console
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+}
+
+/** The alarms of a {@link StatefulFunctions}. */
+export interface StatefulFunctionsAlarms {
+  /** The dispatcher is behind on the message stream or an ingress. */
+  readonly dispatcherIteratorAge: cloudwatch.Alarm;
+  /** The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours). */
+  readonly relayIteratorAge: cloudwatch.Alarm;
+  /** The dead-letter queue holds messages. */
+  readonly deadLetters: cloudwatch.Alarm;
+  readonly dispatcherErrors: cloudwatch.Alarm;
+  readonly relayErrors: cloudwatch.Alarm;
+  readonly dispatcherThrottles: cloudwatch.Alarm;
+  readonly relayThrottles: cloudwatch.Alarm;
+}
+
+/** A deployed Stateful Functions application: what producers, operators and tools may be granted and watch. */
+export interface IStatefulFunctions {
+  /** The message stream: envelopes partitioned by address. */
+  readonly messageStream: kinesis.IStream;
+  /** One item per address (partition key `address`). */
+  readonly stateTable: dynamodb.ITableV2;
+  /** One item per commit with effects (`address`, `version`), streamed to the relay. */
+  readonly outboxTable: dynamodb.ITableV2;
+  /** Dead letters (from the relay) and skipped batches (from the event-source mappings). */
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly dispatcher: lambda.IFunction;
+  readonly relay: lambda.IFunction;
+
+  /** Lets `grantee` put records on the message stream (`PutRecord`, `PutRecords`, `ListShards`, and the key). */
+  grantSend(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` read the state table (e.g. a query service or `statefun` CLI inspection). */
+  grantReadState(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` receive and delete dead letters (`statefun dlq` inspection and redrive). */
+  grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant;
+
+  /** The dispatcher's iterator age (maximum over its mappings), in milliseconds. @default - maximum over 1 minute */
+  metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** The relay's iterator age on the outbox stream, in milliseconds. @default - maximum over 1 minute */
+  metricRelayIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Dead letters waiting (`ApproximateNumberOfMessagesVisible`). @default - maximum over 1 minute */
+  metricDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Failed dispatcher invocations. @default - sum over 5 minutes */
+  metricDispatcherErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Failed relay invocations. @default - sum over 5 minutes */
+  metricRelayErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+const FUNCTION_PATTERN_HINT = 'use "namespace/type" or "namespace/*", e.g. "fraud/*"';
+
+/**
+ * Stateful Functions on AWS: the message stream (Kinesis), the state and outbox tables
+ * (DynamoDB), the dispatcher and relay Lambdas with safe event-source mappings, a
+ * dead-letter queue, alarms and a dashboard.
+ *
+ * - Kinesis (message stream and ingresses) → dispatcher; outbox stream → relay: TRIM_HORIZON,
+ *   `ReportBatchItemFailures`, bisect on error, bounded retries and record age, skipped
+ *   batches to the dead-letter queue.
+ * - Each Lambda's role reaches only its own resources; the only `*` resources are X-Ray's,
+ *   which has no narrower one.
+ *
+ * @example
+ * const app = new StatefulFunctions(this, 'App', {
+ *   remoteFunctions: [{ kind: 'lambda', functionType: 'fraud/*', function: fraudFn }],
+ *   ingresses: [{ kind: 'kinesis', stream: transactions, functionType: 'fraud/transaction-manager' }],
+ *   egresses: { 'fraud/alerts': { kind: 'sqs', queue: alerts } },
+ * });
+ * app.grantSend(producerFn);
+ */
+export class StatefulFunctions extends Construct implements IStatefulFunctions {
+  readonly messageStream: kinesis.Stream;
+  readonly stateTable: dynamodb.TableV2;
+  readonly outboxTable: dynamodb.TableV2;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly dispatcher: NodejsFunction;
+  readonly relay: NodejsFunction;
+  readonly dispatcherLogGroup: logs.LogGroup;
+  readonly relayLogGroup: logs.LogGroup;
+  readonly alarms: StatefulFunctionsAlarms;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: StatefulFunctionsProps) {
+    super(scope, id);
+    const check = new PropsChecker(this.node.path);
+    check.all(props);
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const key = props.encryptionKey;
+    const provisioned = props.messageStreamMode === kinesis.StreamMode.PROVISIONED;
+
+    this.messageStream = new kinesis.Stream(this, 'MessageStream', {
+      streamMode: provisioned ? kinesis.StreamMode.PROVISIONED : kinesis.StreamMode.ON_DEMAND,
+      ...(provisioned ? { shardCount: props.messageStreamShardCount ?? 1 } : {}),
+      retentionPeriod: props.messageStreamRetention ?? Duration.hours(24),
+      ...(key ? { encryption: kinesis.StreamEncryption.KMS, encryptionKey: key } : { encryption: kinesis.StreamEncryption.MANAGED }),
+      removalPolicy,
+    });
+
+    const encryption = key ? dynamodb.TableEncryptionV2.customerManagedKey(key) : dynamodb.TableEncryptionV2.dynamoOwnedKey();
+    const tableBase = {
+      billing: dynamodb.Billing.onDemand(),
+      encryption,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    };
+    this.stateTable = new dynamodb.TableV2(this, 'StateTable', {
+      ...tableBase,
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'ttl',
+    });
+    this.outboxTable = new dynamodb.TableV2(this, 'OutboxTable', {
+      ...tableBase,
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'version', type: dynamodb.AttributeType.NUMBER },
+      dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.dispatcherLogGroup = new logs.LogGroup(this, 'DispatcherLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.relayLogGroup = new logs.LogGroup(this, 'RelayLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    // --- dispatcher
+    const embedded = props.embeddedFunctions;
+    const stack = Stack.of(this);
+    const dispatcherEnv: Record<string, string> = {
+      ...embedded?.environment,
+      STATEFUN_STATE_TABLE: this.stateTable.tableName,
+      STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
+    };
+    if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
+    if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
+    if (embedded) dispatcherEnv.STATEFUN_EMBEDDED_EXPORT = embedded.exportName ?? 'functions';
+
+    this.dispatcher = new NodejsFunction(this, 'Dispatcher', {
+      ...lambdaBase(this, 'DispatcherRole', this.dispatcherLogGroup),
+      description: 'Stateful Functions dispatcher: message stream and ingresses -> functions -> state + outbox',
+      entry: embedded ? EMBEDDED_DISPATCHER_ENTRY : DISPATCHER_ENTRY,
+      memorySize: props.dispatcherMemorySizeMiB ?? 512,
+      timeout: props.dispatcherTimeout ?? Duration.seconds(60),
+      environment: dispatcherEnv,
+      bundling: bundling(embedded ? { '--alias': `${EMBEDDED_FUNCTIONS_MODULE}=${path.resolve(embedded.entry)}` } : undefined),
+    });
+    // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit.
+    this.stateTable.grant(this.dispatcher, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
+    this.outboxTable.grant(this.dispatcher, 'dynamodb:PutItem');
+    key?.grant(this.dispatcher, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
+    for (const remote of props.remoteFunctions ?? []) {
+      // The function's own ARN only (grantInvoke would add `<arn>:*`, every version and alias).
+      if (remote.kind === 'lambda') iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [remote.function.functionArn] });
+    }
+
+    const mapping = {
+      batchSize: props.batchSize ?? 100,
+      ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}),
+      parallelizationFactor: props.parallelizationFactor ?? 1,
+      retryAttempts: props.retryAttempts ?? 10000,
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(24),
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.deadLetterQueue),
+    } satisfies Omit<StreamEventSourceProps, 'startingPosition'>;
+    this.dispatcher.addEventSource(new KinesisEventSource(this.messageStream, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
+    for (const ingress of props.ingresses ?? []) {
+      this.dispatcher.addEventSource(
+        new KinesisEventSource(ingress.stream, { ...mapping, startingPosition: ingress.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON }),
+      );
+    }
+
+    // --- relay
+    const relayEnv: Record<string, string> = {
+      STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn,
+      STATEFUN_DLQ_URL: this.deadLetterQueue.queueUrl,
+    };
+    if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
+    this.relay = new NodejsFunction(this, 'Relay', {
+      ...lambdaBase(this, 'RelayRole', this.relayLogGroup),
+      description: 'Stateful Functions relay: outbox stream -> message stream, egresses, dead-letter queue',
+      entry: RELAY_ENTRY,
+      memorySize: props.relayMemorySizeMiB ?? 256,
+      timeout: props.relayTimeout ?? Duration.seconds(60),
+      environment: relayEnv,
+      bundling: bundling(),
+    });
+    this.messageStream.grantWrite(this.relay);
+    this.deadLetterQueue.grantSendMessages(this.relay);
+    for (const egress of Object.values(props.egresses ?? {})) {
+      if (egress.kind === 'kinesis') egress.stream.grantWrite(this.relay);
+      else egress.queue.grantSendMessages(this.relay);
+    }
+    this.relay.addEventSource(new DynamoEventSource(this.outboxTable, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
+
+    // --- alarms and dashboard
+    const ageThreshold = (props.iteratorAgeAlarmThreshold ?? Duration.minutes(5)).toMilliseconds();
+    const alarm = (id: string, metric: cloudwatch.Metric, threshold: number, description: string) => {
+      const created = metric.createAlarm(this, id, {
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      for (const action of props.alarmActions ?? []) created.addAlarmAction(action);
+      return created;
+    };
+    this.alarms = {
+      dispatcherIteratorAge: alarm('DispatcherIteratorAgeAlarm', this.metricIteratorAge(), ageThreshold, 'The dispatcher is behind on the message stream or an ingress stream: records are older than the threshold.'),
+      relayIteratorAge: alarm('RelayIteratorAgeAlarm', this.metricRelayIteratorAge(), ageThreshold, 'The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours).'),
+      deadLetters: alarm('DeadLettersAlarm', this.metricDeadLetters(), 1, 'The dead-letter queue holds messages: inspect them with `statefun dlq`.'),
+      dispatcherErrors: alarm('DispatcherErrorsAlarm', this.metricDispatcherErrors(), 1, 'Dispatcher invocations failed (the batch is retried).'),
+      relayErrors: alarm('RelayErrorsAlarm', this.metricRelayErrors(), 1, 'Relay invocations failed (the batch is retried).'),
+      dispatcherThrottles: alarm('DispatcherThrottlesAlarm', this.dispatcher.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Dispatcher invocations were throttled: check the account concurrency.'),
+      relayThrottles: alarm('RelayThrottlesAlarm', this.relay.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Relay invocations were throttled: check the account concurrency.'),
+    };
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({ title: 'Iterator age (ms)', left: [this.metricIteratorAge(), this.metricRelayIteratorAge()], width: 12 }),
+          new cloudwatch.GraphWidget({ title: 'Dead letters waiting', left: [this.metricDeadLetters()], width: 12 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Invocations', left: [this.dispatcher.metricInvocations(), this.relay.metricInvocations()], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Errors and throttles', left: [this.metricDispatcherErrors(), this.metricRelayErrors(), this.dispatcher.metricThrottles(), this.relay.metricThrottles()], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Duration (p99)', left: [this.dispatcher.metricDuration({ statistic: 'p99' }), this.relay.metricDuration({ statistic: 'p99' })], width: 8 }),
+        ],
+        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 })],
+      ],
+    });
+  }
+
+  grantSend(grantee: iam.IGrantable): iam.Grant {
+    return this.messageStream.grantWrite(grantee);
+  }
+
+  grantReadState(grantee: iam.IGrantable): iam.Grant {
+    return this.stateTable.grantReadData(grantee);
+  }
+
+  grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grantConsumeMessages(grantee);
+  }
+
+  metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dispatcher.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  metricRelayIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.relay.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  metricDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  metricDispatcherErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dispatcher.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+
+  metricRelayErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.relay.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+}
+
+/** arm64, the newest Node.js, X-Ray, its own log group, and a role that can write only to that log group. */
+function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup) {
+  const role = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  logGroup.grantWrite(role);
+  return {
+    runtime: LAMBDA_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'handler',
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    role,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+  };
+}
+
+/** Local esbuild, never Docker; the pinned AWS SDK is bundled rather than taken from the runtime. */
+function bundling(esbuildArgs?: Record<string, string>) {
+  return {
+    forceDockerBundling: false,
+    externalModules: [],
+    minify: true,
+    sourceMap: true,
+    ...(esbuildArgs ? { esbuildArgs } : {}),
+  };
+}
+
+/** `STATEFUN_FUNCTIONS`: pattern → `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}`. */
+function functionsEnv(remotes: readonly RemoteFunctionsProps[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const remote of remotes) {
+    out[remote.functionType] = {
+      ...(remote.kind === 'http' ? { url: remote.url } : { lambda: remote.function.functionArn }),
+      ...(remote.timeout ? { timeoutMs: remote.timeout.toMilliseconds() } : {}),
+      ...(remote.maxAttempts !== undefined ? { maxAttempts: remote.maxAttempts } : {}),
+    };
+  }
+  return out;
+}
+
+/** `STATEFUN_INGRESSES`: stream name → `{functionType, valueType?}` (the handler matches the event's stream name). */
+function ingressesEnv(ingresses: readonly IngressProps[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const ingress of ingresses) {
+    out[ingress.stream.streamName] = { functionType: ingress.functionType, ...(ingress.valueType ? { valueType: ingress.valueType } : {}) };
+  }
+  return out;
+}
+
+/** `STATEFUN_EGRESSES`: egress name → `{kinesisStream}` (ARN) or `{sqsQueueUrl, messageGroupId?}`. */
+function egressesEnv(egresses: Readonly<Record<string, EgressProps>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, egress] of Object.entries(egresses)) {
+    out[name] =
+      egress.kind === 'kinesis'
+        ? { kinesisStream: egress.stream.streamArn }
+        : { sqsQueueUrl: egress.queue.queueUrl, ...(egress.messageGroupId ? { messageGroupId: egress.messageGroupId } : {}) };
+  }
+  return out;
+}
+
+/** Validates props up front, each error naming the prop, the value and the fix. */
+class PropsChecker {
+  constructor(private readonly path: string) {}
+
+  private fail(prop: string, value: unknown, fix: string): never {
+    throw new StatefulFunctionsPropsError(this.path, prop, value, fix);
+  }
+
+  all(props: StatefulFunctionsProps): void {
+    const remotes = props.remoteFunctions ?? [];
+    if (!props.embeddedFunctions && remotes.length === 0) {
+      this.fail('embeddedFunctions / remoteFunctions', undefined, 'the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" } or remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }]');
+    }
+    if (props.embeddedFunctions) this.embedded(props.embeddedFunctions);
+    const seen = new Set<string>();
+    remotes.forEach((remote, i) => {
+      const at = `remoteFunctions[${i}]`;
+      this.functionPattern(`${at}.functionType`, remote.functionType);
+      if (seen.has(remote.functionType)) this.fail(`${at}.functionType`, remote.functionType, 'another remote endpoint serves this pattern already: keep one');
+      seen.add(remote.functionType);
+      if (remote.kind === 'http' && !Token.isUnresolved(remote.url) && !/^https?:\/\/[^/\s]+/.test(remote.url)) {
+        this.fail(`${at}.url`, remote.url, 'give an absolute http(s) URL, e.g. "https://functions.example.com/statefun"');
+      }
+      if (remote.maxAttempts !== undefined) this.intRange(`${at}.maxAttempts`, remote.maxAttempts, 1, 100);
+      if (remote.timeout && props.dispatcherTimeout && remote.timeout.toMilliseconds() >= props.dispatcherTimeout.toMilliseconds()) {
+        this.fail(`${at}.timeout`, remote.timeout, `a call must end before the dispatcher's timeout (${props.dispatcherTimeout.toHumanString()}): lower it or raise dispatcherTimeout`);
+      }
+    });
+
+    const streams = new Set<string>();
+    (props.ingresses ?? []).forEach((ingress, i) => {
+      const at = `ingresses[${i}]`;
+      if ((ingress as { kind: string }).kind !== 'kinesis') this.fail(`${at}.kind`, (ingress as { kind: string }).kind, 'only "kinesis" ingresses exist so far');
+      this.typename(`${at}.functionType`, ingress.functionType, 'name one function type, e.g. "fraud/transaction-manager" (no "*")');
+      if (ingress.valueType !== undefined) this.typename(`${at}.valueType`, ingress.valueType, 'name a type, e.g. "fraud.types/Transaction"');
+      const streamKey = ingress.stream.node.path;
+      if (streams.has(streamKey)) this.fail(`${at}.stream`, streamKey, 'this stream is an ingress already: one stream feeds one function type');
+      streams.add(streamKey);
+    });
+
+    for (const [name, egress] of Object.entries(props.egresses ?? {})) {
+      this.typename(`egresses[${JSON.stringify(name)}]`, name, 'egress names are "namespace/name", as functions pass them to egressMessage, e.g. "fraud/alerts"');
+      if (egress.kind === 'sqs' && egress.messageGroupId !== undefined && egress.queue.fifo === false) {
+        this.fail(`egresses[${JSON.stringify(name)}].messageGroupId`, egress.messageGroupId, 'message groups exist only on FIFO queues: remove it or use a FIFO queue');
+      }
+    }
+
+    const provisioned = props.messageStreamMode === kinesis.StreamMode.PROVISIONED;
+    if (props.messageStreamShardCount !== undefined) {
+      if (!provisioned) this.fail('messageStreamShardCount', props.messageStreamShardCount, 'an on-demand stream scales by itself: remove messageStreamShardCount or set messageStreamMode: kinesis.StreamMode.PROVISIONED');
+      this.intRange('messageStreamShardCount', props.messageStreamShardCount, 1, 10000);
+    }
+    if (props.messageStreamRetention) this.durationRange('messageStreamRetention', props.messageStreamRetention, Duration.hours(24), Duration.days(365));
+    if (props.batchSize !== undefined) this.intRange('batchSize', props.batchSize, 1, 10000);
+    if (props.parallelizationFactor !== undefined) this.intRange('parallelizationFactor', props.parallelizationFactor, 1, 10);
+    if (props.retryAttempts !== undefined) this.intRange('retryAttempts', props.retryAttempts, 0, 10000);
+    if (props.maxRecordAge) this.durationRange('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
+    if (props.maxBatchingWindow) this.durationRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.minutes(5));
+    if (props.dispatcherMemorySizeMiB !== undefined) this.intRange('dispatcherMemorySizeMiB', props.dispatcherMemorySizeMiB, 128, 10240);
+    if (props.relayMemorySizeMiB !== undefined) this.intRange('relayMemorySizeMiB', props.relayMemorySizeMiB, 128, 10240);
+    if (props.dispatcherTimeout) this.durationRange('dispatcherTimeout', props.dispatcherTimeout, Duration.seconds(1), Duration.minutes(15));
+    if (props.relayTimeout) this.durationRange('relayTimeout', props.relayTimeout, Duration.seconds(1), Duration.minutes(15));
+    if (props.iteratorAgeAlarmThreshold) this.durationRange('iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, Duration.seconds(1), Duration.hours(24));
+  }
+
+  private embedded(embedded: EmbeddedFunctionsProps): void {
+    const file = path.resolve(embedded.entry);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      this.fail('embeddedFunctions.entry', embedded.entry, `no file at ${file}: give the path of the module that exports the StatefulFunctions registry`);
+    }
+    if (embedded.exportName !== undefined && !/^[A-Za-z_$][\w$]*$/.test(embedded.exportName)) {
+      this.fail('embeddedFunctions.exportName', embedded.exportName, 'give the name of an export, e.g. "functions" or "default"');
+    }
+    for (const name of Object.keys(embedded.environment ?? {})) {
+      if (name.startsWith('STATEFUN_')) this.fail(`embeddedFunctions.environment.${name}`, embedded.environment![name], 'STATEFUN_* variables are set by the construct: rename the variable');
+    }
+  }
+
+  private functionPattern(prop: string, pattern: string): void {
+    if (typeof pattern !== 'string' || pattern.length === 0) this.fail(prop, pattern, FUNCTION_PATTERN_HINT);
+    if (pattern.endsWith('/*')) {
+      const ns = pattern.slice(0, -2);
+      if (ns.length === 0 || ns.includes('/') || ns.includes('*')) this.fail(prop, pattern, FUNCTION_PATTERN_HINT);
+      this.typename(prop, `${ns}/any`, FUNCTION_PATTERN_HINT, pattern);
+    } else {
+      this.typename(prop, pattern, FUNCTION_PATTERN_HINT);
+    }
+  }
+
+  private typename(prop: string, text: string, fix: string, shown: string = text): void {
+    try {
+      typename(text);
+    } catch (error) {
+      this.fail(prop, shown, `${(error as Error).message}; ${fix}`);
+    }
+  }
+
+  private intRange(prop: string, value: number, min: number, max: number): void {
+    if (Token.isUnresolved(value)) return;
+    if (!Number.isInteger(value) || value < min || value > max) this.fail(prop, value, `give a whole number from ${min} to ${max}`);
+  }
+
+  private durationRange(prop: string, value: Duration, min: Duration, max: Duration): void {
+    if (value.isUnresolved()) return;
+    const ms = value.toMilliseconds();
+    if (ms < min.toMilliseconds() || ms > max.toMilliseconds()) this.fail(prop, value, `give a duration from ${min.toHumanString()} to ${max.toHumanString()}`);
+  }
+}
