@@ -8,6 +8,10 @@ export type Typename = string & { readonly __brand: 'Typename' };
 
 const NAME_PART = /^[A-Za-z0-9._-]+$/;
 
+/** Type names already validated: an application has few, and every decoded address repeats one. */
+const validTypenames = new Set<string>();
+const MAX_REMEMBERED_TYPENAMES = 10_000;
+
 /**
  * Validates `text` as a `namespace/type` name.
  *
@@ -15,6 +19,7 @@ const NAME_PART = /^[A-Za-z0-9._-]+$/;
  * const tn = typename('fraud/model');
  */
 export function typename(text: string): Typename {
+  if (validTypenames.has(text)) return text as Typename;
   const slash = text.indexOf('/');
   const namespace = text.slice(0, slash);
   const type = text.slice(slash + 1);
@@ -23,6 +28,7 @@ export function typename(text: string): Typename {
       `invalid type name ${JSON.stringify(text)}: expected "namespace/type" with letters, digits, ".", "_" or "-" in each part, e.g. "fraud/model"`,
     );
   }
+  if (validTypenames.size < MAX_REMEMBERED_TYPENAMES) validTypenames.add(text);
   return text as Typename;
 }
 
