@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FraudIngresses, FraudTypes } from '../../functions/fraud-detection/messages';
-import { LAMBDA_RUNTIME, StatefulFunctions, type StatefulFunctionsProps } from './StatefulFunctions';
+import { LAMBDA_RUNTIME, StatefulFunctions, type StatefulFunctionsProps, acknowledgeSynchronousOnly, acknowledgeXRay } from './StatefulFunctions';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const FUNCTIONS_ENTRY = path.join(PROJECT_ROOT, 'functions', 'fraud-detection', 'lambda.ts');
@@ -76,6 +76,10 @@ export class FraudDetectionStack extends Stack {
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
+    Validations.of(alertsDeadLetters).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'This queue is the dead-letter queue of the alerts queue (maxReceiveCount 5); it needs no dead-letter queue of its own.',
+    });
     this.alerts = new sqs.Queue(this, 'Alerts', {
       fifo: true,
       // The relay sets MessageDeduplicationId = the alert record's deterministic id.
@@ -94,6 +98,7 @@ export class FraudDetectionStack extends Stack {
       const logGroup = new logs.LogGroup(this, 'FunctionsLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
       const role = new iam.Role(this, 'FunctionsRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
       logGroup.grantWrite(role);
+      acknowledgeXRay(role);
       this.functions = new NodejsFunction(this, 'Functions', {
         description: 'fraud-detection functions (fraud/*) over the StateFun request-reply protocol',
         entry: FUNCTIONS_ENTRY,
@@ -110,6 +115,7 @@ export class FraudDetectionStack extends Stack {
         depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
         bundling: { forceDockerBundling: false, externalModules: [], minify: true, sourceMap: true },
       });
+      acknowledgeSynchronousOnly(this.functions, 'the dispatcher, which retries and then dead-letters the messages');
       functions = { remoteFunctions: [{ kind: 'lambda', functionType: 'fraud/*', function: this.functions, timeout: Duration.seconds(10) }] };
     }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -360,6 +360,15 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       removalPolicy,
     });
 
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is a dead-letter queue: the on-failure destination of the event-source mappings and where the relay puts dead letters (neither is a RedrivePolicy, so the rule cannot see it).',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'This queue is the dead-letter queue itself; a dead-letter queue for it would only move the messages one queue further. The DeadLettersAlarm fires on its first message.',
+    });
+
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.dispatcherLogGroup = new logs.LogGroup(this, 'DispatcherLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.relayLogGroup = new logs.LogGroup(this, 'RelayLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
@@ -388,6 +397,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit.
     this.stateTable.grant(this.dispatcher, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     this.outboxTable.grant(this.dispatcher, 'dynamodb:PutItem');
+    acknowledgeSynchronousOnly(this.dispatcher, "the event-source mappings' on-failure destination, the dead-letter queue");
     key?.grant(this.dispatcher, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
     for (const remote of props.remoteFunctions ?? []) {
       // The function's own ARN only (grantInvoke would add `<arn>:*`, every version and alias).
@@ -426,6 +436,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       environment: relayEnv,
       bundling: bundling(),
     });
+    acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the dead-letter queue");
     this.messageStream.grantWrite(this.relay);
     this.deadLetterQueue.grantSendMessages(this.relay);
     for (const egress of Object.values(props.egresses ?? {})) {
@@ -510,6 +521,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup) {
   const role = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
+  acknowledgeXRay(role);
   return {
     runtime: LAMBDA_RUNTIME,
     architecture: lambda.Architecture.ARM_64,
@@ -520,6 +532,30 @@ function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup) {
     projectRoot: PROJECT_ROOT,
     depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
   };
+}
+
+/**
+ * Acknowledges cdk-nag's wildcard finding for the X-Ray statement that active tracing adds
+ * (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`): X-Ray has no resource-level
+ * permissions, so `*` is the only resource these actions take.
+ */
+export function acknowledgeXRay(role: iam.IRole): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'Only the X-Ray statement of active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has Resource "*": X-Ray offers no resource-level permissions. Every other statement names its resource.',
+  });
+}
+
+/**
+ * Acknowledges the Serverless pack's Lambda DLQ rule for a function that is only invoked
+ * synchronously (by an event-source mapping or the dispatcher): a function DLQ receives
+ * failed asynchronous invocations only, which never happen here.
+ */
+export function acknowledgeSynchronousOnly(fn: lambda.IFunction, failuresGoTo: string): void {
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason: `Invoked synchronously only, so a function dead-letter queue (asynchronous invocations) would never receive anything; failures go to ${failuresGoTo}.`,
+  });
 }
 
 /** Local esbuild, never Docker; the pinned AWS SDK is bundled rather than taken from the runtime. */
