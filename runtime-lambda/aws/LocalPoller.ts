@@ -139,7 +139,8 @@ interface SourceDriver {
   readonly name: string;
   readonly mapping: Required<MappingOptions>;
   listShards(): Promise<{ shardId: string; parentShardId?: string }[]>;
-  iterator(shardId: string): Promise<string | undefined>;
+  /** A TRIM_HORIZON iterator, or one AFTER_SEQUENCE_NUMBER `after`. */
+  iterator(shardId: string, after?: string): Promise<string | undefined>;
   read(shardId: string, iterator: string, limit: number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
   invoke(records: readonly PolledRecord[]): Promise<StreamBatchResponse | void>;
 }
@@ -356,6 +357,8 @@ class ShardWorker {
   /** Records read and not yet checkpointed, in shard order. */
   private buffer: PolledRecord[] = [];
   private iterator: string | undefined;
+  /** The last record read: where a fresh iterator resumes. */
+  private lastRead: string | undefined;
   private ended = false;
   private inFlight = false;
   private lastPollEmpty = false;
@@ -387,7 +390,7 @@ class ShardWorker {
       if (!this.ended && this.buffer.length < want) {
         try {
           if (this.iterator === undefined) {
-            this.iterator = await this.driver.iterator(this.shardId);
+            this.iterator = await this.driver.iterator(this.shardId, this.lastRead);
             if (this.iterator === undefined) this.ended = true;
           }
           if (this.iterator !== undefined) {
@@ -395,6 +398,7 @@ class ShardWorker {
             this.poller.progress.polls++;
             this.poller.progress.recordsRead += got.records.length;
             this.buffer.push(...got.records);
+            if (got.records.length > 0) this.lastRead = got.records.at(-1)!.sequenceNumber;
             this.lastPollEmpty = got.records.length === 0;
             if (got.records.length > 0) this.poller.touch();
             this.iterator = got.next;
@@ -404,7 +408,9 @@ class ShardWorker {
         } catch (error) {
           readErrors++;
           this.poller.warn({ message: 'LocalPoller: reading a shard failed; retrying', source: this.driver.name, shardId: this.shardId, error: describeError(error) });
-          if (/ExpiredIterator/i.test(describeError(error))) this.iterator = undefined;
+          // An expired iterator, or DynamoDB Local's TrimmedDataAccessException for an iterator
+          // taken on an empty shard: resume with a fresh one after the last record read.
+          if (/ExpiredIterator|TrimmedDataAccess/i.test(describeError(error))) this.iterator = undefined;
           await this.poller.pause(Math.min(this.poller.idlePoll * 2 ** readErrors, 5000));
           continue;
         }
@@ -533,8 +539,9 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
       } while (token);
       return out;
     },
-    async iterator(shardId) {
-      return (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    async iterator(shardId, after) {
+      const position = after === undefined ? { ShardIteratorType: 'TRIM_HORIZON' as const } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: after };
+      return (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ...position }))).ShardIterator;
     },
     async read(shardId, iterator, limit) {
       const eventSourceARN = await streamArn();
@@ -582,8 +589,8 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
       } while (start);
       return out;
     },
-    iterator(shardId) {
-      return api.getShardIterator(streamArn, shardId, 'TRIM_HORIZON');
+    iterator(shardId, after) {
+      return after === undefined ? api.getShardIterator(streamArn, shardId, 'TRIM_HORIZON') : api.getShardIterator(streamArn, shardId, 'AFTER_SEQUENCE_NUMBER', after);
     },
     async read(_shardId, iterator, limit) {
       const got = await api.getRecords(iterator, Math.min(limit, 1000));

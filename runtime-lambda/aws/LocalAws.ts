@@ -1,0 +1,158 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStreamCommand,
+  KinesisClient,
+  PutRecordsCommand,
+  ResourceInUseException,
+  waitUntilStreamExists,
+} from '@aws-sdk/client-kinesis';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
+import { describeError } from '../core/errors';
+import { createTables } from './createTables';
+import type { DelayScheduler } from './DelayScheduler';
+import { DynamoStreamsJsonClient } from './DynamoStreamsApi';
+import { encodeMessageBundles } from './messageRecords';
+import type { EgressTarget } from './OutboxRelay';
+
+/** Where the local AWS endpoints are and as whom to call them. */
+export interface LocalAwsEndpoints {
+  /** DynamoDB (and DynamoDB Streams). */
+  readonly dynamodb: string;
+  /** Kinesis and SQS. */
+  readonly aws: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** The SDK clients for local AWS; Kinesis on HTTP/1.1 (moto serves no HTTP/2). */
+export interface LocalAwsClients {
+  readonly dynamo: DynamoDBClient;
+  readonly kinesis: KinesisClient;
+  readonly sqs: SQSClient;
+  readonly streams: DynamoStreamsJsonClient;
+  destroy(): void;
+}
+
+/** Clients for `endpoints`. */
+export function localAwsClients(endpoints: LocalAwsEndpoints): LocalAwsClients {
+  const base = { region: endpoints.region, credentials: endpoints.credentials };
+  const dynamo = new DynamoDBClient({ ...base, endpoint: endpoints.dynamodb });
+  const kinesis = new KinesisClient({ ...base, endpoint: endpoints.aws, requestHandler: new NodeHttpHandler() });
+  const sqs = new SQSClient({ ...base, endpoint: endpoints.aws });
+  const streams = new DynamoStreamsJsonClient({ ...base, endpoint: endpoints.dynamodb });
+  return {
+    dynamo,
+    kinesis,
+    sqs,
+    streams,
+    destroy: () => {
+      dynamo.destroy();
+      kinesis.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** What {@link provisionLocalAws} creates; every name starts with `prefix`. */
+export interface LocalAwsSpec {
+  readonly prefix: string;
+  /** @default 2 */
+  readonly messageShards?: number;
+  /** Ingress streams to create (name → shard count). */
+  readonly ingressStreams?: Readonly<Record<string, number>>;
+  /** Egress names (`namespace/type`) to give a FIFO SQS queue each. */
+  readonly sqsEgress?: readonly string[];
+}
+
+/** The resources of a local app. */
+export interface LocalAwsResources {
+  readonly tableName: string;
+  readonly outboxTableName: string;
+  readonly outboxStreamArn: string;
+  readonly messageStream: string;
+  readonly deadLetterQueueUrl: string;
+  readonly egress: Record<string, EgressTarget>;
+}
+
+/**
+ * Creates (or finds) the state and outbox tables, the message stream, the ingress streams,
+ * the dead-letter queue and one FIFO queue per egress: what the CDK stack makes on AWS.
+ * Idempotent: what exists already is kept.
+ */
+export async function provisionLocalAws(clients: LocalAwsClients, spec: LocalAwsSpec): Promise<LocalAwsResources> {
+  const tableName = `${spec.prefix}-state`;
+  const outboxTableName = `${spec.prefix}-outbox`;
+  const messageStream = `${spec.prefix}-messages`;
+  await createTables(clients.dynamo, { tableName, outboxTableName });
+  const outboxStreamArn = (await clients.dynamo.send(new DescribeTableCommand({ TableName: outboxTableName }))).Table?.LatestStreamArn;
+  if (!outboxStreamArn) throw new Error(`table ${outboxTableName} has no stream: delete it and run again (it must be created with a NEW_IMAGE stream)`);
+
+  const streams: [string, number][] = [[messageStream, spec.messageShards ?? 2], ...Object.entries(spec.ingressStreams ?? {})];
+  await Promise.all(streams.map(([name, shards]) => createStream(clients.kinesis, name, shards)));
+
+  const deadLetterQueueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: `${spec.prefix}-dlq` }))).QueueUrl!;
+  const egress: Record<string, EgressTarget> = {};
+  for (const name of spec.sqsEgress ?? []) {
+    const queue = `${spec.prefix}-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 75) + '.fifo';
+    const url = (await clients.sqs.send(new CreateQueueCommand({ QueueName: queue, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+    egress[name] = { sqsQueueUrl: url };
+  }
+  return { tableName, outboxTableName, outboxStreamArn, messageStream, deadLetterQueueUrl, egress };
+}
+
+async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
+  try {
+    await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StreamName: name });
+}
+
+/**
+ * A {@link DelayScheduler} for local development: in-process timers that put the delayed
+ * envelope on the message stream when due. Not durable (a restart forgets pending delays;
+ * EventBridge Scheduler keeps them on AWS); `stop()` clears every timer.
+ */
+export class LocalDelayScheduler implements DelayScheduler {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly messageStream: string,
+    private readonly logger: Pick<Console, 'warn'> = console,
+  ) {}
+
+  async schedule(timers: readonly ScheduledTimer[]): Promise<void> {
+    for (const timer of timers) {
+      if (this.timers.has(timer.timerId)) continue;
+      const handle = setTimeout(() => {
+        this.timers.delete(timer.timerId);
+        const records = encodeMessageBundles([timer.envelope]);
+        this.kinesis
+          .send(new PutRecordsCommand({ StreamName: this.messageStream, Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })) }))
+          .catch((error: unknown) => this.logger.warn(JSON.stringify({ message: 'LocalDelayScheduler: could not put a fired timer', timerId: timer.timerId, error: describeError(error) })));
+      }, Math.max(0, timer.dueAtMs - Date.now()));
+      this.timers.set(timer.timerId, handle);
+    }
+  }
+
+  async cancel(timers: readonly CancelledTimer[]): Promise<void> {
+    for (const { timerId } of timers) {
+      clearTimeout(this.timers.get(timerId));
+      this.timers.delete(timerId);
+    }
+  }
+
+  /** Pending delays. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  stop(): void {
+    for (const handle of this.timers.values()) clearTimeout(handle);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,659 @@
+/**
+ * The chaos test: a seeded random workload through the REAL handlers (dispatcher + relay)
+ * on local AWS (DynamoDB Local for state, outbox and its stream; moto for Kinesis and SQS),
+ * driven by the {@link LocalPoller}, with faults injected at every boundary. It checks the
+ * final state of every address and the egress against an oracle computed from the workload
+ * and prints exactly one line:
+ *
+ *     chaos: messages=N lost=L duplicated=D reordered=R
+ *
+ * exiting non-zero unless all three are 0. See docs/chaos.md.
+ *
+ *     npx tsx test/chaos/chaos.ts [--messages N] [--addresses A] [--seed S] [--fault-rate P]
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteStreamCommand,
+  type KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-kinesis';
+import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { InitializeMiddleware } from '@smithy/types';
+import { Address } from '../../runtime-lambda/core/Address';
+import { RetryableError } from '../../runtime-lambda/core/errors';
+import type { InvocationRequest, InvocationResponse, InvocationResult } from '../../runtime-lambda/core/Invocation';
+import type { FunctionEndpoint } from '../../runtime-lambda/core/ports/FunctionEndpoint';
+import type { Commit, StateStore } from '../../runtime-lambda/core/ports/StateStore';
+import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
+import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
+import { type LocalAwsEndpoints, type LocalAwsResources, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
+import { LocalPoller, type PollerProgress } from '../../runtime-lambda/aws/LocalPoller';
+import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
+import { createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
+import { createRelayHandler } from '../../runtime-lambda/handlers/relay';
+
+// ---------------------------------------------------------------- options
+
+/** What one chaos run does. */
+export interface ChaosOptions {
+  /** Messages in the workload: ingress records plus function-to-function messages. */
+  readonly messages: number;
+  /** Function instances the workload spreads over. */
+  readonly addresses: number;
+  readonly seed: number;
+  /** Probability of each fault at each boundary it applies to. */
+  readonly faultRate: number;
+}
+
+export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05 };
+
+/** A command line that cannot be run; `main` prints it with the usage and exits 2. */
+export class UsageError extends Error {}
+
+export const USAGE = 'usage: npx tsx test/chaos/chaos.ts [--messages N (>= 1)] [--addresses A (>= 1)] [--seed S (integer)] [--fault-rate P (0..0.5)]';
+
+/** Parses `--messages N --addresses A --seed S --fault-rate P` (also `--name=value`). */
+export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
+  const out: { -readonly [K in keyof ChaosOptions]: ChaosOptions[K] } = { ...DEFAULT_CHAOS };
+  const keys: Record<string, keyof ChaosOptions> = { '--messages': 'messages', '--addresses': 'addresses', '--seed': 'seed', '--fault-rate': 'faultRate' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = keys[flag];
+    if (key === undefined) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    const text = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (text === undefined || text === '' || text.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    const value = Number(text);
+    if (key === 'faultRate') {
+      if (!Number.isFinite(value) || value < 0 || value > 0.5) throw new UsageError(`${flag} must be a number from 0 to 0.5, got ${JSON.stringify(text)}`);
+    } else if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || (key !== 'seed' && value < 1)) {
+      throw new UsageError(`${flag} must be ${key === 'seed' ? 'an integer' : 'a positive integer'}, got ${JSON.stringify(text)}`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- workload and oracle
+
+/** A seeded PRNG (mulberry32): the same seed, the same workload. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One chain: an ingress record to `path[0]`, then a message along each hop; egress at the end if `egress`. */
+export interface Chain {
+  readonly c: number;
+  /** Address ids (`n<i>`) visited in order; hop k's message `c.k` goes to `path[k]`, sent by `path[k-1]`. */
+  readonly path: readonly string[];
+  readonly egress: boolean;
+}
+
+/**
+ * Chains until `messages` messages: random starts, 0 to 8 hops, a quarter of the hops back
+ * to an address already on the chain (cycles, self-sends included), a third ending in egress.
+ */
+export function workload(options: Pick<ChaosOptions, 'messages' | 'addresses' | 'seed'>): Chain[] {
+  const random = prng(options.seed);
+  const pick = () => `n${Math.floor(random() * options.addresses)}`;
+  const chains: Chain[] = [];
+  let total = 0;
+  while (total < options.messages) {
+    const hops = Math.min(Math.floor(random() * 9), options.messages - total - 1);
+    const path = [pick()];
+    for (let k = 0; k < hops; k++) path.push(random() < 0.25 ? path[Math.floor(random() * path.length)]! : pick());
+    chains.push({ c: chains.length, path, egress: random() < 0.33 });
+    total += path.length;
+  }
+  return chains;
+}
+
+const FN_TYPE = 'chaos/node';
+const INGRESS_STREAM_SUFFIX = 'ingress';
+const HOP_TYPE = 'chaos/hop';
+const EGRESS = 'chaos/out';
+const LOG: ValueSpec = { name: 'log', typename: 'chaos/log' };
+const COUNT: ValueSpec = { name: 'count', typename: 'chaos/count' };
+
+/** The payload of a hop: chain, hop index, the hops still ahead, egress at the end. */
+interface Hop {
+  readonly c: number;
+  readonly k: number;
+  readonly h: readonly string[];
+  readonly e: 0 | 1;
+}
+
+const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : '');
+const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'utf8'));
+
+/**
+ * The workload's function, at the core's protocol level: it appends each message's id
+ * (`c.k`) to its `log`, counts messages in `count`, forwards the chain to its next hop or
+ * emits egress `<id>|<c>` at the chain's end.
+ */
+export const chaosFunction: FunctionEndpoint = {
+  async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+    const log = request.state.find((s) => s.name === LOG.name);
+    const count = request.state.find((s) => s.name === COUNT.name);
+    if (log === undefined || count === undefined) return { kind: 'incomplete', missing: [LOG, COUNT] };
+    const ids = text(log.value.value) === '' ? [] : text(log.value.value).split(',');
+    let n = Number(text(count.value.value) || '0');
+    const result: { -readonly [K in keyof InvocationResult]: InvocationResult[K] extends readonly (infer E)[] ? E[] : InvocationResult[K] } = {
+      kind: 'result',
+      mutations: [],
+      messages: [],
+      delayed: [],
+      egress: [],
+    };
+    for (const invocation of request.invocations) {
+      const hop = JSON.parse(text(invocation.argument.value)) as Hop;
+      ids.push(`${hop.c}.${hop.k}`);
+      n++;
+      if (hop.h.length > 0) {
+        const next: Hop = { c: hop.c, k: hop.k + 1, h: hop.h.slice(1), e: hop.e };
+        result.messages.push({ target: Address.of(FN_TYPE, hop.h[0]!), argument: { typename: HOP_TYPE, value: bytes(JSON.stringify(next)) } });
+      } else if (hop.e === 1) {
+        result.egress.push({ egress: EGRESS, argument: { typename: 'chaos/egress', value: bytes(`${request.target.id}|${hop.c}`) } });
+      }
+    }
+    result.mutations.push({ name: LOG.name, value: { typename: LOG.typename, value: bytes(ids.join(',')) } });
+    result.mutations.push({ name: COUNT.name, value: { typename: COUNT.typename, value: bytes(String(n)) } });
+    return result;
+  },
+};
+
+/** What the oracle found. */
+export interface Verdict {
+  readonly messages: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly reordered: number;
+  /** Details for stderr: counts by kind. */
+  readonly details: Record<string, number>;
+}
+
+/** Counts positions where `actual` goes back in `expected`'s order (ids not in `expected` ignored). */
+function inversions(expected: readonly string[], actual: readonly string[]): number {
+  const rank = new Map(expected.map((id, i) => [id, i]));
+  let last = -1;
+  let out = 0;
+  for (const id of actual) {
+    const r = rank.get(id);
+    if (r === undefined) continue;
+    if (r < last) out++;
+    else last = r;
+  }
+  return out;
+}
+
+const firstOccurrences = (ids: readonly string[]) => [...new Set(ids)];
+
+/**
+ * Checks the final logs (address id → message ids in applied order) and the egress (in
+ * queue order, deduplicated by record id as a consumer would) against the workload:
+ * - lost: a message missing from its target's log, an egress record never delivered, or a count off;
+ * - duplicated: a message applied twice, an egress record for one chain under two ids;
+ * - reordered: per sender and target, a message applied before one sent earlier (ingress:
+ *   per key in production order; function messages: in the sender's own log order);
+ *   egress per address out of its log order.
+ */
+export function judge(chains: readonly Chain[], logs: ReadonlyMap<string, readonly string[]>, counts: ReadonlyMap<string, number>, egress: readonly { address: string; c: number }[]): Verdict {
+  const details: Record<string, number> = { lostMessages: 0, lostEgress: 0, countMismatches: 0, duplicatedMessages: 0, duplicatedEgress: 0, unexpected: 0, reorderedIngress: 0, reorderedMessages: 0, reorderedEgress: 0 };
+  const targetOf = new Map<string, string>();
+  const senderOf = new Map<string, string>();
+  const chainById = new Map(chains.map((chain) => [chain.c, chain]));
+  let messages = 0;
+  const ingressOrder = new Map<string, string[]>();
+  for (const chain of chains) {
+    chain.path.forEach((address, k) => {
+      const id = `${chain.c}.${k}`;
+      targetOf.set(id, address);
+      if (k > 0) senderOf.set(id, chain.path[k - 1]!);
+      messages++;
+    });
+    const list = ingressOrder.get(chain.path[0]!) ?? [];
+    list.push(`${chain.c}.0`);
+    ingressOrder.set(chain.path[0]!, list);
+  }
+  // Lost, duplicated, unexpected.
+  const seen = new Map<string, number>();
+  for (const [address, ids] of logs) {
+    for (const id of ids) {
+      if (targetOf.get(id) !== address) details.unexpected!++;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    const expectedCount = ids.length;
+    if ((counts.get(address) ?? 0) !== expectedCount) details.countMismatches!++;
+  }
+  for (const id of targetOf.keys()) {
+    const n = seen.get(id) ?? 0;
+    if (n === 0) details.lostMessages!++;
+    if (n > 1) details.duplicatedMessages! += n - 1;
+  }
+  // Order: ingress per key, function messages per (sender, target), egress per address.
+  const expectedPairs = new Map<string, string[]>();
+  const expectedEgress = new Map<string, string[]>();
+  for (const [address, ids] of logs) {
+    for (const id of firstOccurrences(ids)) {
+      const [c, k] = id.split('.').map(Number) as [number, number];
+      const chain = chainById.get(c);
+      if (chain === undefined || chain.path[k] !== address) continue;
+      if (k + 1 < chain.path.length) {
+        const pair = `${address}>${chain.path[k + 1]}`;
+        const list = expectedPairs.get(pair) ?? [];
+        list.push(`${c}.${k + 1}`);
+        expectedPairs.set(pair, list);
+      } else if (chain.egress) {
+        const list = expectedEgress.get(address) ?? [];
+        list.push(String(c));
+        expectedEgress.set(address, list);
+      }
+    }
+  }
+  for (const [address, ids] of logs) {
+    const unique = firstOccurrences(ids);
+    details.reorderedIngress! += inversions(ingressOrder.get(address) ?? [], unique.filter((id) => id.endsWith('.0')));
+    const bySender = new Map<string, string[]>();
+    for (const id of unique) {
+      const sender = senderOf.get(id);
+      if (sender === undefined) continue;
+      const list = bySender.get(sender) ?? [];
+      list.push(id);
+      bySender.set(sender, list);
+    }
+    for (const [sender, received] of bySender) details.reorderedMessages! += inversions(expectedPairs.get(`${sender}>${address}`) ?? [], received);
+  }
+  // Egress.
+  const egressChains = new Map<number, number>();
+  const egressByAddress = new Map<string, string[]>();
+  for (const record of egress) {
+    egressChains.set(record.c, (egressChains.get(record.c) ?? 0) + 1);
+    const list = egressByAddress.get(record.address) ?? [];
+    list.push(String(record.c));
+    egressByAddress.set(record.address, list);
+  }
+  for (const chain of chains) {
+    if (!chain.egress) continue;
+    const n = egressChains.get(chain.c) ?? 0;
+    if (n === 0) details.lostEgress!++;
+    if (n > 1) details.duplicatedEgress! += n - 1;
+  }
+  for (const [address, list] of egressByAddress) details.reorderedEgress! += inversions(expectedEgress.get(address) ?? [], list);
+
+  return {
+    messages,
+    lost: details.lostMessages! + details.lostEgress! + details.countMismatches!,
+    duplicated: details.duplicatedMessages! + details.duplicatedEgress! + details.unexpected!,
+    reordered: details.reorderedIngress! + details.reorderedMessages! + details.reorderedEgress!,
+    details,
+  };
+}
+
+// ---------------------------------------------------------------- faults
+
+/** The injected faults and how often each fired. */
+export interface FaultCounts {
+  crashBeforeCommit: number;
+  crashAfterCommit: number;
+  crashBeforeCheckpoint: number;
+  relayCrashMidBatch: number;
+  partialPutRecords: number;
+  batchDeliveredTwice: number;
+  racingDispatchers: number;
+  functionThrows: number;
+  functionTimesOut: number;
+}
+
+/** Thrown to kill an invocation the way a dying Lambda does. */
+class InjectedCrash extends Error {
+  constructor(where: string) {
+    super(`injected crash: ${where}`);
+  }
+}
+
+/**
+ * Per-invocation context. An invocation chosen to crash dies at one of its commits: just
+ * before it (the function ran, nothing was written) or just after it (written, but the
+ * invocation never answers, so nothing is checkpointed). Once dead, it commits nothing more.
+ */
+interface InvocationContext {
+  crashAt?: { readonly commit: number; readonly before: boolean };
+  commits: number;
+  crashed?: InjectedCrash;
+}
+const invocation = new AsyncLocalStorage<InvocationContext>();
+
+/** A store that crashes the invocation around the commit the context chose. */
+class CrashingStore implements StateStore {
+  constructor(
+    private readonly inner: StateStore,
+    private readonly faults: FaultCounts,
+  ) {}
+  load(addresses: Parameters<StateStore['load']>[0]) {
+    return this.inner.load(addresses);
+  }
+  async commit(commit: Commit): Promise<void> {
+    const context = invocation.getStore();
+    if (context?.crashed) throw context.crashed;
+    const index = context ? context.commits++ : -1;
+    const crashHere = context?.crashAt !== undefined && context.crashAt.commit === index;
+    if (crashHere && context.crashAt!.before) {
+      this.faults.crashBeforeCommit++;
+      context.crashed = new InjectedCrash(`after invoking ${commit.address.key}, before its commit`);
+      throw context.crashed;
+    }
+    await this.inner.commit(commit);
+    if (crashHere) {
+      this.faults.crashAfterCommit++;
+      context.crashed = new InjectedCrash(`after the commit of ${commit.address.key}, before the checkpoint`);
+    }
+  }
+}
+
+/** Runs `handler` as one Lambda invocation, which dies if `crashAt` says so. */
+async function asInvocation<E>(handler: (event: E) => Promise<StreamBatchResponse>, event: E, crashAt?: InvocationContext['crashAt']): Promise<StreamBatchResponse> {
+  const context: InvocationContext = { commits: 0, ...(crashAt ? { crashAt } : {}) };
+  const response = await invocation.run(context, () => handler(event));
+  if (context.crashed) throw context.crashed;
+  return response;
+}
+
+/** The function behind a fault layer: at most one transient failure (a throw or a timeout) per distinct request. */
+function flakyFunction(inner: FunctionEndpoint, chance: () => boolean, faults: FaultCounts): FunctionEndpoint {
+  const failedOnce = new Set<string>();
+  return {
+    async invoke(request) {
+      const key = `${request.target.key}|${request.invocations.length}|${text(request.invocations[0]?.argument.value)}`;
+      if (!failedOnce.has(key) && chance()) {
+        failedOnce.add(key);
+        if (chance() || faults.functionThrows <= faults.functionTimesOut) {
+          faults.functionThrows++;
+          throw new Error(`injected: function on ${request.target.key} threw`);
+        }
+        faults.functionTimesOut++;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        throw new RetryableError(`injected: function on ${request.target.key} timed out after 25 ms`, { code: 'FUNCTION_TIMEOUT' });
+      }
+      return inner.invoke(request);
+    },
+  };
+}
+
+/**
+ * Kinesis throttling as PutRecords answers it: entries left out of the request and
+ * answered ProvisionedThroughputExceededException (an SDK middleware on the relay's
+ * client; no emulator fails single entries).
+ */
+function partialPutRecordsFailures(client: KinesisClient, stream: string, chance: () => boolean, faults: FaultCounts): void {
+  const inject: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+    const input = args.input as PutRecordsCommandInput;
+    if (!input.Records || input.StreamName !== stream) return next(args);
+    const fails = input.Records.map(() => chance());
+    if (!fails.includes(true)) return next(args);
+    faults.partialPutRecords++;
+    const kept = input.Records.filter((_, i) => !fails[i]);
+    const result = kept.length > 0 ? await next({ ...args, input: { ...input, Records: kept } }) : { output: { Records: [], $metadata: {} } as PutRecordsCommandOutput, response: {} };
+    const output = result.output as PutRecordsCommandOutput;
+    const answers = [...(output.Records ?? [])];
+    output.Records = input.Records.map((_, i) =>
+      fails[i] ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected)' } : answers.shift()!,
+    );
+    output.FailedRecordCount = fails.filter(Boolean).length;
+    return result as Awaited<ReturnType<typeof next>>;
+  };
+  client.middlewareStack.add(inject, { step: 'initialize', name: 'chaosPartialPutRecords' });
+}
+
+// ---------------------------------------------------------------- the run
+
+/** The outcome of {@link runChaos}. */
+export interface ChaosResult extends Verdict {
+  /** `chaos: messages=N lost=L duplicated=D reordered=R` */
+  readonly line: string;
+  readonly elapsedMs: number;
+  readonly faults: FaultCounts;
+  readonly deadLetters: number;
+  readonly poller: Omit<PollerProgress, 'checkpoints'>;
+}
+
+/** The line the run prints. */
+export function chaosLine(v: Pick<Verdict, 'messages' | 'lost' | 'duplicated' | 'reordered'>): string {
+  return `chaos: messages=${v.messages} lost=${v.lost} duplicated=${v.duplicated} reordered=${v.reordered}`;
+}
+
+/** Runs the workload with faults on `endpoints` (resources made and deleted with a unique prefix). */
+export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoints, progress: (text: string) => void = () => {}): Promise<ChaosResult> {
+  const began = Date.now();
+  const chains = workload(options);
+  const random = prng(options.seed ^ 0x5eed);
+  const chance = () => random() < options.faultRate;
+  const faults: FaultCounts = {
+    crashBeforeCommit: 0,
+    crashAfterCommit: 0,
+    crashBeforeCheckpoint: 0,
+    relayCrashMidBatch: 0,
+    partialPutRecords: 0,
+    batchDeliveredTwice: 0,
+    racingDispatchers: 0,
+    functionThrows: 0,
+    functionTimesOut: 0,
+  };
+  const clients = localAwsClients(endpoints);
+  const relayClients = localAwsClients(endpoints);
+  const prefix = `chaos-${randomUUID().slice(0, 8)}`;
+  const ingressStream = `${prefix}-${INGRESS_STREAM_SUFFIX}`;
+  let resources: LocalAwsResources | undefined;
+  let poller: LocalPoller | undefined;
+  const warnings = { count: 0 };
+  const quiet = { warn: (line: string) => { warnings.count++; if (process.env.CHAOS_VERBOSE) progress(line); } };
+  try {
+    resources = await provisionLocalAws(clients, { prefix, messageShards: 4, ingressStreams: { [ingressStream]: 2 }, sqsEgress: [EGRESS] });
+    progress(`provisioned ${prefix}; ${chains.length} chains`);
+
+    // Ingress: one record per chain, keyed by its first address, in chain order.
+    const records = chains.map((chain) => ({
+      PartitionKey: chain.path[0]!,
+      Data: bytes(JSON.stringify({ c: chain.c, k: 0, h: chain.path.slice(1), e: chain.egress ? 1 : 0 } satisfies Hop)),
+    }));
+    for (let i = 0; i < records.length; i += 500) {
+      const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: ingressStream, Records: records.slice(i, i + 500) }));
+      if (out.FailedRecordCount) throw new Error(`producing the workload: ${out.FailedRecordCount} records failed`);
+    }
+
+    const store = new CrashingStore(
+      new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: clients.dynamo }),
+      faults,
+    );
+    const flaky = flakyFunction(chaosFunction, chance, faults);
+    const resolver = { resolve: (type: string) => (type === FN_TYPE ? flaky : undefined) };
+    const dispatcherOptions = {
+      store,
+      functions: resolver,
+      ingresses: { [ingressStream]: { functionType: FN_TYPE, valueType: HOP_TYPE } },
+      dispatcher: { invokeRetry: { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 20 }, concurrency: 32 },
+      logger: quiet,
+    };
+    const primary = createDispatcherHandler(dispatcherOptions);
+    const rival = createDispatcherHandler(dispatcherOptions);
+    // A crash in one invocation out of 1/(2 × fault rate), at a random commit of it.
+    const crashAt = () => (chance() || chance() ? { commit: Math.floor(random() * 4), before: random() < 0.5 } : undefined);
+    const dispatcher = async (event: KinesisStreamEvent): Promise<StreamBatchResponse> => {
+      if (chance()) {
+        faults.racingDispatchers++;
+        const [response] = await Promise.all([asInvocation(primary, event, crashAt()), asInvocation(rival, event, crashAt()).catch(() => undefined)]);
+        return response;
+      }
+      const response = await asInvocation(primary, event, crashAt());
+      if (chance()) {
+        faults.batchDeliveredTwice++;
+        return asInvocation(primary, event);
+      }
+      return response;
+    };
+
+    partialPutRecordsFailures(relayClients.kinesis, resources.messageStream, chance, faults);
+    const relayHandler = createRelayHandler({
+      kinesis: relayClients.kinesis,
+      sqs: relayClients.sqs,
+      messageStream: resources.messageStream,
+      egress: resources.egress,
+      deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
+      logger: quiet,
+    });
+    const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
+      if (event.Records.length >= 2 && chance()) {
+        faults.relayCrashMidBatch++;
+        await relayHandler({ Records: event.Records.slice(0, Math.ceil(event.Records.length / 2)) });
+        throw new InjectedCrash('relay died mid-batch');
+      }
+      const response = await relayHandler(event);
+      if (chance()) {
+        faults.batchDeliveredTwice++;
+        return relayHandler(event);
+      }
+      return response;
+    };
+
+    const mapping = { batchSize: 100, parallelizationFactor: 2, bisectBatchOnFunctionError: true, maxRetryAttempts: -1 };
+    poller = new LocalPoller({
+      sources: [
+        { kind: 'kinesis', client: clients.kinesis, stream: ingressStream, handler: dispatcher, mapping },
+        { kind: 'kinesis', client: clients.kinesis, stream: resources.messageStream, handler: dispatcher, mapping },
+        { kind: 'dynamodb', api: clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping },
+      ],
+      idlePollMs: 50,
+      crashBeforeCheckpoint: () => {
+        if (!chance()) return false;
+        faults.crashBeforeCheckpoint++;
+        return true;
+      },
+      logger: quiet,
+    });
+    poller.start();
+    const ticker = setInterval(() => progress(`poller ${JSON.stringify(poller!.summary())}`), 10_000);
+    try {
+      await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });
+    } finally {
+      clearInterval(ticker);
+      await poller.stop();
+    }
+    progress('drained; checking');
+
+    // Final state of every address.
+    const addresses = Array.from({ length: options.addresses }, (_, i) => Address.of(FN_TYPE, `n${i}`));
+    const plainStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: clients.dynamo });
+    const states = await plainStore.load(addresses);
+    const logs = new Map<string, string[]>();
+    const counts = new Map<string, number>();
+    for (const address of addresses) {
+      const state = states.get(address.key)!;
+      const log = text(state.values.get(LOG.name)?.value);
+      logs.set(address.id, log === '' ? [] : log.split(','));
+      counts.set(address.id, Number(text(state.values.get(COUNT.name)?.value) || '0'));
+    }
+    const egressRecords = await drainQueue(clients.sqs, (resources.egress[EGRESS] as { sqsQueueUrl: string }).sqsQueueUrl);
+    const deadLetters = (await drainQueue(clients.sqs, resources.deadLetterQueueUrl)).length;
+    const byId = new Map<string, { address: string; c: number }>();
+    for (const message of egressRecords) {
+      if (byId.has(message.id)) continue; // the consumer's dedup by record id
+      const [address, c] = message.body.split('|');
+      byId.set(message.id, { address: address!, c: Number(c) });
+    }
+    const verdict = judge(chains, logs, counts, [...byId.values()]);
+    return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller: poller.summary() };
+  } finally {
+    await poller?.stop();
+    if (resources) {
+      const r = resources;
+      await Promise.allSettled([
+        clients.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
+        clients.dynamo.send(new DeleteTableCommand({ TableName: r.outboxTableName })),
+        clients.kinesis.send(new DeleteStreamCommand({ StreamName: r.messageStream })),
+        clients.kinesis.send(new DeleteStreamCommand({ StreamName: ingressStream })),
+        ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => (t as { sqsQueueUrl: string }).sqsQueueUrl)].map((QueueUrl) => clients.sqs.send(new DeleteQueueCommand({ QueueUrl }))),
+      ]);
+    }
+    clients.destroy();
+    relayClients.destroy();
+  }
+}
+
+/** Every message of a queue, in receive order (FIFO order for a FIFO queue), deleted as read. */
+async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<{ id: string; body: string }[]> {
+  const out: { id: string; body: string }[] = [];
+  for (let empty = 0; empty < 2; ) {
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 60, WaitTimeSeconds: 0 }));
+    const messages = got.Messages ?? [];
+    if (messages.length === 0) {
+      empty++;
+      continue;
+    }
+    empty = 0;
+    for (const m of messages) out.push({ id: m.MessageAttributes?.['statefun-id']?.StringValue ?? m.MessageId!, body: m.Body ?? '' });
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- command line
+
+async function endpointsFromEnv(): Promise<{ endpoints: LocalAwsEndpoints; stop: () => Promise<void> }> {
+  // The test support starts DynamoDB Local and moto unless the environment names endpoints.
+  const { startEmulators } = await import('../support/emulators');
+  const emulators = await startEmulators();
+  const e = emulators.endpoints;
+  return {
+    endpoints: { dynamodb: e.dynamodb, aws: e.aws, region: e.region, credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey } },
+    stop: () => emulators.stop(),
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: ChaosOptions;
+  try {
+    options = parseChaosArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`chaos: ${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const log = (line: string) => process.stderr.write(`[chaos] ${line}\n`);
+  const { endpoints, stop } = await endpointsFromEnv();
+  try {
+    log(`messages=${options.messages} addresses=${options.addresses} seed=${options.seed} fault-rate=${options.faultRate}`);
+    const result = await runChaos(options, endpoints, log);
+    log(`faults ${JSON.stringify(result.faults)}`);
+    log(`poller ${JSON.stringify(result.poller)}`);
+    log(`details ${JSON.stringify(result.details)} deadLetters=${result.deadLetters} in ${(result.elapsedMs / 1000).toFixed(1)} s`);
+    process.stdout.write(`${result.line}\n`);
+    return result.lost === 0 && result.duplicated === 0 && result.reordered === 0 && result.deadLetters === 0 ? 0 : 1;
+  } finally {
+    await stop();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`chaos: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(3);
+    },
+  );
+}
