@@ -334,6 +334,13 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       removalPolicy,
     });
 
+    if (key) {
+      Validations.of(this.messageStream).acknowledge({
+        id: 'AwsSolutions-KDS3',
+        reason: 'The caller chose a customer managed key (encryptionKey) over aws/kinesis, e.g. for key-policy control and CloudTrail audit of every use; without one the stream uses aws/kinesis.',
+      });
+    }
+
     const encryption = key ? dynamodb.TableEncryptionV2.customerManagedKey(key) : dynamodb.TableEncryptionV2.dynamoOwnedKey();
     const tableBase = {
       billing: dynamodb.Billing.onDemand(),
@@ -386,7 +393,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     if (embedded) dispatcherEnv.STATEFUN_EMBEDDED_EXPORT = embedded.exportName ?? 'functions';
 
     this.dispatcher = new NodejsFunction(this, 'Dispatcher', {
-      ...lambdaBase(this, 'DispatcherRole', this.dispatcherLogGroup),
+      ...lambdaBase(this, 'DispatcherRole', this.dispatcherLogGroup, key),
       description: 'Stateful Functions dispatcher: message stream and ingresses -> functions -> state + outbox',
       entry: embedded ? EMBEDDED_DISPATCHER_ENTRY : DISPATCHER_ENTRY,
       memorySize: props.dispatcherMemorySizeMiB ?? 512,
@@ -428,7 +435,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     };
     if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
     this.relay = new NodejsFunction(this, 'Relay', {
-      ...lambdaBase(this, 'RelayRole', this.relayLogGroup),
+      ...lambdaBase(this, 'RelayRole', this.relayLogGroup, key),
       description: 'Stateful Functions relay: outbox stream -> message stream, egresses, dead-letter queue',
       entry: RELAY_ENTRY,
       memorySize: props.relayMemorySizeMiB ?? 256,
@@ -518,10 +525,11 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 }
 
 /** arm64, the newest Node.js, X-Ray, its own log group, and a role that can write only to that log group. */
-function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup) {
+function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup, encryptionKey: kms.IKey | undefined) {
   const role = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
   acknowledgeXRay(role);
+  if (encryptionKey) acknowledgeKmsWildcards(role);
   return {
     runtime: LAMBDA_RUNTIME,
     architecture: lambda.Architecture.ARM_64,
@@ -544,6 +552,21 @@ export function acknowledgeXRay(role: iam.IRole): void {
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: 'Only the X-Ray statement of active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has Resource "*": X-Ray offers no resource-level permissions. Every other statement names its resource.',
   });
+}
+
+/**
+ * Acknowledges cdk-nag's wildcard-action findings of the customer managed key grants
+ * (`kms:GenerateDataKey*`, `kms:ReEncrypt*`, as aws-cdk-lib's Kinesis, SQS and DynamoDB
+ * grants write them): the statements name the one key ARN; the wildcards only span the
+ * variants of one operation.
+ */
+function acknowledgeKmsWildcards(role: iam.IRole): void {
+  for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${action} is granted on the customer managed key's ARN only (aws-cdk-lib's grants for encrypted streams, tables and queues); the wildcard covers the variants of one KMS operation, not other keys or services.`,
+    });
+  }
 }
 
 /**

@@ -1,0 +1,207 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
+import { cfn, policyStatements, testStack } from './helpers';
+
+const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
+
+function build(props: (stack: Stack) => StatefulFunctionsProps) {
+  const stack = testStack();
+  const app = new StatefulFunctions(stack, 'App', props(stack));
+  return { stack, app, template: Template.fromStack(stack) };
+}
+
+const roleOf = (stack: Stack, fn: { role?: iam.IRole }) => stack.getLogicalId((fn.role as iam.Role).node.defaultChild as iam.CfnRole);
+
+describe('Construct: StatefulFunctions', () => {
+  describe('with a customer managed key, a provisioned stream and tuned mappings', () => {
+    let built: ReturnType<typeof build>;
+    let key: kms.Key;
+    beforeAll(() => {
+      built = build((stack) => {
+        key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+        return {
+          ...HTTP,
+          encryptionKey: key,
+          messageStreamMode: kinesis.StreamMode.PROVISIONED,
+          messageStreamShardCount: 2,
+          messageStreamRetention: Duration.hours(48),
+          batchSize: 50,
+          maxBatchingWindow: Duration.seconds(2),
+          parallelizationFactor: 4,
+          retryAttempts: 20,
+          maxRecordAge: Duration.hours(1),
+          dispatcherMemorySizeMiB: 1024,
+          dispatcherTimeout: Duration.seconds(90),
+          iteratorAgeAlarmThreshold: Duration.minutes(1),
+        };
+      });
+    });
+
+    test('the message stream is provisioned with 2 shards, 48 h, encrypted with the key', () => {
+      built.template.hasResourceProperties('AWS::Kinesis::Stream', {
+        ShardCount: 2,
+        StreamModeDetails: { StreamMode: 'PROVISIONED' },
+        RetentionPeriodHours: 48,
+        StreamEncryption: { EncryptionType: 'KMS', KeyId: cfn(built.stack, key.keyArn) },
+      });
+    });
+
+    test('both tables and the DLQ use the key', () => {
+      const tables = built.template.findResources('AWS::DynamoDB::GlobalTable');
+      expect(Object.keys(tables)).toHaveLength(2);
+      built.template.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+        Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: cfn(built.stack, key.keyArn) } })],
+      });
+      built.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: cfn(built.stack, key.keyArn) });
+    });
+
+    test('the mappings take the tuned settings', () => {
+      built.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+      built.template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 50,
+        MaximumBatchingWindowInSeconds: 2,
+        ParallelizationFactor: 4,
+        MaximumRetryAttempts: 20,
+        MaximumRecordAgeInSeconds: 3600,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        StartingPosition: 'TRIM_HORIZON',
+      });
+    });
+
+    test('the dispatcher: memory, timeout, the HTTP endpoint in STATEFUN_FUNCTIONS', () => {
+      built.template.hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: 1024,
+        Timeout: 90,
+        Environment: { Variables: Match.objectLike({ STATEFUN_FUNCTIONS: '{"shop/*":{"url":"https://functions.example.com/statefun"}}', STATEFUN_INGRESSES: Match.absent() }) },
+      });
+    });
+
+    test('iterator-age alarms use the threshold', () => {
+      const ageAlarms = built.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'IteratorAge', Threshold: 60000 } });
+      expect(Object.keys(ageAlarms)).toHaveLength(2);
+    });
+
+    test('each role may use the key (dispatcher: read streams, write tables, send to the DLQ), on the key only', () => {
+      const { stack, app, template } = built;
+      const keyArn = cfn(stack, key.keyArn);
+      const dispatcherKms = policyStatements(template, stack, roleOf(stack, app.dispatcher)).filter((s) => JSON.stringify(s).includes('kms:'));
+      expect(dispatcherKms).toEqual(
+        expect.arrayContaining([{ Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Effect: 'Allow', Resource: keyArn }]),
+      );
+      for (const s of [...dispatcherKms, ...policyStatements(template, stack, roleOf(stack, app.relay)).filter((s) => JSON.stringify(s).includes('kms:'))]) {
+        expect((s as { Resource: unknown }).Resource).toEqual(keyArn);
+      }
+    });
+
+    test('no role has a statement on "*" but X-Ray', () => {
+      for (const policy of Object.values(built.template.findResources('AWS::IAM::Policy'))) {
+        for (const s of (policy as { Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement) {
+          if (([] as unknown[]).concat(s.Resource).includes('*')) expect(s.Action).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        }
+      }
+    });
+  });
+
+  test('default removal policy is RETAIN for tables, message stream and DLQ', () => {
+    const { template } = build(() => HTTP);
+    for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::Kinesis::Stream', 'AWS::SQS::Queue']) {
+      template.allResources(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  test('removalPolicy DESTROY applies to all of them', () => {
+    const { template } = build(() => ({ ...HTTP, removalPolicy: RemovalPolicy.DESTROY }));
+    template.allResources('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
+  });
+
+  test('a Kinesis egress: the relay may write to it (nothing more) and gets its ARN', () => {
+    let out!: kinesis.Stream;
+    const { stack, app, template } = build((s) => {
+      out = new kinesis.Stream(s, 'Out', { streamMode: kinesis.StreamMode.ON_DEMAND });
+      return { ...HTTP, egresses: { 'shop/orders': { kind: 'kinesis', stream: out } } };
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATEFUN_EGRESSES: cfn(stack, stack.toJsonString({ 'shop/orders': { kinesisStream: out.streamArn } })) }) },
+    });
+    expect(policyStatements(template, stack, roleOf(stack, app.relay))).toContainEqual({
+      Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+      Effect: 'Allow',
+      Resource: [cfn(stack, app.messageStream.streamArn), cfn(stack, out.streamArn)],
+    });
+  });
+
+  test('an SQS FIFO egress with a message group', () => {
+    let queue!: sqs.Queue;
+    const { stack, template } = build((s) => {
+      queue = new sqs.Queue(s, 'Out', { fifo: true });
+      return { ...HTTP, egresses: { 'shop/mail': { kind: 'sqs', queue, messageGroupId: 'mail' } } };
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATEFUN_EGRESSES: cfn(stack, stack.toJsonString({ 'shop/mail': { sqsQueueUrl: queue.queueUrl, messageGroupId: 'mail' } })) }) },
+    });
+  });
+
+  test('an ingress with a value type and LATEST start', () => {
+    let input!: kinesis.Stream;
+    const { stack, template } = build((s) => {
+      input = new kinesis.Stream(s, 'Clicks');
+      return { ...HTTP, ingresses: [{ kind: 'kinesis', stream: input, functionType: 'shop/session', valueType: 'shop/Click', startingPosition: 'LATEST' as never }] };
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: cfn(stack, input.streamArn), StartingPosition: 'LATEST' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATEFUN_INGRESSES: cfn(stack, stack.toJsonString({ [input.streamName]: { functionType: 'shop/session', valueType: 'shop/Click' } })) }) },
+    });
+  });
+
+  test('grant and metric methods', () => {
+    const stack = testStack();
+    const app = new StatefulFunctions(stack, 'App', HTTP);
+    const producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    app.grantSend(producer);
+    app.grantReadState(operator);
+    app.grantConsumeDeadLetters(operator);
+    const t = Template.fromStack(stack);
+    expect(policyStatements(t, stack, stack.getLogicalId(producer.node.defaultChild as iam.CfnRole))).toEqual([
+      { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
+    ]);
+    const operatorStatements = JSON.stringify(policyStatements(t, stack, stack.getLogicalId(operator.node.defaultChild as iam.CfnRole)));
+    expect(operatorStatements).toContain('dynamodb:BatchGetItem');
+    expect(operatorStatements).toContain('sqs:ReceiveMessage');
+    expect(operatorStatements).not.toContain('dynamodb:PutItem');
+
+    expect(cfn(stack, app.metricIteratorAge().dimensions)).toEqual({ FunctionName: cfn(stack, app.dispatcher.functionName) });
+    expect(app.metricIteratorAge()).toMatchObject({ metricName: 'IteratorAge', namespace: 'AWS/Lambda', statistic: 'Maximum' });
+    expect(app.metricRelayIteratorAge({ period: Duration.minutes(5) }).period.toMinutes()).toBe(5);
+    expect(app.metricDeadLetters()).toMatchObject({ metricName: 'ApproximateNumberOfMessagesVisible', namespace: 'AWS/SQS' });
+    expect(app.metricDispatcherErrors()).toMatchObject({ metricName: 'Errors', statistic: 'Sum' });
+    expect(app.metricRelayErrors()).toMatchObject({ metricName: 'Errors' });
+  });
+
+  test('alarm actions go on every alarm', () => {
+    const { stack, template } = build((s) => {
+      const action = { bind: () => ({ alarmActionArn: `arn:aws:sns:us-east-1:${s.account}:ops` }) };
+      return { ...HTTP, alarmActions: [action] };
+    });
+    void stack;
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  test('embedded functions: the dispatcher bundles the registry module; no invoke permission, no STATEFUN_FUNCTIONS', () => {
+    const { stack, app, template } = build(() => ({
+      embeddedFunctions: { entry: path.join(__dirname, '..', '..', 'functions', 'fraud-detection', 'lambda.ts'), environment: { FRAUD_SCORING_URL: 'http://127.0.0.1:9' } },
+    }));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATEFUN_EMBEDDED_EXPORT: 'functions', FRAUD_SCORING_URL: 'http://127.0.0.1:9', STATEFUN_FUNCTIONS: Match.absent() }) },
+    });
+    expect(JSON.stringify(policyStatements(template, stack, roleOf(stack, app.dispatcher)))).not.toContain('lambda:InvokeFunction');
+  });
+});

@@ -1,0 +1,122 @@
+import { Duration } from 'aws-cdk-lib';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
+import { StatefulFunctionsPropsError } from '../../infra/lib/StatefulFunctionsPropsError';
+import { testStack } from './helpers';
+
+const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
+
+function attempt(props: (stack: ReturnType<typeof testStack>) => StatefulFunctionsProps): StatefulFunctionsPropsError {
+  const stack = testStack();
+  try {
+    new StatefulFunctions(stack, 'App', props(stack));
+  } catch (error) {
+    expect(error).toBeInstanceOf(StatefulFunctionsPropsError);
+    return error as StatefulFunctionsPropsError;
+  }
+  throw new Error('expected a StatefulFunctionsPropsError');
+}
+
+describe('Construct: StatefulFunctions, validation', () => {
+  test('no functions at all', () => {
+    // Act
+    const error = attempt(() => ({}));
+    // Assess
+    expect(error.message).toBe(
+      'StatefulFunctions Test/App: embeddedFunctions / remoteFunctions is not set: the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" } or remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }]',
+    );
+    expect(error.name).toBe('StatefulFunctionsPropsError');
+  });
+
+  test('a shard count on an on-demand stream', () => {
+    const error = attempt(() => ({ ...HTTP, messageStreamShardCount: 4 }));
+    expect(error).toMatchObject({ path: 'Test/App', prop: 'messageStreamShardCount', value: 4 });
+    expect(error.message).toBe(
+      'StatefulFunctions Test/App: messageStreamShardCount is 4: an on-demand stream scales by itself: remove messageStreamShardCount or set messageStreamMode: kinesis.StreamMode.PROVISIONED',
+    );
+  });
+
+  test.each<[string, Partial<StatefulFunctionsProps>, string]>([
+    ['messageStreamShardCount', { messageStreamMode: kinesis.StreamMode.PROVISIONED, messageStreamShardCount: 0 }, 'messageStreamShardCount is 0: give a whole number from 1 to 10000'],
+    ['batchSize', { batchSize: 10001 }, 'batchSize is 10001: give a whole number from 1 to 10000'],
+    ['parallelizationFactor', { parallelizationFactor: 1.5 }, 'parallelizationFactor is 1.5: give a whole number from 1 to 10'],
+    ['retryAttempts', { retryAttempts: -1 }, 'retryAttempts is -1: give a whole number from 0 to 10000'],
+    ['maxRecordAge', { maxRecordAge: Duration.days(8) }, 'maxRecordAge is 8 days: give a duration from 1 minute to 7 days'],
+    ['messageStreamRetention', { messageStreamRetention: Duration.hours(12) }, 'messageStreamRetention is 12 hours: give a duration from 1 day to 365 days'],
+    ['dispatcherMemorySizeMiB', { dispatcherMemorySizeMiB: 64 }, 'dispatcherMemorySizeMiB is 64: give a whole number from 128 to 10240'],
+    ['dispatcherTimeout', { dispatcherTimeout: Duration.minutes(16) }, 'dispatcherTimeout is 16 minutes: give a duration from 1 second to 15 minutes'],
+  ])('%s out of range', (prop, bad, message) => {
+    const error = attempt(() => ({ ...HTTP, ...bad }));
+    expect(error.prop).toBe(prop);
+    expect(error.message).toBe(`StatefulFunctions Test/App: ${message}`);
+  });
+
+  test.each([
+    ['shop', 'remoteFunctions[0].functionType is "shop": '],
+    ['shop/*/x', 'remoteFunctions[0].functionType is "shop/*/x": '],
+    ['/*', 'remoteFunctions[0].functionType is "/*": '],
+  ])('a bad function pattern %s', (functionType, start) => {
+    const error = attempt(() => ({ remoteFunctions: [{ kind: 'http', functionType, url: 'https://x.example.com' }] }));
+    expect(error.message).toContain(`StatefulFunctions Test/App: ${start}`);
+    expect(error.message).toContain('use "namespace/type" or "namespace/*", e.g. "fraud/*"');
+  });
+
+  test('two endpoints for one pattern', () => {
+    const error = attempt(() => ({ remoteFunctions: [...HTTP.remoteFunctions, ...HTTP.remoteFunctions] }));
+    expect(error.message).toBe('StatefulFunctions Test/App: remoteFunctions[1].functionType is "shop/*": another remote endpoint serves this pattern already: keep one');
+  });
+
+  test('a relative URL', () => {
+    const error = attempt(() => ({ remoteFunctions: [{ kind: 'http', functionType: 'shop/cart', url: '/statefun' }] }));
+    expect(error.message).toBe('StatefulFunctions Test/App: remoteFunctions[0].url is "/statefun": give an absolute http(s) URL, e.g. "https://functions.example.com/statefun"');
+  });
+
+  test('a call timeout not below the dispatcher timeout', () => {
+    const error = attempt(() => ({
+      dispatcherTimeout: Duration.seconds(30),
+      remoteFunctions: [{ kind: 'http', functionType: 'shop/cart', url: 'https://x.example.com', timeout: Duration.seconds(30) }],
+    }));
+    expect(error.message).toBe(
+      "StatefulFunctions Test/App: remoteFunctions[0].timeout is 30 seconds: a call must end before the dispatcher's timeout (30 seconds): lower it or raise dispatcherTimeout",
+    );
+  });
+
+  test('an embedded entry that does not exist', () => {
+    const error = attempt(() => ({ embeddedFunctions: { entry: 'no/such/registry.ts' } }));
+    expect(error.prop).toBe('embeddedFunctions.entry');
+    expect(error.message).toMatch(/^StatefulFunctions Test\/App: embeddedFunctions.entry is "no\/such\/registry.ts": no file at \/.*no\/such\/registry.ts: give the path of the module that exports the StatefulFunctions registry$/);
+  });
+
+  test('a reserved variable in the embedded environment', () => {
+    const error = attempt(() => ({ embeddedFunctions: { entry: __filename, environment: { STATEFUN_STATE_TABLE: 'x' } } }));
+    expect(error.message).toBe('StatefulFunctions Test/App: embeddedFunctions.environment.STATEFUN_STATE_TABLE is "x": STATEFUN_* variables are set by the construct: rename the variable');
+  });
+
+  test('an ingress to a namespace pattern, and one stream twice', () => {
+    const pattern = attempt((stack) => ({ ...HTTP, ingresses: [{ kind: 'kinesis', stream: new kinesis.Stream(stack, 'S'), functionType: 'shop/*' }] }));
+    expect(pattern.prop).toBe('ingresses[0].functionType');
+    expect(pattern.message).toContain('name one function type, e.g. "fraud/transaction-manager" (no "*")');
+
+    const twice = attempt((stack) => {
+      const stream = new kinesis.Stream(stack, 'S');
+      return {
+        ...HTTP,
+        ingresses: [
+          { kind: 'kinesis', stream, functionType: 'shop/a' },
+          { kind: 'kinesis', stream, functionType: 'shop/b' },
+        ],
+      };
+    });
+    expect(twice.message).toBe('StatefulFunctions Test/App: ingresses[1].stream is "Test/S": this stream is an ingress already: one stream feeds one function type');
+  });
+
+  test('an egress name without a namespace, and a message group on a standard queue', () => {
+    const name = attempt((stack) => ({ ...HTTP, egresses: { alerts: { kind: 'sqs', queue: new sqs.Queue(stack, 'Q') } } }));
+    expect(name.prop).toBe('egresses["alerts"]');
+    expect(name.message).toContain('egress names are "namespace/name", as functions pass them to egressMessage, e.g. "fraud/alerts"');
+
+    const group = attempt((stack) => ({ ...HTTP, egresses: { 'shop/out': { kind: 'sqs', queue: new sqs.Queue(stack, 'Q'), messageGroupId: 'g' } } }));
+    expect(group.message).toBe('StatefulFunctions Test/App: egresses["shop/out"].messageGroupId is "g": message groups exist only on FIFO queues: remove it or use a FIFO queue');
+  });
+});
