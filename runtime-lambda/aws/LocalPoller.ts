@@ -204,6 +204,8 @@ export class LocalPoller {
   private readonly loops: Promise<void>[] = [];
   private readonly sleepers = new Set<() => void>();
   private running = false;
+  /** Per source: when a shard listing last found nothing new to start. */
+  private readonly listedCleanAtMs = new Map<string, number>();
   private lastActivityMs = Date.now();
   private fatal: Error | undefined;
   readonly progress: PollerProgress = {
@@ -247,6 +249,8 @@ export class LocalPoller {
   isIdle(quietMs: number): boolean {
     if (Date.now() - this.lastActivityMs < quietMs) return false;
     for (const worker of this.workers.values()) if (!worker.idle) return false;
+    // A shard that appeared since (DynamoDB Streams' rollover, a child shard) is not drained yet.
+    for (const driver of this.drivers) if ((this.listedCleanAtMs.get(driver.name) ?? 0) <= this.lastActivityMs) return false;
     return true;
   }
 
@@ -260,6 +264,8 @@ export class LocalPoller {
     for (;;) {
       if (this.fatal) throw this.fatal;
       if (this.isIdle(quietMs)) return;
+      // Quiet, but the shard listings are older than the last activity: list again now.
+      if (Date.now() - this.lastActivityMs >= quietMs) for (const wake of [...this.sleepers]) wake();
       if (Date.now() > deadline) {
         throw new Error(`LocalPoller: still busy after ${options.timeoutMs ?? 120_000} ms: ${JSON.stringify(this.summary())}`);
       }
@@ -292,11 +298,14 @@ export class LocalPoller {
       try {
         const shards = await driver.listShards();
         const known = new Set(shards.map((s) => s.shardId));
+        const listedAtMs = Date.now();
+        let startedOrWaiting = false;
         for (const shard of shards) {
           const key = `${driver.name}/${shard.shardId}`;
           if (this.workers.has(key) || this.finishedShards.has(key)) continue;
           // A child shard starts once its parent is read to its end (Lambda's order across resharding).
           const parent = shard.parentShardId ? `${driver.name}/${shard.parentShardId}` : undefined;
+          startedOrWaiting = true;
           if (parent && known.has(shard.parentShardId!) && !this.finishedShards.has(parent)) continue;
           const worker = new ShardWorker(this, driver, shard.shardId);
           this.workers.set(key, worker);
@@ -307,6 +316,7 @@ export class LocalPoller {
             }),
           );
         }
+        if (!startedOrWaiting) this.listedCleanAtMs.set(driver.name, listedAtMs);
         failures = 0;
       } catch (error) {
         failures++;
