@@ -7,7 +7,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { FraudIngresses, FraudTypes } from '../../functions/fraud-detection/messages';
+import { FraudIngresses, FraudTypes, MessageTypes } from '../../functions/fraud-detection/messages';
 import { LAMBDA_RUNTIME, StatefulFunctions, type StatefulFunctionsProps, acknowledgeSynchronousOnly, acknowledgeXRay } from './StatefulFunctions';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -122,8 +122,9 @@ export class FraudDetectionStack extends Stack {
     this.app = new StatefulFunctions(this, 'App', {
       ...functions,
       ingresses: [
-        { kind: 'kinesis', stream: this.transactions, functionType: FraudTypes.transactionManager },
-        { kind: 'kinesis', stream: this.confirmedFraud, functionType: FraudTypes.count },
+        // Records are the JSON of a Transaction / ConfirmedFraud; valueType tags them as the functions expect.
+        { kind: 'kinesis', stream: this.transactions, functionType: FraudTypes.transactionManager, valueType: MessageTypes.transaction.typename },
+        { kind: 'kinesis', stream: this.confirmedFraud, functionType: FraudTypes.count, valueType: MessageTypes.confirmedFraud.typename },
       ],
       egresses: { [FraudTypes.alerts]: { kind: 'sqs', queue: this.alerts } },
       removalPolicy,

@@ -93,8 +93,8 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
           STATEFUN_INGRESSES: cfn(
             stack,
             stack.toJsonString({
-              [stack.transactions.streamName]: { functionType: 'fraud/transaction-manager' },
-              [stack.confirmedFraud.streamName]: { functionType: 'fraud/count' },
+              [stack.transactions.streamName]: { functionType: 'fraud/transaction-manager', valueType: 'fraud.types/Transaction' },
+              [stack.confirmedFraud.streamName]: { functionType: 'fraud/count', valueType: 'fraud.types/ConfirmedFraud' },
             }),
           ),
         },
