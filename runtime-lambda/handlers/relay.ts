@@ -1,4 +1,5 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Effects } from '../core/Effects';
 import { NO_EFFECTS } from '../core/Effects';
@@ -9,6 +10,9 @@ import { decodeEffects } from '../aws/effectsCodec';
 import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';
 import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/OutboxRelay';
+import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
+import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
+import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
 
 /** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger. */
 export interface RelayHandlerOptions extends OutboxRelayOptions {
@@ -111,6 +115,86 @@ export function parseEgresses(env: Readonly<Record<string, string | undefined>>,
   return out;
 }
 
+/** Clients the delay schedulers of {@link delaySchedulerFromEnv} use. @default - new clients */
+export interface DelayClients {
+  readonly scheduler?: SchedulerClient;
+  readonly sqs?: SQSClient;
+}
+
+/**
+ * The {@link DelayScheduler} the relay's environment describes, or `undefined` when it
+ * names neither a schedule group nor a delay queue:
+ *
+ * | variable | meaning |
+ * | --- | --- |
+ * | `STATEFUN_SCHEDULE_GROUP` | EventBridge Scheduler group for delays longer than the SQS threshold |
+ * | `STATEFUN_SCHEDULER_ROLE_ARN` | role Scheduler assumes to put on the message stream (required with a group) |
+ * | `STATEFUN_MESSAGE_STREAM_ARN` | the message stream's ARN (required with a group unless `STATEFUN_MESSAGE_STREAM` is an ARN) |
+ * | `STATEFUN_SCHEDULER_TARGET` | `templated` (default) or `universal`: see {@link SchedulerTargetMode} |
+ * | `STATEFUN_DELAY_QUEUE_URL` | standard SQS queue for short delays |
+ * | `STATEFUN_SQS_DELAY_MAX_SECONDS` | delays up to this many seconds go through SQS when both are set (default 900) |
+ *
+ * @throws {@link ConfigurationError} naming the variable, its value and the fix.
+ *
+ * @example
+ * const delays = delaySchedulerFromEnv({
+ *   STATEFUN_SCHEDULE_GROUP: 'statefun-timers',
+ *   STATEFUN_SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/statefun-scheduler',
+ *   STATEFUN_MESSAGE_STREAM_ARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/statefun-messages',
+ *   STATEFUN_DELAY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/statefun-delays',
+ * });
+ */
+export function delaySchedulerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, clients: DelayClients = {}): DelayScheduler | undefined {
+  const group = env.STATEFUN_SCHEDULE_GROUP?.trim();
+  const queueUrl = env.STATEFUN_DELAY_QUEUE_URL?.trim();
+  const role = env.STATEFUN_SCHEDULER_ROLE_ARN?.trim();
+  if (!group && role) {
+    throw new ConfigurationError(`STATEFUN_SCHEDULER_ROLE_ARN is set (${role}) but STATEFUN_SCHEDULE_GROUP is not: set the schedule group too, e.g. STATEFUN_SCHEDULE_GROUP=statefun-timers`);
+  }
+  if (!group && !queueUrl) return undefined;
+
+  const maxText = env.STATEFUN_SQS_DELAY_MAX_SECONDS?.trim();
+  const maxSeconds = maxText ? Number(maxText) : 900;
+  if (!Number.isInteger(maxSeconds) || maxSeconds < 1) {
+    throw new ConfigurationError(`STATEFUN_SQS_DELAY_MAX_SECONDS=${JSON.stringify(maxText)} is not a positive whole number of seconds: set e.g. STATEFUN_SQS_DELAY_MAX_SECONDS=900 (SQS delays one hop by at most 900)`);
+  }
+
+  let long: DelayScheduler | undefined;
+  if (group) {
+    const streamArn = env.STATEFUN_MESSAGE_STREAM_ARN?.trim() || (env.STATEFUN_MESSAGE_STREAM?.trim().startsWith('arn:') ? env.STATEFUN_MESSAGE_STREAM.trim() : undefined);
+    if (!streamArn) {
+      throw new ConfigurationError(
+        `STATEFUN_SCHEDULE_GROUP is set but the message stream's ARN is not: set STATEFUN_MESSAGE_STREAM_ARN, e.g. STATEFUN_MESSAGE_STREAM_ARN=arn:aws:kinesis:us-east-1:123456789012:stream/statefun-messages (a schedule's target is an ARN)`,
+      );
+    }
+    const roleArn = requiredEnv(env, 'STATEFUN_SCHEDULER_ROLE_ARN', 'arn:aws:iam::123456789012:role/statefun-scheduler');
+    const targetText = env.STATEFUN_SCHEDULER_TARGET?.trim() || 'templated';
+    if (targetText !== 'templated' && targetText !== 'universal') {
+      throw new ConfigurationError(`STATEFUN_SCHEDULER_TARGET=${JSON.stringify(targetText)}: expected "templated" (Kinesis templated target) or "universal" (aws-sdk:kinesis:putRecord)`);
+    }
+    try {
+      long = new SchedulerDelayScheduler({
+        client: clients.scheduler ?? new SchedulerClient({}),
+        groupName: group,
+        roleArn,
+        messageStreamArn: streamArn,
+        target: targetText as SchedulerTargetMode,
+      });
+    } catch (cause) {
+      throw new ConfigurationError(`delayed messages (STATEFUN_SCHEDULE_GROUP, STATEFUN_SCHEDULER_ROLE_ARN, STATEFUN_MESSAGE_STREAM_ARN): ${(cause as Error).message}`, { cause });
+    }
+  }
+  let short: DelayScheduler | undefined;
+  if (queueUrl) {
+    try {
+      short = new SqsDelayScheduler({ sqs: clients.sqs ?? new SQSClient({}), queueUrl });
+    } catch (cause) {
+      throw new ConfigurationError(`STATEFUN_DELAY_QUEUE_URL=${queueUrl}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return new RoutingDelayScheduler({ ...(long ? { long } : {}), ...(short ? { short } : {}), shortMaxMs: maxSeconds * 1000 });
+}
+
 /**
  * The relay as configured by its Lambda environment:
  *
@@ -119,19 +203,21 @@ export function parseEgresses(env: Readonly<Record<string, string | undefined>>,
  * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
  * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
  * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
+ * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |
  *
- * Delayed messages need a {@link DelayScheduler}, which the environment cannot name yet:
- * pass one to {@link createRelayHandler}.
+ * A `delays` argument wins over the environment's.
  */
 export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayHandler {
   const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
+  const sqs = new SQSClient({});
+  const configured = delays ?? delaySchedulerFromEnv(env, { sqs });
   return createRelayHandler({
     kinesis: new KinesisClient({}),
-    sqs: new SQSClient({}),
+    sqs,
     messageStream: requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages'),
     egress: parseEgresses(env),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
-    ...(delays ? { delays } : {}),
+    ...(configured ? { delays: configured } : {}),
   });
 }
 
