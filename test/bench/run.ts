@@ -1,8 +1,12 @@
 /**
  * `npm run bench`: messages per second of the embedded runtime on a counter workload, for
- * 1, 100 and 10,000 addresses, printed as a table. Every run checks its own result (the
- * counters add up to the messages sent), so a fast wrong answer cannot pass for a figure.
+ * 1, 100 and 10,000 addresses, printed as a table; then what a message costs on AWS, on
+ * emulated AWS through the real handlers (test/bench/aws/costBench.ts, docs/cost.md;
+ * BENCH_AWS=0 skips it). Every run checks its own result (the counters add up to the
+ * messages sent, the fraud alerts are the reference's), so a fast wrong answer cannot pass
+ * for a figure.
  */
+import { runAwsCostBench } from './aws/costBench';
 import { runCounterWorkload } from './counterWorkload';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 400_000);
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) console.log(row.map((cell, c) => cell.padStart(widths[c]!)).join('  '));
+  if (process.env.BENCH_AWS !== '0') await runAwsCostBench();
 }
 
 main().catch((error: unknown) => {
