@@ -358,6 +358,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'version', type: dynamodb.AttributeType.NUMBER },
       dynamoStream: dynamodb.StreamViewType.NEW_IMAGE,
+      // DynamoStateStore stamps each outbox item 7 days past its commit (STATEFUN_OUTBOX_TTL_DAYS);
+      // TTL deletions reach the stream as REMOVE records, which the relay ignores.
+      timeToLiveAttribute: 'ttl',
     });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {

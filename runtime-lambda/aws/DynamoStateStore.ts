@@ -14,7 +14,7 @@ import { RetryableError, StateConflictError, StatefunError, TerminalError, descr
 import type { Commit, StateStore } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
 import { encodeEffects } from './effectsCodec';
-import { STATE_ATTR, decodeStateItem, encodeStateItem } from './stateItem';
+import { STATE_ATTR, decodeStateItem, encodeStateItem, latestTimeMs } from './stateItem';
 
 /** Attribute names of the outbox item (one item per commit that has effects). */
 export const OUTBOX_ATTR = {
@@ -22,7 +22,27 @@ export const OUTBOX_ATTR = {
   version: 'version',
   token: 'token',
   effects: 'effects',
+  ttl: 'ttl',
 } as const;
+
+/** Days an outbox item is kept past its commit by default: well past the 24-hour stream retention. */
+export const DEFAULT_OUTBOX_TTL_DAYS = 7;
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * The outbox item's `ttl` (epoch seconds): `ttlDays` after the commit's time as the committed
+ * state and its dead letters record it ({@link latestTimeMs}), never the clock at send time,
+ * so a retried transaction sends an identical item.
+ *
+ * @example
+ * const ttl = outboxTtlEpochSeconds(commit, 7); // seven days after the commit
+ */
+export function outboxTtlEpochSeconds(commit: Pick<Commit, 'state' | 'effects'>, ttlDays: number): number {
+  let committedAtMs = latestTimeMs(commit.state);
+  for (const deadLetter of commit.effects.deadLetters) committedAtMs = Math.max(committedAtMs, deadLetter.atMs);
+  return Math.floor(committedAtMs / 1000) + Math.round(ttlDays * DAY_SECONDS);
+}
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_MAX_KEYS = 100;
@@ -40,6 +60,13 @@ interface DynamoStateStoreBaseOptions {
    * @default - no `ttl` attribute
    */
   readonly stateTtlEpochSeconds?: (state: AddressState) => number | undefined;
+  /**
+   * Days DynamoDB keeps an outbox item past its commit (its `ttl` attribute, epoch seconds;
+   * enable TTL on `ttl` on the outbox table). The relay reads the outbox's stream, which keeps
+   * records 24 hours; the item outlives that so an operator can still redrive from the table.
+   * @default 7
+   */
+  readonly outboxTtlDays?: number;
   /**
    * Attempts of one BatchGetItem chunk while DynamoDB returns `UnprocessedKeys`.
    * @default - 8, with exponential backoff and full jitter from 25 ms up to 2 s
@@ -95,6 +122,7 @@ export class DynamoStateStore implements StateStore {
   private readonly ownsClient: boolean;
   private readonly stateTtl: ((state: AddressState) => number | undefined) | undefined;
   private readonly maxBatchGetAttempts: number;
+  private readonly outboxTtlDays: number;
 
   constructor(options: DynamoStateStoreOptions) {
     if (!options.tableName || !options.outboxTableName) {
@@ -109,7 +137,11 @@ export class DynamoStateStore implements StateStore {
     this.outboxTableName = options.outboxTableName;
     this.ownsClient = !options.client;
     this.client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
+    if (options.outboxTtlDays !== undefined && !(Number.isFinite(options.outboxTtlDays) && options.outboxTtlDays > 0)) {
+      throw new TypeError(`DynamoStateStore: outboxTtlDays must be a positive number of days, got ${String(options.outboxTtlDays)}`);
+    }
     this.stateTtl = options.stateTtlEpochSeconds;
+    this.outboxTtlDays = options.outboxTtlDays ?? DEFAULT_OUTBOX_TTL_DAYS;
     this.maxBatchGetAttempts = options.maxBatchGetAttempts ?? 8;
   }
 
@@ -177,6 +209,7 @@ export class DynamoStateStore implements StateStore {
       [OUTBOX_ATTR.version]: { N: String(state.version) },
       [OUTBOX_ATTR.token]: { S: token },
       [OUTBOX_ATTR.effects]: { B: encodeEffects(commit.effects) },
+      [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, this.outboxTtlDays)) },
     };
     this.checkSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
 

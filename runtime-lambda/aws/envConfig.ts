@@ -1,7 +1,9 @@
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { typename } from '../core/Address';
 import { TerminalError } from '../core/errors';
 import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { RequestReplyEndpoint, httpTransport } from '../protocol';
+import { LAMBDA_FUNCTION_NAME, lambdaTransport } from './LambdaTransport';
 import type { IngressMap, IngressSpec } from './kinesisRecords';
 
 /**
@@ -66,49 +68,112 @@ export function parseIngresses(env: Env, name = 'STATEFUN_INGRESSES'): IngressMa
   return out;
 }
 
-const FUNCTIONS_EXAMPLE = '{"fraud/*":"https://fraud.example.com/statefun","shop/cart":{"url":"http://cart:8000/statefun","timeoutMs":5000}}';
+const FUNCTIONS_EXAMPLE =
+  '{"fraud/*":{"lambda":"arn:aws:lambda:us-east-1:123456789012:function:fraud","timeoutMs":10000},"shop/cart":"http://cart:8000/statefun"}';
+const ENDPOINT_FORMS = '"<url>", {"url": "<url>", "timeoutMs"?: n, "maxAttempts"?: n} or {"lambda": "<function name or ARN>", "timeoutMs"?: n, "maxAttempts"?: n}';
+const ENDPOINT_KEYS = new Set(['url', 'lambda', 'timeoutMs', 'maxAttempts']);
+
+/** Options of {@link parseFunctionEndpoints}. */
+export interface FunctionEndpointsOptions {
+  /** @default 'STATEFUN_FUNCTIONS' */
+  readonly name?: string;
+  /**
+   * Functions served in this process, tried first; with them, the variable may be unset.
+   * @default - none: the variable must name at least one endpoint
+   */
+  readonly embedded?: FunctionResolver;
+  /**
+   * The Lambda client of every `{"lambda": ...}` endpoint (created once, at parse time, only
+   * when one is configured). Its own retries multiply the transport's: give it `maxAttempts: 1`.
+   * @default - a client with the SDK defaults (region and credentials of the Lambda environment) and `maxAttempts: 1`
+   */
+  readonly lambdaClient?: LambdaClient;
+  /** Config of the client created when `lambdaClient` is not given. @default - the SDK defaults */
+  readonly lambdaClientConfig?: LambdaClientConfig;
+}
 
 /**
- * `STATEFUN_FUNCTIONS`: function type (or `namespace/*`, as in StateFun's module.yaml) →
- * the URL of its request-reply HTTP endpoint, or `{ url, timeoutMs?, maxAttempts? }`. An
- * exact type wins over a namespace pattern.
+ * `STATEFUN_FUNCTIONS`: function type (or `namespace/*`, as in StateFun's module.yaml) → its
+ * remote endpoint. An exact type wins over a namespace pattern; `embedded` functions win over both.
+ *
+ * | value | endpoint |
+ * | --- | --- |
+ * | `"<url>"` or `{"url", "timeoutMs"?, "maxAttempts"?}` | HTTP request-reply ({@link httpTransport}) |
+ * | `{"lambda": "<name or ARN>", "timeoutMs"?, "maxAttempts"?}` | a Lambda serving `lambdaHandler` ({@link lambdaTransport}) |
+ *
+ * @throws {@link ConfigurationError} naming the variable, the entry, the bad value and the fix.
  *
  * @example
- * const functions = parseFunctionEndpoints({ STATEFUN_FUNCTIONS: '{"fraud/*":"https://fraud.example.com/statefun"}' });
+ * const functions = parseFunctionEndpoints({
+ *   STATEFUN_FUNCTIONS: '{"fraud/*":{"lambda":"arn:aws:lambda:us-east-1:123456789012:function:fraud"},"shop/cart":"http://cart:8000/statefun"}',
+ * });
  */
-export function parseFunctionEndpoints(env: Env, name = 'STATEFUN_FUNCTIONS'): FunctionResolver {
+export function parseFunctionEndpoints(env: Env, options: FunctionEndpointsOptions = {}): FunctionResolver {
+  const name = options.name ?? 'STATEFUN_FUNCTIONS';
+  if (options.lambdaClient && options.lambdaClientConfig) {
+    throw new TypeError('parseFunctionEndpoints takes either lambdaClient or lambdaClientConfig, not both: configure the client you pass');
+  }
   const raw = jsonObjectEnv(env, name, FUNCTIONS_EXAMPLE);
-  if (Object.keys(raw).length === 0) {
+  if (Object.keys(raw).length === 0 && !options.embedded) {
     throw new ConfigurationError(`environment variable ${name} names no function endpoints: set it, e.g. ${name}='${FUNCTIONS_EXAMPLE}'`);
   }
+  let lambdaClient = options.lambdaClient;
   const exact = new Map<string, FunctionEndpoint>();
   const byNamespace = new Map<string, FunctionEndpoint>();
   for (const [pattern, value] of Object.entries(raw)) {
-    const spec = typeof value === 'string' ? { url: value } : (value as { url?: unknown; timeoutMs?: unknown; maxAttempts?: unknown } | null);
     const where = `${name}: ${JSON.stringify(pattern)}`;
-    if (spec === null || typeof spec !== 'object' || typeof spec.url !== 'string') {
-      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected a URL or {"url": ..., "timeoutMs"?: n, "maxAttempts"?: n}, e.g. ${FUNCTIONS_EXAMPLE}`);
+    const spec = typeof value === 'string' ? { url: value } : (value as Record<string, unknown> | null);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected ${ENDPOINT_FORMS}, e.g. ${name}='${FUNCTIONS_EXAMPLE}'`);
+    }
+    const unknown = Object.keys(spec).filter((key) => !ENDPOINT_KEYS.has(key));
+    if (unknown.length > 0) {
+      throw new ConfigurationError(`${where} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: expected ${ENDPOINT_FORMS}`);
+    }
+    if ((spec.url === undefined) === (spec.lambda === undefined)) {
+      throw new ConfigurationError(
+        `${where} maps to ${JSON.stringify(value)}: give exactly one of "url" (an HTTP endpoint) and "lambda" (a function name or ARN): expected ${ENDPOINT_FORMS}`,
+      );
     }
     const wildcard = pattern.endsWith('/*');
     const fnType = wildcard ? `${pattern.slice(0, -2)}/any` : pattern;
     checkTypename(fnType, `${where}`);
+    const tuning = {
+      ...(spec.timeoutMs !== undefined ? { timeoutMs: positiveIntegerField(spec.timeoutMs, 'timeoutMs', where, '(milliseconds per attempt), e.g. "timeoutMs": 10000') } : {}),
+      ...(spec.maxAttempts !== undefined ? { maxAttempts: positiveIntegerField(spec.maxAttempts, 'maxAttempts', where, '(attempts per call, the first included), e.g. "maxAttempts": 3') } : {}),
+    };
     let endpoint: FunctionEndpoint;
-    try {
-      endpoint = new RequestReplyEndpoint(
-        pattern,
-        httpTransport({
-          url: spec.url,
-          ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs as number } : {}),
-          ...(spec.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts as number } : {}),
-        }),
-      );
-    } catch (cause) {
-      throw new ConfigurationError(`${where}: ${(cause as Error).message}`, { cause });
+    if (spec.lambda !== undefined) {
+      if (typeof spec.lambda !== 'string' || !LAMBDA_FUNCTION_NAME.test(spec.lambda) || spec.lambda.length > 170) {
+        throw new ConfigurationError(
+          `${where}: "lambda" must be a Lambda function name or ARN, got ${JSON.stringify(spec.lambda)}: e.g. "arn:aws:lambda:us-east-1:123456789012:function:fraud" or "fraud-functions" (optionally with ":alias")`,
+        );
+      }
+      lambdaClient ??= new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig });
+      endpoint = new RequestReplyEndpoint(pattern, lambdaTransport({ functionName: spec.lambda, client: lambdaClient, ...tuning }));
+    } else {
+      if (typeof spec.url !== 'string') {
+        throw new ConfigurationError(`${where}: "url" must be a string, got ${JSON.stringify(spec.url)}: e.g. "https://fraud.example.com/statefun"`);
+      }
+      try {
+        endpoint = new RequestReplyEndpoint(pattern, httpTransport({ url: spec.url, ...tuning }));
+      } catch (cause) {
+        throw new ConfigurationError(`${where}: ${(cause as Error).message}`, { cause });
+      }
     }
     if (wildcard) byNamespace.set(pattern.slice(0, -2), endpoint);
     else exact.set(pattern, endpoint);
   }
-  return { resolve: (fnType) => exact.get(fnType) ?? byNamespace.get(fnType.slice(0, fnType.indexOf('/'))) };
+  const embedded = options.embedded;
+  const remote = (fnType: string) => exact.get(fnType) ?? byNamespace.get(fnType.slice(0, fnType.indexOf('/')));
+  return { resolve: (fnType) => embedded?.resolve(fnType) ?? remote(fnType) };
+}
+
+function positiveIntegerField(value: unknown, field: string, where: string, hint: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigurationError(`${where}: ${field} must be a positive integer, got ${JSON.stringify(value)}: give a whole number ${hint}`);
+  }
+  return value;
 }
 
 function checkTypename(text: string, where: string): void {

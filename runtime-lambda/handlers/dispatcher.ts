@@ -1,3 +1,5 @@
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
 import { describeError } from '../core/errors';
@@ -6,7 +8,7 @@ import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { comparePositions } from '../core/positions';
 import type { StateStore } from '../core/ports/StateStore';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
-import { parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
+import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
 
@@ -97,27 +99,73 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
 }
 
 /**
+ * Options of {@link dispatcherHandlerFromEnv}: what the environment cannot carry.
+ *
+ * @example
+ * const opts: DispatcherFromEnvOptions = { embedded: registry.resolver() };
+ */
+export interface DispatcherFromEnvOptions {
+  /**
+   * Functions served inside the dispatcher (an SDK registry's `resolver()`), tried before the
+   * remote endpoints of `STATEFUN_FUNCTIONS`, which then becomes optional.
+   * @default - none: every function is remote
+   */
+  readonly embedded?: FunctionResolver;
+  /** Config of the DynamoDB client. @default - the SDK defaults (region, credentials of the Lambda environment) */
+  readonly dynamoClientConfig?: DynamoDBClientConfig;
+  /**
+   * Config of the one Lambda client shared by the `{"lambda": ...}` endpoints.
+   * @default - the SDK defaults with `maxAttempts: 1` (the transport retries with backoff)
+   */
+  readonly lambdaClientConfig?: LambdaClientConfig;
+  /** Where failures are logged. @default - `console` */
+  readonly logger?: Pick<Console, 'warn'>;
+}
+
+/**
  * The dispatcher as configured by its Lambda environment:
  *
  * | variable | meaning |
  * | --- | --- |
  * | `STATEFUN_STATE_TABLE` | the state table (required) |
  * | `STATEFUN_OUTBOX_TABLE` | the outbox table (required) |
- * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL or `{url, timeoutMs?, maxAttempts?}` (required) |
+ * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
+ * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
  *
  * Configuration is read at the first invocation; a bad value fails it with a
  * `ConfigurationError` naming the variable and the fix.
+ *
+ * @example
+ * // a dispatcher with embedded functions, remote ones from STATEFUN_FUNCTIONS
+ * export const handler = dispatcherHandlerFromEnv(process.env, { embedded: registry.resolver() });
  */
-export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): DispatcherHandler {
+export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, options: DispatcherFromEnvOptions = {}): DispatcherHandler {
+  const outboxTtlDays = optionalPositiveNumber(env, 'STATEFUN_OUTBOX_TTL_DAYS', '7');
   return createDispatcherHandler({
     store: new DynamoStateStore({
       tableName: requiredEnv(env, 'STATEFUN_STATE_TABLE', 'statefun-state'),
       outboxTableName: requiredEnv(env, 'STATEFUN_OUTBOX_TABLE', 'statefun-outbox'),
+      ...(outboxTtlDays !== undefined ? { outboxTtlDays } : {}),
+      ...(options.dynamoClientConfig ? { clientConfig: options.dynamoClientConfig } : {}),
     }),
-    functions: parseFunctionEndpoints(env),
+    functions: parseFunctionEndpoints(env, {
+      ...(options.embedded ? { embedded: options.embedded } : {}),
+      ...(options.lambdaClientConfig ? { lambdaClientConfig: options.lambdaClientConfig } : {}),
+    }),
     ingresses: parseIngresses(env),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
+}
+
+function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`environment variable ${name} must be a positive number, got ${JSON.stringify(text)}: set it, e.g. ${name}=${example}, or unset it for the default`);
+  }
+  return value;
 }
 
 let fromEnv: DispatcherHandler | undefined;

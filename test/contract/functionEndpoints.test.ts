@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { lambdaTransport } from '../../runtime-lambda/aws/LambdaTransport';
 import { httpTransport } from '../../runtime-lambda/protocol/HttpTransport';
 import { RequestReplyEndpoint } from '../../runtime-lambda/protocol/RequestReplyEndpoint';
 import { createHttpServer } from '../../runtime-lambda/sdk/http';
 import { lambdaHandler } from '../../runtime-lambda/sdk/lambda';
+import { startLambdaInvokeEmulator } from '../support/lambdaInvokeEmulator';
 import { contractFunctions, describeFunctionEndpointContract } from './functionEndpointContract';
 
 describeFunctionEndpointContract('embedded (registry resolver)', async () => {
@@ -31,5 +34,22 @@ describeFunctionEndpointContract('AWS Lambda payload (lambdaHandler, JSON with b
         const reply = JSON.parse(JSON.stringify(await handler(payload))) as { response: string };
         return new Uint8Array(Buffer.from(reply.response, 'base64'));
       }),
+  };
+});
+
+describeFunctionEndpointContract('AWS Lambda Invoke (lambdaTransport, @aws-sdk/client-lambda, Invoke API emulator)', async () => {
+  const lambda = await startLambdaInvokeEmulator();
+  lambda.register('contract-functions', lambdaHandler(contractFunctions()));
+  const client = new LambdaClient(lambda.clientConfig());
+  return {
+    endpoint: (fnType) =>
+      new RequestReplyEndpoint(
+        fnType,
+        lambdaTransport({ functionName: 'arn:aws:lambda:us-east-1:123456789012:function:contract-functions', client, maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 2 }),
+      ),
+    close: async () => {
+      client.destroy();
+      await lambda.close();
+    },
   };
 });

@@ -49,7 +49,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
     });
   });
 
-  test('outbox table: pk address (S) + sk version (N), stream NEW_IMAGE, on-demand, PITR', () => {
+  test('outbox table: pk address (S) + sk version (N), stream NEW_IMAGE, on-demand, PITR, TTL on "ttl"', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [
         { AttributeName: 'address', KeyType: 'HASH' },
@@ -62,6 +62,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       BillingMode: 'PAY_PER_REQUEST',
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       Replicas: [{ Region: 'us-east-1', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
   });
 

@@ -4,8 +4,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
+import { parseFunctionEndpoints } from '../../runtime-lambda/aws/envConfig';
 import { cfn, policyStatements, testStack } from './helpers';
 
 const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
@@ -193,6 +195,26 @@ describe('Construct: StatefulFunctions', () => {
     });
     void stack;
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  test('Lambda-hosted functions: STATEFUN_FUNCTIONS holds {lambda, timeoutMs, maxAttempts}, which the dispatcher parses into a Lambda endpoint', () => {
+    // Prepare
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:shop';
+    const { stack, app, template } = build((s) => ({
+      remoteFunctions: [{ kind: 'lambda', functionType: 'shop/*', function: lambda.Function.fromFunctionArn(s, 'Shop', arn), timeout: Duration.seconds(5), maxAttempts: 4 }],
+    }));
+
+    // Act
+    const dispatcher = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('dispatcher') } }))[0] as {
+      Properties: { Environment: { Variables: Record<string, string> } };
+    };
+    const value = dispatcher.Properties.Environment.Variables.STATEFUN_FUNCTIONS!;
+
+    // Assess
+    expect(JSON.parse(value)).toEqual({ 'shop/*': { lambda: arn, timeoutMs: 5000, maxAttempts: 4 } });
+    const resolved = parseFunctionEndpoints({ STATEFUN_FUNCTIONS: value }, { lambdaClientConfig: { region: 'us-east-1' } }).resolve('shop/cart');
+    expect(resolved).toMatchObject({ fnType: 'shop/*' });
+    expect(policyStatements(template, stack, roleOf(stack, app.dispatcher))).toContainEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arn });
   });
 
   test('embedded functions: the dispatcher bundles the registry module; no invoke permission, no STATEFUN_FUNCTIONS', () => {

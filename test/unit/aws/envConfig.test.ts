@@ -50,6 +50,65 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
     expect(() => parseFunctionEndpoints(env)).toThrow(message);
   });
 
+  it('reads the Lambda form: a function name or ARN, with optional tuning, next to the HTTP forms', () => {
+    // Act
+    const functions = parseFunctionEndpoints(
+      {
+        STATEFUN_FUNCTIONS: JSON.stringify({
+          'fraud/*': { lambda: 'arn:aws:lambda:us-east-1:123456789012:function:fraud', timeoutMs: 10000, maxAttempts: 2 },
+          'shop/cart': { lambda: 'cart-functions:live' },
+          'shop/*': 'http://shop:8000/',
+        }),
+      },
+      { lambdaClientConfig: { region: 'us-east-1' } },
+    );
+
+    // Assess
+    expect(functions.resolve('fraud/model')).toHaveProperty('fnType', 'fraud/*');
+    expect(functions.resolve('shop/cart')).toHaveProperty('fnType', 'shop/cart');
+    expect(functions.resolve('shop/session')).toHaveProperty('fnType', 'shop/*');
+  });
+
+  it('tries embedded functions first and then needs no STATEFUN_FUNCTIONS', () => {
+    // Prepare
+    const local = { invoke: jest.fn() };
+    const embedded = { resolve: (type: string) => (type === 'shop/cart' ? local : undefined) };
+
+    // Act
+    const onlyEmbedded = parseFunctionEndpoints({}, { embedded });
+    const merged = parseFunctionEndpoints({ STATEFUN_FUNCTIONS: '{"shop/*":{"lambda":"shop"}}' }, { embedded, lambdaClientConfig: { region: 'us-east-1' } });
+
+    // Assess
+    expect(onlyEmbedded.resolve('shop/cart')).toBe(local);
+    expect(onlyEmbedded.resolve('shop/session')).toBeUndefined();
+    expect(merged.resolve('shop/cart')).toBe(local);
+    expect(merged.resolve('shop/session')).toHaveProperty('fnType', 'shop/*');
+  });
+
+  it.each([
+    ['{"shop/cart":{"lambda":42}}', 'STATEFUN_FUNCTIONS: "shop/cart": "lambda" must be a Lambda function name or ARN, got 42: e.g. "arn:aws:lambda:us-east-1:123456789012:function:fraud" or "fraud-functions" (optionally with ":alias")'],
+    ['{"shop/cart":{"lambda":""}}', 'STATEFUN_FUNCTIONS: "shop/cart": "lambda" must be a Lambda function name or ARN, got ""'],
+    ['{"shop/cart":{"lambda":"https://lambda.example.com/"}}', '"lambda" must be a Lambda function name or ARN, got "https://lambda.example.com/"'],
+    ['{"shop/cart":{"lambda":"arn:aws:s3:::bucket"}}', '"lambda" must be a Lambda function name or ARN, got "arn:aws:s3:::bucket"'],
+    ['{"shop/cart":{"lambda":"f","url":"http://x/"}}', 'STATEFUN_FUNCTIONS: "shop/cart" maps to {"lambda":"f","url":"http://x/"}: give exactly one of "url" (an HTTP endpoint) and "lambda" (a function name or ARN)'],
+    ['{"shop/cart":{"timeoutMs":5}}', 'STATEFUN_FUNCTIONS: "shop/cart" maps to {"timeoutMs":5}: give exactly one of "url"'],
+    ['{"shop/cart":{"lamda":"f"}}', 'STATEFUN_FUNCTIONS: "shop/cart" has unknown key "lamda": expected "<url>", {"url": "<url>", "timeoutMs"?: n, "maxAttempts"?: n} or {"lambda": "<function name or ARN>", "timeoutMs"?: n, "maxAttempts"?: n}'],
+    ['{"shop/cart":{"lambda":"f","timeoutMs":"5s"}}', 'STATEFUN_FUNCTIONS: "shop/cart": timeoutMs must be a positive integer, got "5s": give a whole number (milliseconds per attempt), e.g. "timeoutMs": 10000'],
+    ['{"shop/cart":{"lambda":"f","maxAttempts":0}}', 'STATEFUN_FUNCTIONS: "shop/cart": maxAttempts must be a positive integer, got 0: give a whole number (attempts per call, the first included), e.g. "maxAttempts": 3'],
+    ['{"shop/cart":["f"]}', 'STATEFUN_FUNCTIONS: "shop/cart" maps to ["f"]: expected "<url>", {"url": "<url>", "timeoutMs"?: n, "maxAttempts"?: n} or {"lambda": "<function name or ARN>", "timeoutMs"?: n, "maxAttempts"?: n}, e.g. STATEFUN_FUNCTIONS=\''],
+    ['{"shop":{"lambda":"f"}}', 'STATEFUN_FUNCTIONS: "shop": invalid type name "shop"'],
+  ])('rejects the Lambda form STATEFUN_FUNCTIONS=%s', (value, message) => {
+    const parse = () => parseFunctionEndpoints({ STATEFUN_FUNCTIONS: value }, { lambdaClientConfig: { region: 'us-east-1' } });
+    expect(parse).toThrow(ConfigurationError);
+    expect(parse).toThrow(message);
+  });
+
+  it.each(['0', '-1', 'seven'])('rejects STATEFUN_OUTBOX_TTL_DAYS=%s naming the variable and the fix', (value) => {
+    const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_OUTBOX_TTL_DAYS: value });
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow(`environment variable STATEFUN_OUTBOX_TTL_DAYS must be a positive number, got "${value}": set it, e.g. STATEFUN_OUTBOX_TTL_DAYS=7, or unset it for the default`);
+  });
+
   it('names a missing table variable and how to set it', () => {
     expect(() => dispatcherHandlerFromEnv({ STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}' })).toThrow(
       'environment variable STATEFUN_STATE_TABLE is not set: set it, e.g. STATEFUN_STATE_TABLE=statefun-state',

@@ -1,0 +1,122 @@
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { Address } from '../../../runtime-lambda/core/Address';
+import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
+import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/DynamoStateStore';
+import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
+import { StatefulFunctions, Types, defineFunction, message } from '../../../runtime-lambda/sdk';
+import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
+import { kinesisEvent, kinesisRecordFactory } from '../../helpers/awsEventFactories';
+import { dynamoClientConfig } from '../../support/awsClientConfig';
+import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
+import { type LambdaInvokeEmulator, startLambdaInvokeEmulator } from '../../support/lambdaInvokeEmulator';
+
+const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:shop-functions';
+const INGRESS = 'orders';
+const SHARD = 'shardId-000000000000';
+
+/** Counts orders per customer and reports each to the customer's audit address; "boom" throws. */
+const counter = defineFunction({
+  typename: 'shop/counter',
+  state: { count: Types.int },
+  handle(ctx, msg) {
+    const text = Buffer.from(msg.rawValue ?? new Uint8Array()).toString();
+    if (text === 'boom') throw new Error(`order ${text} cannot be counted`);
+    ctx.storage.count = (ctx.storage.count ?? 0) + 1;
+    ctx.send(message({ to: Address.of('shop/audit', ctx.self.id), value: `${text}#${ctx.storage.count}`, type: Types.string }));
+  },
+});
+
+describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB Local + Invoke API emulator)', () => {
+  let fx: DynamoStoreFixture;
+  let lambda: LambdaInvokeEmulator;
+  let run = 0;
+  const quiet = { warn: jest.fn() };
+
+  beforeAll(async () => {
+    fx = await dynamoStoreFixture();
+    lambda = await startLambdaInvokeEmulator();
+    lambda.register('shop-functions', lambdaHandler(new StatefulFunctions().withFunction(counter)));
+  });
+  afterAll(async () => {
+    await lambda?.close();
+    await fx?.close();
+  });
+
+  const handlerFromEnv = (extra: Record<string, string> = {}) =>
+    dispatcherHandlerFromEnv(
+      {
+        STATEFUN_STATE_TABLE: fx.tableName,
+        STATEFUN_OUTBOX_TABLE: fx.outboxTableName,
+        STATEFUN_FUNCTIONS: JSON.stringify({ 'shop/*': { lambda: ARN, timeoutMs: 5000, maxAttempts: 3 } }),
+        STATEFUN_INGRESSES: JSON.stringify({ [INGRESS]: 'shop/counter' }),
+        ...extra,
+      },
+      { dynamoClientConfig: dynamoClientConfig(), lambdaClientConfig: lambda.clientConfig(), logger: quiet },
+    );
+
+  const rawOutbox = async (address: Address) =>
+    (
+      await fx.client.send(
+        new QueryCommand({
+          TableName: fx.outboxTableName,
+          KeyConditionExpression: '#a = :a',
+          ExpressionAttributeNames: { '#a': OUTBOX_ATTR.address },
+          ExpressionAttributeValues: { ':a': { S: address.key } },
+          ConsistentRead: true,
+        }),
+      )
+    ).Items ?? [];
+
+  it('invokes the function through Lambda Invoke, retrying a throttle, and commits state and effects with the outbox TTL', async () => {
+    // Prepare
+    const id = `c-${run++}`;
+    const address = Address.of('shop/counter', id);
+    const handler = handlerFromEnv();
+    lambda.failNext({ kind: 'throttle' });
+    const before = lambda.invocations.length;
+
+    // Act
+    const response = await handler(
+      kinesisEvent(
+        kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: id, data: 'apples' }),
+        kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: id, data: 'pears' }),
+      ),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const state = (await fx.store.load([address])).get(address.key)!;
+    expect(Types.int.deserialize(state.values.get('count')!.value)).toBe(2);
+    const [effects] = await fx.outboxOf(address);
+    expect(effects!.messages.map((m) => [m.target.key, Types.string.deserialize(m.argument.value!)])).toEqual([
+      [`shop/audit/${id}`, 'apples#1'],
+      [`shop/audit/${id}`, 'pears#2'],
+    ]);
+    // One batch, one function call (missing-state round trip included), plus the throttled attempt.
+    const calls = lambda.invocations.slice(before);
+    expect(calls[0]).toMatchObject({ functionName: 'shop-functions', fault: 'throttle' });
+    expect(calls.slice(1).every((c) => c.fault === undefined)).toBe(true);
+    const [item] = await rawOutbox(address);
+    const committedAtMs = state.marks.get(`${INGRESS}/${SHARD}`)!.atMs;
+    expect(Number(item![OUTBOX_ATTR.ttl]!.N)).toBe(Math.floor(committedAtMs / 1000) + 7 * 24 * 60 * 60);
+  });
+
+  it('dead-letters the message when the Lambda function throws, naming the function ARN and the error', async () => {
+    // Prepare
+    const id = `c-${run++}`;
+    const address = Address.of('shop/counter', id);
+    const handler = handlerFromEnv({ STATEFUN_OUTBOX_TTL_DAYS: '10' });
+
+    // Act
+    const response = await handler(kinesisEvent(kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: id, data: 'boom' })));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const [effects] = await fx.outboxOf(address);
+    const [deadLetter] = effects!.deadLetters as DeadLetter[];
+    expect(deadLetter!.reason).toContain(`Lambda function ${ARN} failed (FunctionError Unhandled): FunctionFailedError:`);
+    expect(deadLetter!.reason).toContain('order boom cannot be counted');
+    const [item] = await rawOutbox(address);
+    expect(Number(item![OUTBOX_ATTR.ttl]!.N)).toBe(Math.floor(deadLetter!.atMs / 1000) + 10 * 24 * 60 * 60);
+  });
+});
