@@ -101,9 +101,11 @@ export type DynamoStateStoreOptions = DynamoStateStoreBaseOptions & (WithClient 
  *   outbox item holding every effect of the batch, in one `TransactWriteItems` whose
  *   `ClientRequestToken` is a hash of `commit.token`. A commit without effects is one
  *   conditional `PutItem` (half the write units of a transaction).
- * - A retried commit (same token, same state) succeeds without applying twice: the
- *   transaction token covers 10 minutes, and the state item remembers the hashed token of
- *   the commit that wrote it, which the version condition accepts.
+ * - A commit is applied at most once: a retry of a commit that landed fails the version
+ *   condition ({@link StateConflictError}; the dispatcher then finds its messages applied),
+ *   or, for an identical transaction within 10 minutes, DynamoDB answers it from its
+ *   `ClientRequestToken` without applying it again. A racing dispatcher's commit of the
+ *   same batch never overwrites the winner's.
  *
  * Item layout: `docs/dynamodb-layout.md`.
  *
@@ -175,21 +177,27 @@ export class DynamoStateStore implements StateStore {
     const stateItem = encodeStateItem(state, token, this.stateTtl?.(state));
     this.checkSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
 
-    const names: Record<string, string> = { '#version': STATE_ATTR.version, '#token': STATE_ATTR.commitToken };
-    const values: Record<string, AttributeValue> = { ':next': { N: String(state.version) }, ':token': { S: token } };
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
     let expression: string;
     if (expectedVersion === 0) {
       names['#address'] = STATE_ATTR.address;
       expression = 'attribute_not_exists(#address)';
     } else {
+      names['#version'] = STATE_ATTR.version;
       values[':expected'] = { N: String(expectedVersion) };
       expression = '#version = :expected';
     }
-    // The second branch accepts a retry of the very commit that wrote the item: idempotent.
+    // Only the version decides. A second commit carrying the same token is NOT accepted here:
+    // two dispatchers running the same batch derive the same token but plan different
+    // content (clock readings, a new address's epoch), and the loser must not overwrite the
+    // winner (a sender epoch moving backwards would make its next messages look like
+    // duplicates). A retry of a commit that did land fails the condition, and the
+    // dispatcher reloads and finds its messages already applied.
     const condition = {
-      ConditionExpression: `${expression} OR (#version = :next AND #token = :token)`,
+      ConditionExpression: expression,
       ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
     };
 
     if (!hasEffects(commit.effects)) {

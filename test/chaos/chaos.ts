@@ -241,7 +241,10 @@ export function judge(chains: readonly Chain[], logs: ReadonlyMap<string, readon
   }
   for (const id of targetOf.keys()) {
     const n = seen.get(id) ?? 0;
-    if (n === 0) details.lostMessages!++;
+    if (n === 0) {
+      details.lostMessages!++;
+      if (process.env.CHAOS_VERBOSE) process.stderr.write(`[chaos] lost ${id} -> ${targetOf.get(id)} from ${senderOf.get(id) ?? 'ingress'}\n`);
+    }
     if (n > 1) details.duplicatedMessages! += n - 1;
   }
   // Order: ingress per key, function messages per (sender, target), egress per address.
@@ -575,6 +578,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       byId.set(message.id, { address: address!, c: Number(c) });
     }
     const verdict = judge(chains, logs, counts, [...byId.values()]);
+    if (process.env.CHAOS_VERBOSE && verdict.lost > 0) await explainLosses(chains, logs, states, clients, resources.outboxTableName, progress);
     return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller: poller.summary() };
   } finally {
     await poller?.stop();
@@ -590,6 +594,37 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     }
     clients.destroy();
     relayClients.destroy();
+  }
+}
+
+/** Debugging aid (CHAOS_VERBOSE): for each lost hop, what its sender committed and the receiver's mark. */
+async function explainLosses(
+  chains: readonly Chain[],
+  logs: ReadonlyMap<string, readonly string[]>,
+  states: Map<string, import('../../runtime-lambda/core/AddressState').AddressState>,
+  clients: ReturnType<typeof localAwsClients>,
+  outboxTableName: string,
+  progress: (text: string) => void,
+): Promise<void> {
+  const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
+  const { decodeEffects } = await import('../../runtime-lambda/aws/effectsCodec');
+  for (const chain of chains) {
+    for (let k = 1; k < chain.path.length; k++) {
+      const id = `${chain.c}.${k}`;
+      const receiver = chain.path[k]!;
+      if (logs.get(receiver)?.includes(id)) continue;
+      if (!logs.get(chain.path[k - 1]!)?.includes(`${chain.c}.${k - 1}`)) continue; // lost upstream
+      const sender = Address.of(FN_TYPE, chain.path[k - 1]!);
+      const items = await clients.dynamo.send(new QueryCommand({ TableName: outboxTableName, KeyConditionExpression: 'address = :a', ExpressionAttributeValues: { ':a': { S: sender.key } }, ConsistentRead: true }));
+      const found = (items.Items ?? []).flatMap((item) =>
+        decodeEffects(item.effects!.B!).messages
+          .filter((m) => text(m.argument.value).startsWith(`{"c":${chain.c},"k":${k},`))
+          .map((m) => `outbox v${item.version!.N} ${m.id} pos=${m.origin.kind === 'function' ? m.origin.position : '?'}`),
+      );
+      const receiverState = states.get(Address.of(FN_TYPE, receiver).key)!;
+      const senderState = states.get(sender.key)!;
+      progress(`lost ${id}: ${sender.key} (v${senderState.version} epoch ${senderState.epochMs}) -> ${receiver}; ${found.join('; ') || 'no outbox item'}; receiver mark ${JSON.stringify(receiverState.marks.get(sender.key) ?? null)}`);
+    }
   }
 }
 

@@ -140,6 +140,25 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
       expectSameState((await store.load([address])).get(address.key), winner);
     });
 
+    it('never lets a racing commit of the same batch (same token, other clock readings) overwrite the winner', async () => {
+      // Prepare
+      const address = fresh('same-token');
+      const winner = { ...richState(address, 1), epochMs: 2_000 };
+      const loser = { ...richState(address, 1), epochMs: 1_000 };
+      await store.commit(commitOf(winner, 0, richEffects(address), 'same-batch'));
+
+      // Act
+      const late = await store.commit(commitOf(loser, 0, richEffects(address), 'same-batch')).then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(late).not.toBe('ok');
+      expectSameState((await store.load([address])).get(address.key), winner);
+      expect(await underTest.outboxOf(address)).toHaveLength(1);
+    });
+
     it('treats a repeated commit as applied once: it either succeeds idempotently or reports a conflict', async () => {
       // Prepare
       const address = fresh('retry');

@@ -131,12 +131,30 @@ describe('Class: DynamoStateStore', () => {
       await fx.store.commit(commit);
 
       // Act
-      await fx.store.commit(commit);
+      const again = await fx.store.commit(commit).then(() => 'ok', (error: unknown) => error);
 
       // Assess
+      if (again !== 'ok') expect(again).toBeInstanceOf(StateConflictError);
       const loaded = (await fx.store.load([address])).get(address.key);
       expect(comparable(loaded)).toEqual(comparable(commit.state));
       expect(await fx.outboxOf(address)).toHaveLength(effects === NO_EFFECTS ? 0 : 1);
+    }
+  });
+
+  it('never lets a racing commit of the same batch (same token, other clock readings) overwrite the winner', async () => {
+    for (const effects of [richEffects(fresh('unused')), NO_EFFECTS]) {
+      // Prepare: two dispatchers planned the same batch of a new address at different times
+      const address = fresh('same-token');
+      const winner = { ...richState(address, 1), epochMs: 2_000 };
+      const loser = { ...richState(address, 1), epochMs: 1_000 };
+      await fx.store.commit(commitOf(winner, 0, effects, 'same-batch'));
+
+      // Act
+      const late = await fx.store.commit(commitOf(loser, 0, effects, 'same-batch')).then(() => 'ok', (error: unknown) => error);
+
+      // Assess
+      expect(late).not.toBe('ok');
+      expect((await fx.store.load([address])).get(address.key)!.epochMs).toBe(2_000);
     }
   });
 
