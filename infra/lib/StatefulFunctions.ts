@@ -7,9 +7,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, KinesisEventSource, SqsDlq, type StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, KinesisEventSource, SqsDlq, SqsEventSource, type StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
@@ -20,6 +21,7 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'dispatcher.ts');
 const EMBEDDED_DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'infra', 'lambda', 'embeddedDispatcher.ts');
 const RELAY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'relay.ts');
+const DELAYED_DELIVERY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'delayedDelivery.ts');
 /** The module name the embedded dispatcher imports; esbuild aliases it to the user's registry module. */
 export const EMBEDDED_FUNCTIONS_MODULE = 'statefun-embedded-functions';
 
@@ -236,6 +238,19 @@ export interface StatefulFunctionsProps {
    * @default - none: the alarms only show on the dashboard and the console
    */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Name of the EventBridge Scheduler group holding delayed messages longer than
+   * `sqsDelayMaxDuration` (one one-time schedule per pending delay).
+   * @default - a name CloudFormation generates
+   */
+  readonly scheduleGroupName?: string;
+  /**
+   * Delays up to this long go through the SQS delay queue (second precision), longer ones
+   * through EventBridge Scheduler (minute precision). Above 15 minutes, SQS messages hop
+   * through the queue more than once.
+   * @default Duration.minutes(15)
+   */
+  readonly sqsDelayMaxDuration?: Duration;
 }
 
 /** The alarms of a {@link StatefulFunctions}. */
@@ -316,6 +331,15 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   readonly relayLogGroup: logs.LogGroup;
   readonly alarms: StatefulFunctionsAlarms;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The schedule group of long delays: raise its account's Scheduler quotas as your timers need. */
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The role EventBridge Scheduler assumes to put fired timers on the message stream. */
+  readonly schedulerRole: iam.Role;
+  /** Short delays (up to `sqsDelayMaxDuration`): an SQS queue with per-message delays. */
+  readonly delayQueue: sqs.Queue;
+  /** Moves due messages from the delay queue onto the message stream. */
+  readonly delayedDelivery: NodejsFunction;
+  readonly delayedDeliveryLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: StatefulFunctionsProps) {
     super(scope, id);
@@ -431,10 +455,58 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       );
     }
 
+    // --- delayed messages: EventBridge Scheduler (long) and an SQS delay queue (short)
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+      ...(props.scheduleGroupName ? { scheduleGroupName: props.scheduleGroupName } : {}),
+      removalPolicy,
+    });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'EventBridge Scheduler puts fired Stateful Functions timers on the message stream',
+    });
+    iam.Grant.addToPrincipal({ grantee: this.schedulerRole, actions: ['kinesis:PutRecord'], resourceArns: [this.messageStream.streamArn] });
+    if (key) {
+      key.grant(this.schedulerRole, 'kms:GenerateDataKey*');
+      acknowledgeKmsWildcards(this.schedulerRole);
+    }
+    this.delayQueue = new sqs.Queue(this, 'DelayQueue', {
+      ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(60),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 10 },
+      removalPolicy,
+    });
+    this.delayedDeliveryLogGroup = new logs.LogGroup(this, 'DelayedDeliveryLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.delayedDelivery = new NodejsFunction(this, 'DelayedDelivery', {
+      ...lambdaBase(this, 'DelayedDeliveryRole', this.delayedDeliveryLogGroup, key),
+      description: 'Stateful Functions delayed delivery: SQS delay queue -> message stream',
+      entry: DELAYED_DELIVERY_ENTRY,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: { STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn, STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl },
+      bundling: bundling(),
+    });
+    this.messageStream.grantWrite(this.delayedDelivery);
+    this.delayQueue.grantSendMessages(this.delayedDelivery);
+    this.delayedDelivery.addEventSource(new SqsEventSource(this.delayQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    acknowledgeSynchronousOnly(this.delayedDelivery, "the delay queue's redrive policy (to the dead-letter queue after 10 receives)");
+    Validations.of(this.delayedDelivery).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: 'An SQS event-source mapping takes no on-failure destination; a message that keeps failing moves to the dead-letter queue through the delay queue\'s redrive policy.',
+    });
+
     // --- relay
     const relayEnv: Record<string, string> = {
       STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn,
       STATEFUN_DLQ_URL: this.deadLetterQueue.queueUrl,
+      STATEFUN_MESSAGE_STREAM_ARN: this.messageStream.streamArn,
+      STATEFUN_SCHEDULE_GROUP: this.scheduleGroup.scheduleGroupName,
+      STATEFUN_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
+      STATEFUN_SQS_DELAY_MAX_SECONDS: String((props.sqsDelayMaxDuration ?? Duration.minutes(15)).toSeconds()),
     };
     if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
     this.relay = new NodejsFunction(this, 'Relay', {
@@ -453,6 +525,17 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       if (egress.kind === 'kinesis') egress.stream.grantWrite(this.relay);
       else egress.queue.grantSendMessages(this.relay);
     }
+    // Schedules of this group only, and passing the scheduler role only.
+    const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/*` });
+    iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resourceArns: [schedulesArn] });
+    if (!Token.isUnresolved(schedulesArn)) {
+      Validations.of(this.relay.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${schedulesArn}]`,
+        reason: "Schedule names derive from timer ids, unknown at deploy time: the relay may create and delete any schedule of the application's own schedule group, no other.",
+      });
+    }
+    iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['iam:PassRole'], resourceArns: [this.schedulerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
+    this.delayQueue.grantSendMessages(this.relay);
     this.relay.addEventSource(new DynamoEventSource(this.outboxTable, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
 
     // --- alarms and dashboard
