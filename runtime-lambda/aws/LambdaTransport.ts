@@ -1,6 +1,7 @@
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { InvalidInputError, RetryableError, TerminalError } from '../core/errors';
 import type { RequestReplyTransport } from '../protocol/RequestReplyTransport';
+import { isStandardBase64 } from '../protocol/base64';
 
 /**
  * Lambda's limit on a synchronous (`RequestResponse`) invoke payload: 6 MB, counted in bytes
@@ -166,11 +167,6 @@ export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTranspor
   };
 }
 
-/** Standard base64, checked linearly (a grouped `(?:x{4})*` pattern overflows V8's regexp stack on megabytes). */
-function isBase64(text: string): boolean {
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
-}
-
 function decodeResult(body: Uint8Array, fn: string): Uint8Array {
   const bad = (what: string) =>
     new TerminalError(`${fn} answered ${what}, not {"response": "<base64 of the FromFunction bytes>"}: serve it with lambdaHandler (runtime-lambda/sdk/lambda)`, {
@@ -184,7 +180,7 @@ function decodeResult(body: Uint8Array, fn: string): Uint8Array {
     throw bad(`${body.byteLength} bytes that are not JSON (${JSON.stringify(text.slice(0, 60))})`);
   }
   const response = (parsed as { response?: unknown } | null)?.response;
-  if (typeof response !== 'string' || !isBase64(response)) {
+  if (typeof response !== 'string' || !isStandardBase64(response)) {
     throw bad(typeof response === 'string' ? 'a "response" that is not standard base64' : `${text.length > 80 ? `${text.slice(0, 77)}...` : text}`);
   }
   return new Uint8Array(Buffer.from(response, 'base64'));

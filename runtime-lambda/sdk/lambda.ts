@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../core/errors';
 import type { StatefulFunctions } from './StatefulFunctions';
+import { isStandardBase64 } from '../protocol/base64';
 
 /**
  * The AWS Lambda invoke payload of a StateFun request: the `ToFunction` bytes, base64.
@@ -21,7 +22,6 @@ export interface LambdaResponse {
   readonly response: string;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * An AWS Lambda handler serving a registry over the request-reply protocol, for the
@@ -64,7 +64,7 @@ export function decodeLambdaRequest(event: unknown): Uint8Array {
       `invalid Lambda payload: ${expected}, got ${request === undefined ? `an object with keys [${keys.join(', ')}]` : `"request" of type ${typeof request}`}`,
     );
   }
-  if (request.length === 0 || !BASE64.test(request)) {
+  if (request.length === 0 || !isStandardBase64(request)) {
     throw new InvalidInputError(`invalid Lambda payload: "request" is not non-empty standard base64 (${request.length} characters); ${expected}`);
   }
   return Buffer.from(request, 'base64');

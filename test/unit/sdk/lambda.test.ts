@@ -2,7 +2,7 @@ import { Address } from '../../../runtime-lambda/core/Address';
 import { InvalidInputError } from '../../../runtime-lambda/core/errors';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import { defineFunction, FunctionFailedError, StatefulFunctions, Types } from '../../../runtime-lambda/sdk';
-import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
+import { decodeLambdaRequest, lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
 import { rejection } from '../../helpers/rejection';
 
 const registry = new StatefulFunctions().withFunction(
@@ -87,5 +87,19 @@ describe('Function: lambdaHandler', () => {
     expect(error.message).toBe(
       'function example/counter failed at example/counter/c1 on message 1 of 1 (type io.statefun.types/int): RangeError: negative increment',
     );
+  });
+});
+
+describe('Function: decodeLambdaRequest (large payloads)', () => {
+  it('accepts a 5 MB base64 request without exhausting the stack', () => {
+    // Prepare
+    const bytes = new Uint8Array(3_900_000).fill(7);
+
+    // Act
+    const decoded = decodeLambdaRequest({ request: Buffer.from(bytes).toString('base64') });
+
+    // Assess
+    expect(decoded.byteLength).toBe(3_900_000);
+    expect(decoded[3_899_999]).toBe(7);
   });
 });
