@@ -177,27 +177,39 @@ export interface StatefulFunctionsProps {
   readonly removalPolicy?: RemovalPolicy;
 
   /**
-   * Records per dispatcher invocation (1 to 10,000).
+   * Records per invocation of the stream mappings (1 to 10,000): the dispatcher's (message
+   * stream and ingresses) and the relay's (outbox stream).
+   *
+   * This and the other mapping settings below (`maxBatchingWindow`, `parallelizationFactor`,
+   * `retryAttempts`, `maxRecordAge`) do not apply to the delay queue's SQS mapping of the
+   * `delayedDelivery` Lambda: it always takes batches of 10 without a batching window, so a
+   * due timer is delivered as soon as SQS releases it (a window would make every timer late),
+   * and a failing message is retried by the queue's redrive policy (10 receives, then the
+   * dead-letter queue), not by stream retries.
    * @default 100
    */
   readonly batchSize?: number;
   /**
-   * How long Lambda gathers records before invoking (bigger batches, fewer commits).
+   * How long Lambda gathers records before invoking the stream mappings (bigger batches,
+   * fewer commits); not the delay queue's mapping (see `batchSize`).
    * @default - no wait
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Batches processed at once per shard (1 to 10); order per partition key (address) is kept.
+   * Batches processed at once per shard of the stream mappings (1 to 10); order per
+   * partition key (address) is kept. Not the delay queue's mapping (see `batchSize`).
    * @default 1
    */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch before Lambda skips it to the dead-letter queue (0 to 10,000).
+   * Retries of a failing batch of a stream mapping before Lambda skips it to the dead-letter
+   * queue (0 to 10,000). Not the delay queue's mapping (see `batchSize`).
    * @default 10000: `maxRecordAge` bounds the retries first
    */
   readonly retryAttempts?: number;
   /**
-   * Age past which Lambda stops retrying a record and skips it to the dead-letter queue (60 s to 7 days).
+   * Age past which a stream mapping stops retrying a record and skips it to the dead-letter
+   * queue (60 s to 7 days). Not the delay queue's mapping (see `batchSize`).
    * @default Duration.hours(24), the message stream's and DynamoDB Streams' retention
    */
   readonly maxRecordAge?: Duration;
@@ -461,8 +473,10 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       removalPolicy,
     });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // Confused-deputy protection as the Scheduler guide recommends: only schedules of this
+      // application's group (aws:SourceArn = the group's ARN), not any schedule of the account.
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': this.scheduleGroup.scheduleGroupArn } },
       }),
       description: 'EventBridge Scheduler puts fired Stateful Functions timers on the message stream',
     });
@@ -489,7 +503,10 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       environment: { STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn, STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl },
       bundling: bundling(),
     });
-    this.messageStream.grantWrite(this.delayedDelivery);
+    // Exactly the calls handlers/delayedDelivery.ts makes: PutRecords of due messages, SendMessageBatch
+    // (sqs:SendMessage) of messages to delay again; the mapping adds receive/delete on the queue.
+    iam.Grant.addToPrincipal({ grantee: this.delayedDelivery, actions: ['kinesis:PutRecords'], resourceArns: [this.messageStream.streamArn] });
+    key?.grant(this.delayedDelivery, 'kms:GenerateDataKey*');
     this.delayQueue.grantSendMessages(this.delayedDelivery);
     this.delayedDelivery.addEventSource(new SqsEventSource(this.delayQueue, { batchSize: 10, reportBatchItemFailures: true }));
     acknowledgeSynchronousOnly(this.delayedDelivery, "the delay queue's redrive policy (to the dead-letter queue after 10 receives)");

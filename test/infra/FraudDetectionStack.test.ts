@@ -73,14 +73,14 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
   });
 
   test('every Lambda: arm64, nodejs24.x, X-Ray active, its own log group with 30-day retention', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4); // dispatcher, relay, delayed delivery, functions
     template.allResourcesProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
     });
-    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -133,8 +133,23 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
     });
   });
 
-  test('exactly four mappings', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+  test('delay queue → delayed-delivery Lambda mapping: batches of 10, batch item failures, nothing of the stream settings', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { EventSourceArn: cfn(stack, stack.app.delayQueue.queueArn) } }));
+    expect(mappings).toEqual([
+      {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          BatchSize: 10,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          EventSourceArn: cfn(stack, stack.app.delayQueue.queueArn),
+          FunctionName: cfn(stack, stack.app.delayedDelivery.functionName),
+        },
+      },
+    ]);
+  });
+
+  test('exactly five mappings', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
   });
 
   test('the dead-letter queue: SSE, 14 days, TLS only', () => {
@@ -220,7 +235,9 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expect(statements).toEqual(expect.arrayContaining(expected));
     });
 
-    test('relay role: read the outbox stream, write the message stream, send to the DLQ and the alerts queue', () => {
+    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules', () => {
+      const group = cfn(stack, stack.app.scheduleGroup.scheduleGroupName);
+      expect(group).toMatch(/^FraudDetection-App-ScheduleGroup-[0-9A-F]{8}$/); // a plain name, so the ARN below is literal
       const statements = policyStatements(template, stack, roleId(stack.app.relay.role));
       const expected = [
         logs(stack.app.relayLogGroup),
@@ -229,7 +246,16 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         {
           Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
           Effect: 'Allow',
-          Resource: [cfn(stack, stack.alerts.queueArn), cfn(stack, stack.app.deadLetterQueue.queueArn)],
+          Resource: [cfn(stack, stack.alerts.queueArn), cfn(stack, stack.app.deadLetterQueue.queueArn), cfn(stack, stack.app.delayQueue.queueArn)],
+        },
+        // This group's schedules only (names are timer ids), in this account and region.
+        { Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], Effect: 'Allow', Resource: `arn:aws:scheduler:us-east-1:123456789012:schedule/${group}/*` },
+        // The Scheduler execution role only, and only to Scheduler.
+        {
+          Action: 'iam:PassRole',
+          Effect: 'Allow',
+          Resource: cfn(stack, stack.app.schedulerRole.roleArn),
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
         },
         {
           Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
@@ -239,6 +265,46 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       ];
       expect(statements).toHaveLength(expected.length);
       expect(statements).toEqual(expect.arrayContaining(expected));
+    });
+
+    test('delayed-delivery role: PutRecords on the message stream, receive/delete/re-send on the delay queue', () => {
+      const statements = policyStatements(template, stack, roleId(stack.app.delayedDelivery.role));
+      const expected = [
+        logs(stack.app.delayedDeliveryLogGroup),
+        XRAY_STATEMENT,
+        { Action: 'kinesis:PutRecords', Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
+        {
+          Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+          Effect: 'Allow',
+          Resource: cfn(stack, stack.app.delayQueue.queueArn),
+        },
+      ];
+      expect(statements).toHaveLength(expected.length);
+      expect(statements).toEqual(expect.arrayContaining(expected));
+    });
+
+    test('scheduler role: assumed by Scheduler for this schedule group only, PutRecord on the message stream only', () => {
+      const role = template.findResources('AWS::IAM::Role')[roleId(stack.app.schedulerRole)] as { Properties: { AssumeRolePolicyDocument: unknown } };
+      expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': cfn(stack, stack.app.scheduleGroup.scheduleGroupArn) } },
+          },
+        ],
+      });
+      expect(policyStatements(template, stack, roleId(stack.app.schedulerRole))).toEqual([
+        { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
+      ]);
+    });
+
+    test('only the relay may pass the scheduler role', () => {
+      const passers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('iam:PassRole'));
+      expect(passers).toHaveLength(1);
+      expect((passers[0] as { Properties: { Roles: unknown[] } }).Properties.Roles).toEqual([{ Ref: roleId(stack.app.relay.role) }]);
     });
 
     test('functions role: its log group and X-Ray only', () => {

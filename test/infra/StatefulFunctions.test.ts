@@ -64,9 +64,10 @@ describe('Construct: StatefulFunctions', () => {
       built.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: cfn(built.stack, key.keyArn) });
     });
 
-    test('the mappings take the tuned settings', () => {
-      built.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-      built.template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
+    test('the stream mappings take the tuned settings; the delay queue mapping keeps its own', () => {
+      const { stack, app, template } = built;
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m) => (m as { Properties: unknown }).Properties);
+      const tuned = {
         BatchSize: 50,
         MaximumBatchingWindowInSeconds: 2,
         ParallelizationFactor: 4,
@@ -75,7 +76,23 @@ describe('Construct: StatefulFunctions', () => {
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         StartingPosition: 'TRIM_HORIZON',
-      });
+        DestinationConfig: { OnFailure: { Destination: cfn(stack, app.deadLetterQueue.queueArn) } },
+      };
+      expect(mappings).toHaveLength(3);
+      expect(mappings).toEqual(
+        expect.arrayContaining([
+          { ...tuned, EventSourceArn: cfn(stack, app.messageStream.streamArn), FunctionName: cfn(stack, app.dispatcher.functionName) },
+          { ...tuned, EventSourceArn: cfn(stack, app.outboxTable.tableStreamArn), FunctionName: cfn(stack, app.relay.functionName) },
+          // Not tuned (see the batchSize TSDoc): a batching window would delay every due timer, and
+          // retries are the queue's redrive policy (10 receives), not stream retries.
+          {
+            BatchSize: 10,
+            FunctionResponseTypes: ['ReportBatchItemFailures'],
+            EventSourceArn: cfn(stack, app.delayQueue.queueArn),
+            FunctionName: cfn(stack, app.delayedDelivery.functionName),
+          },
+        ]),
+      );
     });
 
     test('the dispatcher: memory, timeout, the HTTP endpoint in STATEFUN_FUNCTIONS', () => {
@@ -98,9 +115,16 @@ describe('Construct: StatefulFunctions', () => {
       expect(dispatcherKms).toEqual(
         expect.arrayContaining([{ Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Effect: 'Allow', Resource: keyArn }]),
       );
-      for (const s of [...dispatcherKms, ...policyStatements(template, stack, roleOf(stack, app.relay)).filter((s) => JSON.stringify(s).includes('kms:'))]) {
+      const otherKms = [app.relay, app.delayedDelivery].flatMap((fn) => policyStatements(template, stack, roleOf(stack, fn)).filter((s) => JSON.stringify(s).includes('kms:')));
+      expect(otherKms.length).toBeGreaterThan(0);
+      for (const s of [...dispatcherKms, ...otherKms]) {
         expect((s as { Resource: unknown }).Resource).toEqual(keyArn);
       }
+      // Scheduler puts records on the encrypted stream: a data key, nothing else of the key.
+      expect(policyStatements(template, stack, stack.getLogicalId(app.schedulerRole.node.defaultChild as iam.CfnRole))).toEqual([
+        { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
+        { Action: 'kms:GenerateDataKey*', Effect: 'Allow', Resource: keyArn },
+      ]);
     });
 
     test('no role has a statement on "*" but X-Ray', () => {

@@ -22,11 +22,18 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
     expect(cfn(stack, app.scheduleGroup.scheduleGroupName)).toBe('shop-timers');
   });
 
-  it('gives the Scheduler execution role kinesis:PutRecord on the message stream only, assumable by Scheduler of this account', () => {
-    template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: {
-        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }],
-      },
+  it("gives the Scheduler execution role kinesis:PutRecord on the message stream only, assumable by Scheduler for this group's schedules only", () => {
+    const role = template.findResources('AWS::IAM::Role')[roleId(stack, app.schedulerRole)] as { Properties: { AssumeRolePolicyDocument: unknown } };
+    expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': cfn(stack, app.scheduleGroup.scheduleGroupArn) } },
+        },
+      ],
     });
     expect(policyStatements(template, stack, roleId(stack, app.schedulerRole))).toEqual([
       { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
@@ -87,9 +94,18 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
       Architectures: ['arm64'],
       Environment: { Variables: { STATEFUN_MESSAGE_STREAM: cfn(stack, app.messageStream.streamArn), STATEFUN_DELAY_QUEUE_URL: cfn(stack, app.delayQueue.queueUrl) } },
     });
-    const statements = policyStatements(template, stack, roleId(stack, app.delayedDelivery.role));
-    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kinesis:PutRecord', 'kinesis:PutRecords']), Resource: cfn(stack, app.messageStream.streamArn) }));
-    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: cfn(stack, app.delayQueue.queueArn) }));
+    // Exactly: its logs, X-Ray, PutRecords (what the handler calls) on the message stream, and the
+    // delay queue (the mapping's receive/delete, SendMessage to delay again).
+    expect(policyStatements(template, stack, roleId(stack, app.delayedDelivery.role))).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: cfn(stack, app.delayedDeliveryLogGroup.logGroupArn) },
+      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      { Action: 'kinesis:PutRecords', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
+      {
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+        Effect: 'Allow',
+        Resource: cfn(stack, app.delayQueue.queueArn),
+      },
+    ]);
   });
 
   it('defaults to a generated group name and 15 minutes through SQS', () => {

@@ -36,8 +36,10 @@ describe('cdk-nag: AwsSolutions + Serverless', () => {
       .readdirSync(assembly.directory)
       .filter((dir) => dir.startsWith('asset.') && fs.existsSync(path.join(assembly.directory, dir, 'index.js')))
       .map((dir) => fs.readFileSync(path.join(assembly.directory, dir, 'index.js'), 'utf8'));
-    expect(bundles).toHaveLength(2); // dispatcher + relay, no functions Lambda
-    const code = bundles.find((bundle) => bundle.includes('STATEFUN_EMBEDDED_EXPORT'))!;
+    expect(bundles).toHaveLength(3); // dispatcher + relay + delayed delivery, no functions Lambda
+    const withRegistry = bundles.filter((bundle) => bundle.includes('STATEFUN_EMBEDDED_EXPORT'));
+    expect(withRegistry).toHaveLength(1); // the dispatcher's only
+    const code = withRegistry[0]!;
     for (const fnType of ['fraud/transaction-manager', 'fraud/count', 'fraud/merchant-scorer', 'fraud/model', 'STATEFUN_EMBEDDED_EXPORT']) expect(code).toContain(fnType);
   });
 
