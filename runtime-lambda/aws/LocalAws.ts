@@ -40,6 +40,7 @@ export function localAwsClients(endpoints: LocalAwsEndpoints): LocalAwsClients {
   const base = { region: endpoints.region, credentials: endpoints.credentials };
   const dynamo = new DynamoDBClient({ ...base, endpoint: endpoints.dynamodb });
   const kinesis = new KinesisClient({ ...base, endpoint: endpoints.aws, requestHandler: new NodeHttpHandler() });
+  serializeKinesisPuts(kinesis, endpoints.aws);
   const sqs = new SQSClient({ ...base, endpoint: endpoints.aws });
   const streams = new DynamoStreamsJsonClient({ ...base, endpoint: endpoints.dynamodb });
   return {
@@ -53,6 +54,35 @@ export function localAwsClients(endpoints: LocalAwsEndpoints): LocalAwsClients {
       sqs.destroy();
     },
   };
+}
+
+/** The tail of the chain of Kinesis puts in flight, per emulator endpoint. */
+const putsInFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Lets one `PutRecord(s)` at a time reach the emulator at `endpoint`, across all clients of
+ * this process. moto numbers a shard's records as "highest sequence number + 1" without a
+ * lock, so two concurrent puts can get the same number and one record silently replaces the
+ * other (answered as a success). The chaos test caught it as lost messages whenever two
+ * relay invocations ran at once. Real Kinesis needs no such thing; only emulator clients
+ * made here get it.
+ */
+function serializeKinesisPuts(client: KinesisClient, endpoint: string): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'PutRecordsCommand' && context.commandName !== 'PutRecordCommand') return next(args);
+      const previous = putsInFlight.get(endpoint) ?? Promise.resolve();
+      const mine = previous.then(() => next(args));
+      const settled = mine.catch(() => undefined);
+      putsInFlight.set(endpoint, settled);
+      try {
+        return await mine;
+      } finally {
+        if (putsInFlight.get(endpoint) === settled) putsInFlight.delete(endpoint);
+      }
+    },
+    { step: 'initialize', name: 'statefunSerializeEmulatorKinesisPuts' },
+  );
 }
 
 /** What {@link provisionLocalAws} creates; every name starts with `prefix`. */

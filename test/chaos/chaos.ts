@@ -340,6 +340,9 @@ interface InvocationContext {
 }
 const invocation = new AsyncLocalStorage<InvocationContext>();
 
+/** Debugging aid: every outbox stream sequence number handed to the relay, in delivery order. */
+const relayedSequenceNumbers: string[] = [];
+
 /** A store that crashes the invocation around the commit the context chose. */
 class CrashingStore implements StateStore {
   constructor(
@@ -519,6 +522,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       logger: quiet,
     });
     const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
+      for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
       if (event.Records.length >= 2 && chance()) {
         faults.relayCrashMidBatch++;
         await relayHandler({ Records: event.Records.slice(0, Math.ceil(event.Records.length / 2)) });
@@ -578,7 +582,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       byId.set(message.id, { address: address!, c: Number(c) });
     }
     const verdict = judge(chains, logs, counts, [...byId.values()]);
-    if (process.env.CHAOS_VERBOSE && verdict.lost > 0) await explainLosses(chains, logs, states, clients, resources.outboxTableName, progress);
+    if (process.env.CHAOS_VERBOSE && verdict.lost > 0) await explainLosses(chains, logs, states, clients, resources, progress);
     return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller: poller.summary() };
   } finally {
     await poller?.stop();
@@ -603,11 +607,39 @@ async function explainLosses(
   logs: ReadonlyMap<string, readonly string[]>,
   states: Map<string, import('../../runtime-lambda/core/AddressState').AddressState>,
   clients: ReturnType<typeof localAwsClients>,
-  outboxTableName: string,
+  resources: LocalAwsResources,
   progress: (text: string) => void,
 ): Promise<void> {
+  const outboxTableName = resources.outboxTableName;
   const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
+  const { ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-kinesis');
   const { decodeEffects } = await import('../../runtime-lambda/aws/effectsCodec');
+  const { decodeMessageBundle } = await import('../../runtime-lambda/aws/messageRecords');
+  const inOutboxStream = new Map<string, string>();
+  const streamShards = (await clients.streams.describeStream(resources.outboxStreamArn)).shards;
+  for (const shard of streamShards) {
+    let iterator = await clients.streams.getShardIterator(resources.outboxStreamArn, shard.ShardId, 'TRIM_HORIZON');
+    for (let empty = 0; iterator && empty < 2; ) {
+      const got = await clients.streams.getRecords(iterator, 1000);
+      if (got.records.length === 0) empty++;
+      for (const r of got.records) inOutboxStream.set(`${r.dynamodb.Keys?.address && 'S' in r.dynamodb.Keys.address ? r.dynamodb.Keys.address.S : '?'}#${r.dynamodb.Keys?.version && 'N' in r.dynamodb.Keys.version ? r.dynamodb.Keys.version.N : '?'}`, r.dynamodb.SequenceNumber);
+      iterator = got.nextShardIterator;
+    }
+  }
+  progress(`outbox stream: ${streamShards.length} shards (${streamShards.map((s) => `${s.ShardId}<-${s.ParentShardId ?? '-'}`).join(' ')}), ${inOutboxStream.size} items`);
+  const onStream = new Map<string, string[]>();
+  const shards = await clients.kinesis.send(new ListShardsCommand({ StreamName: resources.messageStream }));
+  for (const shard of shards.Shards ?? []) {
+    let iterator = (await clients.kinesis.send(new GetShardIteratorCommand({ StreamName: resources.messageStream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    for (let empty = 0; iterator && empty < 2; ) {
+      const got = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+      if ((got.Records ?? []).length === 0) empty++;
+      for (const r of got.Records ?? []) {
+        for (const e of decodeMessageBundle(r.Data!, r.PartitionKey)) onStream.set(e.id, [...(onStream.get(e.id) ?? []), `${shard.ShardId}@${r.SequenceNumber}`]);
+      }
+      iterator = got.NextShardIterator;
+    }
+  }
   for (const chain of chains) {
     for (let k = 1; k < chain.path.length; k++) {
       const id = `${chain.c}.${k}`;
@@ -619,13 +651,23 @@ async function explainLosses(
       const found = (items.Items ?? []).flatMap((item) =>
         decodeEffects(item.effects!.B!).messages
           .filter((m) => text(m.argument.value).startsWith(`{"c":${chain.c},"k":${k},`))
-          .map((m) => `outbox v${item.version!.N} ${m.id} pos=${m.origin.kind === 'function' ? m.origin.position : '?'}`),
+          .map((m) => `outbox v${item.version!.N} ${m.id} pos=${m.origin.kind === 'function' ? m.origin.position : '?'} on stream: ${onStream.get(m.id)?.join(',') ?? 'NO'}; in outbox stream: ${describeRelay(inOutboxStream.get(`${sender.key}#${item.version!.N}`))}`),
       );
       const receiverState = states.get(Address.of(FN_TYPE, receiver).key)!;
       const senderState = states.get(sender.key)!;
       progress(`lost ${id}: ${sender.key} (v${senderState.version} epoch ${senderState.epochMs}) -> ${receiver}; ${found.join('; ') || 'no outbox item'}; receiver mark ${JSON.stringify(receiverState.marks.get(sender.key) ?? null)}`);
     }
   }
+}
+
+function describeRelay(seq: string | undefined): string {
+  if (seq === undefined) return 'NO';
+  const at = relayedSequenceNumbers.indexOf(seq);
+  if (at < 0) {
+    const later = relayedSequenceNumbers.filter((n) => n.length > seq.length || (n.length === seq.length && n > seq)).length;
+    return `seq ${seq}, NEVER handed to the relay (${later} higher sequence numbers were)`;
+  }
+  return `seq ${seq}, handed to the relay at delivery #${at} of ${relayedSequenceNumbers.length}`;
 }
 
 /** Every message of a queue, in receive order (FIFO order for a FIFO queue), deleted as read. */
