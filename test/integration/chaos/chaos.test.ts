@@ -6,7 +6,7 @@ const REPO = resolve(__dirname, '..', '..', '..');
 const TSX = resolve(REPO, 'node_modules', '.bin', 'tsx');
 
 /** Runs the chaos script as a user would, on this run's emulators (inherited through the environment). */
-function chaos(args: string[], timeout = 180_000) {
+function chaos(args: string[], timeout = 600_000) {
   return spawnSync(TSX, ['test/chaos/chaos.ts', ...args], { cwd: REPO, encoding: 'utf8', timeout, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 }
 
@@ -20,7 +20,7 @@ describe('chaos (faults at every boundary, real handlers on DynamoDB Local + mot
     const faults = JSON.parse(/\[chaos\] faults (\{.*\})/.exec(run.stderr)![1]!) as Record<string, number>;
     // Enough faults fired for the run to mean something.
     expect(faults.crashBeforeCommit! + faults.crashAfterCommit! + faults.racingDispatchers! + faults.batchDeliveredTwice!).toBeGreaterThan(5);
-  }, 200_000);
+  }, 620_000);
 
   it('rejects a malformed command line with the reason and the usage (exit 2)', () => {
     for (const [args, reason] of [
