@@ -10,7 +10,7 @@ import {
 import type { Address } from '../core/Address';
 import { type AddressState, emptyState } from '../core/AddressState';
 import { hasEffects } from '../core/Effects';
-import { RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
+import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
 import { encodeEffects } from './effectsCodec';
@@ -260,7 +260,7 @@ export class DynamoStateStore implements StateStore {
   private checkSize(item: Record<string, AttributeValue>, what: string, fix: string): void {
     const bytes = dynamoItemSize(item);
     if (bytes > MAX_ITEM_BYTES) {
-      throw new TerminalError(
+      throw new CommitTooLargeError(
         `${what} would be ${bytes} bytes, over DynamoDB's item limit of ${MAX_ITEM_BYTES} bytes (400 KB): ${fix}`,
         { code: 'ITEM_TOO_LARGE' },
       );
@@ -337,7 +337,7 @@ function classify(error: unknown, context: string): StatefunError {
     });
   }
   if (name === 'ValidationException' && /item size/i.test((error as Error).message)) {
-    return new TerminalError(`${context}: ${describeError(error)}: the item is over DynamoDB's 400 KB limit; keep less state or fewer effects per batch`, {
+    return new CommitTooLargeError(`${context}: ${describeError(error)}: the item is over DynamoDB's 400 KB limit; keep less state or fewer effects per batch`, {
       cause: error,
       code: 'ITEM_TOO_LARGE',
     });

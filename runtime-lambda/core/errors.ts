@@ -54,6 +54,17 @@ export class InvalidInputError extends TerminalError {
 }
 
 /**
+ * A commit the store can never write because of what it holds (an item or a transaction
+ * over the store's size limits). The dispatcher then commits the batch's messages as dead
+ * letters instead, so the address moves on rather than failing forever.
+ */
+export class CommitTooLargeError extends TerminalError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, { ...options, code: options?.code ?? 'COMMIT_TOO_LARGE' });
+  }
+}
+
+/**
  * Another writer committed the address first: its state version moved on. The dispatcher
  * reloads the state and runs the batch again, so nothing is lost or applied twice.
  */

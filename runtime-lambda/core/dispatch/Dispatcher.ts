@@ -1,7 +1,7 @@
 import type { Address } from '../Address';
 import type { AddressState } from '../AddressState';
 import type { Envelope } from '../Envelope';
-import { StateConflictError, ensureError } from '../errors';
+import { CommitTooLargeError, StateConflictError, describeError, ensureError } from '../errors';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { StateStore } from '../ports/StateStore';
@@ -104,16 +104,23 @@ export class Dispatcher {
 
   private async dispatchAddress(group: AddressGroup, loaded: AddressState) {
     let state = loaded;
+    let deadLetterReason: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const plan = await planBatch(state, group.envelopes, this.invoker, {
         nowMs: this.clock.now(),
         markRetentionMs: this.markRetentionMs,
+        ...(deadLetterReason !== undefined ? { deadLetterReason } : {}),
       });
       if (plan.commit === undefined) return plan;
       try {
         await this.store.commit(plan.commit);
         return plan;
       } catch (error) {
+        if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
+          // The batch's own commit can never be written: commit its messages as dead letters.
+          deadLetterReason = describeError(error);
+          continue;
+        }
         if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
         state = (await this.store.load([group.address])).get(group.address.key)!;
       }

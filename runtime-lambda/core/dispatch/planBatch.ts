@@ -20,6 +20,11 @@ export interface BatchPlan {
 
 export interface PlanOptions {
   readonly nowMs: number;
+  /**
+   * Apply nothing: dead-letter every new message with this reason (the batch's real commit
+   * could not be written), advancing the marks so the address moves on.
+   */
+  readonly deadLetterReason?: string;
   /** Marks not advanced for this long are dropped: longer than any redelivery can arrive late. */
   readonly markRetentionMs: number;
 }
@@ -78,7 +83,9 @@ export async function planBatch(
 
   const values = liveValues(state.values, nowMs);
   const deadLetters: DeadLetter[] = [];
-  if (toInvoke.length > 0) {
+  if (options.deadLetterReason !== undefined) {
+    for (const envelope of toInvoke) deadLetters.push({ id: envelope.id, address: address.key, envelope, reason: options.deadLetterReason, atMs: nowMs });
+  } else if (toInvoke.length > 0) {
     await invokeBatch(address, toInvoke, values, invoker, out, deadLetters, nowMs);
     touchAfterInvoke(values, nowMs);
   }

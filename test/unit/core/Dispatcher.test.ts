@@ -1,7 +1,7 @@
 import { Address } from '../../../runtime-lambda/core/Address';
 import { Dispatcher } from '../../../runtime-lambda/core/dispatch/Dispatcher';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
-import { RetryableError, StateConflictError, TerminalError } from '../../../runtime-lambda/core/errors';
+import { CommitTooLargeError, RetryableError, StateConflictError, TerminalError } from '../../../runtime-lambda/core/errors';
 import type { Commit } from '../../../runtime-lambda/core/ports/StateStore';
 import { InMemoryStateStore } from '../../../runtime-lambda/local/InMemoryStateStore';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
@@ -394,5 +394,32 @@ describe('Class: Dispatcher', () => {
 
     // Assess
     expect(readText(store.takeOutbox()[0]!.effects.messages[0]!.argument)).toBe('ünïcödé ✓');
+  });
+});
+
+describe('Class: Dispatcher (a commit the store can never write)', () => {
+  it('commits the batch as dead letters with the store\'s reason, advancing the marks, instead of failing forever', async () => {
+    // Prepare
+    const store = new InMemoryStateStore();
+    const original = store.commit.bind(store);
+    store.commit = async (commit) => {
+      if (commit.effects.deadLetters.length === 0) throw new CommitTooLargeError('state item of test/journal/a would be 500000 bytes, over the limit');
+      return original(commit);
+    };
+    const { dispatcher } = setup({ store });
+    const batch = [ingressEnvelope(A, 1, 'huge'), ingressEnvelope(A, 2, 'also')];
+
+    // Act
+    const outcome = await dispatcher.dispatch(batch);
+    const again = await dispatcher.dispatch(batch);
+
+    // Assess
+    expect(outcome).toEqual({ applied: 0, duplicates: 0, deadLettered: 2, failures: [] });
+    expect(again.duplicates).toBe(2);
+    expect(journalOf(store, A)).toBeUndefined();
+    expect(store.outbox[0]!.effects.deadLetters.map((d) => ['envelope' in d && readText(d.envelope.argument), d.reason])).toEqual([
+      ['huge', 'CommitTooLargeError: state item of test/journal/a would be 500000 bytes, over the limit'],
+      ['also', 'CommitTooLargeError: state item of test/journal/a would be 500000 bytes, over the limit'],
+    ]);
   });
 });
