@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { InvalidInputError, RetryableError, TerminalError } from '../core/errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
+import { type AttemptOutcome, transportRetrySettings, withTransportRetries } from '../protocol/transportRetries';
 import type { RequestReplyTransport } from '../protocol/RequestReplyTransport';
 import { isStandardBase64 } from '../protocol/base64';
 
@@ -97,17 +98,15 @@ export type LambdaTransportOpts = LambdaTransportBaseOpts & (WithClient | WithCl
  */
 export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTransport {
   const functionName = checkFunctionName(opts.functionName);
-  const timeoutMs = positiveInteger(opts.timeoutMs, 30_000, 'timeoutMs');
-  const maxAttempts = positiveInteger(opts.maxAttempts, 3, 'maxAttempts');
-  const initialBackoffMs = positiveInteger(opts.initialBackoffMs, 100, 'initialBackoffMs');
-  const maxBackoffMs = positiveInteger(opts.maxBackoffMs, 5_000, 'maxBackoffMs');
+  const retries = transportRetrySettings(opts, 'lambdaTransport');
+  const { timeoutMs } = retries;
   if (opts.client && opts.clientConfig) {
     throw new InvalidInputError('lambdaTransport takes either client or clientConfig, not both: configure the client you pass');
   }
   const client = opts.client ?? new LambdaClient({ maxAttempts: 1, ...opts.clientConfig });
   const fn = `Lambda function ${functionName}`;
 
-  async function attempt(payload: Uint8Array): Promise<Uint8Array | { retry: string; cause?: unknown }> {
+  async function attempt(payload: Uint8Array): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     let output;
@@ -152,18 +151,7 @@ export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTranspor
         { code: 'REQUEST_TOO_LARGE' },
       );
     }
-    for (let n = 1; ; n++) {
-      const outcome = await attempt(payload);
-      if (outcome instanceof Uint8Array) return outcome;
-      if (n >= maxAttempts) {
-        throw new RetryableError(`${fn} failed ${n} time${n === 1 ? '' : 's'}; last: ${outcome.retry}`, {
-          cause: outcome.cause,
-          code: 'FUNCTION_UNAVAILABLE',
-        });
-      }
-      const backoff = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (n - 1));
-      await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
-    }
+    return withTransportRetries(() => attempt(payload), retries, fn);
   };
 }
 
@@ -238,10 +226,3 @@ function checkFunctionName(name: unknown): string {
   return name;
 }
 
-function positiveInteger(value: unknown, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidInputError(`lambdaTransport: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}

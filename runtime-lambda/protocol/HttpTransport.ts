@@ -1,5 +1,6 @@
-import { InvalidInputError, RetryableError, TerminalError } from '../core/errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
 import type { RequestReplyTransport } from './RequestReplyTransport';
+import { type AttemptOutcome, positiveInteger, transportRetrySettings, withTransportRetries } from './transportRetries';
 
 /**
  * Options of {@link httpTransport}.
@@ -60,14 +61,12 @@ export interface HttpTransportOpts {
  */
 export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
   const url = parseUrl(opts.url);
-  const timeoutMs = positiveInteger(opts.timeoutMs, 30_000, 'timeoutMs');
-  const maxAttempts = positiveInteger(opts.maxAttempts, 3, 'maxAttempts');
-  const initialBackoffMs = positiveInteger(opts.initialBackoffMs, 100, 'initialBackoffMs');
-  const maxBackoffMs = positiveInteger(opts.maxBackoffMs, 5_000, 'maxBackoffMs');
-  const maxResponseBytes = positiveInteger(opts.maxResponseBytes, 16 * 1024 * 1024, 'maxResponseBytes');
+  const retries = transportRetrySettings(opts, 'httpTransport');
+  const { timeoutMs } = retries;
+  const maxResponseBytes = positiveInteger(opts.maxResponseBytes, 16 * 1024 * 1024, 'maxResponseBytes', 'httpTransport');
   const headers = { ...opts.headers, 'content-type': 'application/octet-stream' };
 
-  async function attempt(request: Uint8Array): Promise<Uint8Array | { retry: string; cause?: unknown }> {
+  async function attempt(request: Uint8Array): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
@@ -89,20 +88,7 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
     }
   }
 
-  return async (request) => {
-    for (let n = 1; ; n++) {
-      const outcome = await attempt(request);
-      if (outcome instanceof Uint8Array) return outcome;
-      if (n >= maxAttempts) {
-        throw new RetryableError(
-          `function endpoint ${url} failed ${n} time${n === 1 ? '' : 's'}; last: ${outcome.retry}`,
-          { cause: outcome.cause, code: 'FUNCTION_UNAVAILABLE' },
-        );
-      }
-      const backoff = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (n - 1));
-      await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
-    }
-  };
+  return (request) => withTransportRetries(() => attempt(request), retries, `function endpoint ${url}`);
 }
 
 async function readBody(response: Response, maxBytes: number, url: URL): Promise<Uint8Array> {
@@ -161,10 +147,3 @@ function parseUrl(url: string | URL): URL {
   return parsed;
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidInputError(`httpTransport: ${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}

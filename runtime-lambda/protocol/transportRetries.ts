@@ -1,0 +1,64 @@
+import { InvalidInputError, RetryableError } from '../core/errors';
+
+/** The retry settings both remote transports (HTTP, Lambda) take, with the same defaults. */
+export interface TransportRetryOpts {
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+  /** Attempts in all, the first included. @default 3 */
+  readonly maxAttempts?: number;
+  /** @default 100 */
+  readonly initialBackoffMs?: number;
+  /** @default 5000 */
+  readonly maxBackoffMs?: number;
+}
+
+/** {@link TransportRetryOpts} validated, defaults filled in. */
+export type TransportRetrySettings = Required<TransportRetryOpts>;
+
+/** One attempt's outcome: the reply bytes, or why it may be tried again. Terminal failures are thrown. */
+export type AttemptOutcome = Uint8Array | { readonly retry: string; readonly cause?: unknown };
+
+/**
+ * Validates `opts`, naming `transport` (e.g. `httpTransport`) in the error.
+ *
+ * @throws {@link InvalidInputError} for a value that is not a positive integer.
+ */
+export function transportRetrySettings(opts: TransportRetryOpts, transport: string): TransportRetrySettings {
+  return {
+    timeoutMs: positiveInteger(opts.timeoutMs, 30_000, 'timeoutMs', transport),
+    maxAttempts: positiveInteger(opts.maxAttempts, 3, 'maxAttempts', transport),
+    initialBackoffMs: positiveInteger(opts.initialBackoffMs, 100, 'initialBackoffMs', transport),
+    maxBackoffMs: positiveInteger(opts.maxBackoffMs, 5_000, 'maxBackoffMs', transport),
+  };
+}
+
+/** `value`, or `fallback` when absent; anything but a positive safe integer is an error naming `transport` and `name`. */
+export function positiveInteger(value: unknown, fallback: number, name: string, transport: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidInputError(`${transport}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Runs `attempt` until it answers bytes, at most `maxAttempts` times, waiting between
+ * attempts with exponential backoff and equal jitter (half the backoff, plus up to half).
+ *
+ * @throws {@link RetryableError} (code `FUNCTION_UNAVAILABLE`) naming `target` and the last
+ * reason once the attempts are spent; whatever `attempt` throws, as it is.
+ */
+export async function withTransportRetries(attempt: () => Promise<AttemptOutcome>, settings: TransportRetrySettings, target: string): Promise<Uint8Array> {
+  for (let n = 1; ; n++) {
+    const outcome = await attempt();
+    if (outcome instanceof Uint8Array) return outcome;
+    if (n >= settings.maxAttempts) {
+      throw new RetryableError(`${target} failed ${n} time${n === 1 ? '' : 's'}; last: ${outcome.retry}`, {
+        cause: outcome.cause,
+        code: 'FUNCTION_UNAVAILABLE',
+      });
+    }
+    const backoff = Math.min(settings.maxBackoffMs, settings.initialBackoffMs * 2 ** (n - 1));
+    await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
+  }
+}
