@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { StreamAttributeValue } from './lambdaEvents';
+import type { DynamoDBStreamRecord } from './lambdaEvents';
 
 /** A shard of a DynamoDB stream, as DescribeStream lists it. */
 export interface DynamoStreamShard {
@@ -9,23 +9,8 @@ export interface DynamoStreamShard {
   readonly SequenceNumberRange?: { readonly StartingSequenceNumber?: string; readonly EndingSequenceNumber?: string };
 }
 
-/** One record of GetRecords: the shape a Lambda DynamoDB Streams event carries (bytes as base64). */
-export interface DynamoStreamApiRecord {
-  readonly eventID?: string;
-  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
-  readonly eventVersion?: string;
-  readonly eventSource?: string;
-  readonly awsRegion?: string;
-  readonly dynamodb: {
-    readonly ApproximateCreationDateTime?: number;
-    readonly Keys?: Readonly<Record<string, StreamAttributeValue>>;
-    readonly NewImage?: Readonly<Record<string, StreamAttributeValue>>;
-    readonly OldImage?: Readonly<Record<string, StreamAttributeValue>>;
-    readonly SequenceNumber: string;
-    readonly SizeBytes?: number;
-    readonly StreamViewType?: 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY';
-  };
-}
+/** One record of GetRecords: a Lambda DynamoDB Streams event record (bytes as base64) without the stream ARN, which the poller adds. */
+export type DynamoStreamApiRecord = Omit<DynamoDBStreamRecord, 'eventSourceARN'>;
 
 /**
  * The three DynamoDB Streams calls a stream poller needs (the port). {@link DynamoStreamsJsonClient}
