@@ -3,10 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DeleteStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
   KinesisClient,
-  ListShardsCommand,
   type PutRecordsCommandInput,
   type PutRecordsCommandOutput,
   type ServiceInputTypes,
@@ -21,11 +18,11 @@ import { type Effects, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { encodeEffects } from '../../../runtime-lambda/aws/effectsCodec';
-import type { KinesisStreamRecord } from '../../../runtime-lambda/aws/lambdaEvents';
 import { decodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
-import { outboxStreamRecord, streamArn } from '../../helpers/awsEventFactories';
+import { outboxStreamRecord } from '../../helpers/awsEventFactories';
+import { readKinesisStream } from '../../support/readKinesisStream';
 import { ingressEnvelope, readText, textValue } from '../../helpers/factories';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { awsClientConfig } from '../../support/awsClientConfig';
@@ -84,27 +81,7 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     sqs.destroy();
   });
 
-  /** Every record on the stream so far, in order, as a dispatcher Lambda would receive it. */
-  async function readStream(): Promise<KinesisStreamRecord[]> {
-    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    const out: KinesisStreamRecord[] = [];
-    for (const shard of shards) {
-      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      for (let page = 0; iterator && page < 20; page++) {
-        const got = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-        for (const r of got.Records ?? []) {
-          out.push({
-            eventID: `${shard.ShardId}:${r.SequenceNumber}`,
-            eventSourceARN: streamArn(stream),
-            kinesis: { partitionKey: r.PartitionKey!, sequenceNumber: r.SequenceNumber!, data: Buffer.from(r.Data!).toString('base64') },
-          });
-        }
-        if ((got.Records ?? []).length === 0) break;
-        iterator = got.NextShardIterator;
-      }
-    }
-    return out;
-  }
+  const readStream = () => readKinesisStream(kinesis, stream);
 
   it('puts one bundle per target in order, egress on a FIFO queue with its id, dead letters on the DLQ', async () => {
     // Prepare

@@ -3,10 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DeleteStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
   KinesisClient,
-  ListShardsCommand,
   PutRecordCommand,
   waitUntilStreamExists,
 } from '@aws-sdk/client-kinesis';
@@ -34,6 +31,7 @@ import { createDelayedDeliveryHandler, type SQSEvent } from '../../../runtime-la
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
 import { kinesisEvent, kinesisRecordFactory, outboxStreamRecord, streamArn } from '../../helpers/awsEventFactories';
+import { readKinesisStream } from '../../support/readKinesisStream';
 import { readText } from '../../helpers/factories';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { awsClientConfig } from '../../support/awsClientConfig';
@@ -130,25 +128,22 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
     await scheduler.send(new DeleteScheduleCommand({ GroupName: group, Name: name }));
   }
 
+  /** An SQS client that records the input of every SendMessageBatch it sends in `sent`. */
+  function sqsRecordingBatches(sent: SendMessageBatchCommandInput[]): SQSClient {
+    const client = new SQSClient(awsClientConfig());
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'SendMessageBatchCommand') sent.push(args.input as SendMessageBatchCommandInput);
+        return next(args);
+      },
+      { step: 'initialize', name: 'captureSendMessageBatch' },
+    );
+    return client;
+  }
+
   /** Records put on the message stream since the last call, as the dispatcher receives them. */
   async function newStreamRecords(): Promise<KinesisStreamRecord[]> {
-    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    const all: KinesisStreamRecord[] = [];
-    for (const shard of shards) {
-      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      for (let page = 0; iterator && page < 20; page++) {
-        const got = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-        for (const r of got.Records ?? []) {
-          all.push({
-            eventID: `${shard.ShardId}:${r.SequenceNumber}`,
-            eventSourceARN: streamArn(stream),
-            kinesis: { partitionKey: r.PartitionKey!, sequenceNumber: r.SequenceNumber!, data: Buffer.from(r.Data!).toString('base64') },
-          });
-        }
-        if ((got.Records ?? []).length === 0) break;
-        iterator = got.NextShardIterator;
-      }
-    }
+    const all = await readKinesisStream(kinesis, stream);
     const fresh = all.slice(streamRead);
     streamRead = all.length;
     return fresh;
@@ -279,14 +274,7 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
     // Prepare
     const a = fresh('sqs');
     const sent: SendMessageBatchCommandInput[] = [];
-    const watched = new SQSClient(awsClientConfig());
-    watched.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'SendMessageBatchCommand') sent.push(args.input as SendMessageBatchCommandInput);
-        return next(args);
-      },
-      { step: 'initialize', name: 'captureSendMessageBatch' },
-    );
+    const watched = sqsRecordingBatches(sent);
     await send(a, `after 2000 - ${a.key} soon`);
     const delays = new RoutingDelayScheduler({ long: schedulerDelays(), short: new SqsDelayScheduler({ sqs: watched, queueUrl, clock }), clock });
     const effects = await relayLatest(a, delays);
@@ -325,14 +313,7 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
   it('sends a message that is not due yet back to the queue with the time left; reports a malformed one', async () => {
     // Prepare
     const sent: SendMessageBatchCommandInput[] = [];
-    const watched = new SQSClient(awsClientConfig());
-    watched.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'SendMessageBatchCommand') sent.push(args.input as SendMessageBatchCommandInput);
-        return next(args);
-      },
-      { step: 'initialize', name: 'captureSendMessageBatch' },
-    );
+    const watched = sqsRecordingBatches(sent);
     const deliver = createDelayedDeliveryHandler({ kinesis, sqs: watched, messageStream: stream, delayQueueUrl: queueUrl, clock, logger: quiet });
     const dueAt = clock.now() + HOUR;
 
