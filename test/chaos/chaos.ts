@@ -13,7 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   DeleteStreamCommand,
   type KinesisClient,
@@ -23,20 +23,26 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-kinesis';
-import { DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { InitializeMiddleware } from '@smithy/types';
 import { Address } from '../../runtime-lambda/core/Address';
+import type { AddressState } from '../../runtime-lambda/core/AddressState';
 import { RetryableError } from '../../runtime-lambda/core/errors';
 import type { InvocationRequest, InvocationResponse, InvocationResult } from '../../runtime-lambda/core/Invocation';
 import type { FunctionEndpoint } from '../../runtime-lambda/core/ports/FunctionEndpoint';
 import type { Commit, StateStore } from '../../runtime-lambda/core/ports/StateStore';
 import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
+import { decodeEffects } from '../../runtime-lambda/aws/effectsCodec';
+import { decodeMessageBundle } from '../../runtime-lambda/aws/messageRecords';
 import { type LocalAwsEndpoints, type LocalAwsResources, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
 import { LocalPoller, type PollerProgress } from '../../runtime-lambda/aws/LocalPoller';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
 import { createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../runtime-lambda/handlers/relay';
+import { mulberry32 } from '../../functions/fraud-detection/sample';
+import { drainQueue } from '../support/drainQueue';
+import { readKinesisStream } from '../support/readKinesisStream';
 
 // ---------------------------------------------------------------- options
 
@@ -83,18 +89,6 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
 
 // ---------------------------------------------------------------- workload and oracle
 
-/** A seeded PRNG (mulberry32): the same seed, the same workload. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One chain: an ingress record to `path[0]`, then a message along each hop; egress at the end if `egress`. */
 export interface Chain {
   readonly c: number;
@@ -108,7 +102,7 @@ export interface Chain {
  * to an address already on the chain (cycles, self-sends included), a third ending in egress.
  */
 export function workload(options: Pick<ChaosOptions, 'messages' | 'addresses' | 'seed'>): Chain[] {
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed);
   const pick = () => `n${Math.floor(random() * options.addresses)}`;
   const chains: Chain[] = [];
   let total = 0;
@@ -445,7 +439,7 @@ export function chaosLine(v: Pick<Verdict, 'messages' | 'lost' | 'duplicated' | 
 export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoints, progress: (text: string) => void = () => {}): Promise<ChaosResult> {
   const began = Date.now();
   const chains = workload(options);
-  const random = prng(options.seed ^ 0x5eed);
+  const random = mulberry32(options.seed ^ 0x5eed);
   const chance = () => random() < options.faultRate;
   const faults: FaultCounts = {
     crashBeforeCommit: 0,
@@ -522,7 +516,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       logger: quiet,
     });
     const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
-      for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
+      if (process.env.CHAOS_VERBOSE) for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
       if (event.Records.length >= 2 && chance()) {
         faults.relayCrashMidBatch++;
         await relayHandler({ Records: event.Records.slice(0, Math.ceil(event.Records.length / 2)) });
@@ -605,16 +599,11 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
 async function explainLosses(
   chains: readonly Chain[],
   logs: ReadonlyMap<string, readonly string[]>,
-  states: Map<string, import('../../runtime-lambda/core/AddressState').AddressState>,
+  states: ReadonlyMap<string, AddressState>,
   clients: ReturnType<typeof localAwsClients>,
   resources: LocalAwsResources,
   progress: (text: string) => void,
 ): Promise<void> {
-  const outboxTableName = resources.outboxTableName;
-  const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
-  const { ListShardsCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-kinesis');
-  const { decodeEffects } = await import('../../runtime-lambda/aws/effectsCodec');
-  const { decodeMessageBundle } = await import('../../runtime-lambda/aws/messageRecords');
   const inOutboxStream = new Map<string, string>();
   const streamShards = (await clients.streams.describeStream(resources.outboxStreamArn)).shards;
   for (const shard of streamShards) {
@@ -628,17 +617,8 @@ async function explainLosses(
   }
   progress(`outbox stream: ${streamShards.length} shards (${streamShards.map((s) => `${s.ShardId}<-${s.ParentShardId ?? '-'}`).join(' ')}), ${inOutboxStream.size} items`);
   const onStream = new Map<string, string[]>();
-  const shards = await clients.kinesis.send(new ListShardsCommand({ StreamName: resources.messageStream }));
-  for (const shard of shards.Shards ?? []) {
-    let iterator = (await clients.kinesis.send(new GetShardIteratorCommand({ StreamName: resources.messageStream, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-    for (let empty = 0; iterator && empty < 2; ) {
-      const got = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      if ((got.Records ?? []).length === 0) empty++;
-      for (const r of got.Records ?? []) {
-        for (const e of decodeMessageBundle(r.Data!, r.PartitionKey)) onStream.set(e.id, [...(onStream.get(e.id) ?? []), `${shard.ShardId}@${r.SequenceNumber}`]);
-      }
-      iterator = got.NextShardIterator;
-    }
+  for (const r of await readKinesisStream(clients.kinesis, resources.messageStream)) {
+    for (const e of decodeMessageBundle(Buffer.from(r.kinesis.data, 'base64'), r.kinesis.partitionKey)) onStream.set(e.id, [...(onStream.get(e.id) ?? []), r.eventID]);
   }
   for (const chain of chains) {
     for (let k = 1; k < chain.path.length; k++) {
@@ -647,7 +627,7 @@ async function explainLosses(
       if (logs.get(receiver)?.includes(id)) continue;
       if (!logs.get(chain.path[k - 1]!)?.includes(`${chain.c}.${k - 1}`)) continue; // lost upstream
       const sender = Address.of(FN_TYPE, chain.path[k - 1]!);
-      const items = await clients.dynamo.send(new QueryCommand({ TableName: outboxTableName, KeyConditionExpression: 'address = :a', ExpressionAttributeValues: { ':a': { S: sender.key } }, ConsistentRead: true }));
+      const items = await clients.dynamo.send(new QueryCommand({ TableName: resources.outboxTableName, KeyConditionExpression: 'address = :a', ExpressionAttributeValues: { ':a': { S: sender.key } }, ConsistentRead: true }));
       const found = (items.Items ?? []).flatMap((item) =>
         decodeEffects(item.effects!.B!).messages
           .filter((m) => text(m.argument.value).startsWith(`{"c":${chain.c},"k":${k},`))
@@ -670,22 +650,6 @@ function describeRelay(seq: string | undefined): string {
   return `seq ${seq}, handed to the relay at delivery #${at} of ${relayedSequenceNumbers.length}`;
 }
 
-/** Every message of a queue, in receive order (FIFO order for a FIFO queue), deleted as read. */
-async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<{ id: string; body: string }[]> {
-  const out: { id: string; body: string }[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 60, WaitTimeSeconds: 0 }));
-    const messages = got.Messages ?? [];
-    if (messages.length === 0) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    for (const m of messages) out.push({ id: m.MessageAttributes?.['statefun-id']?.StringValue ?? m.MessageId!, body: m.Body ?? '' });
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- command line
 

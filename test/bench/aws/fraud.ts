@@ -1,5 +1,6 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { drainQueue } from '../../support/drainQueue';
 import { Address } from '../../../runtime-lambda/core/Address';
 import type { FunctionResolver } from '../../../runtime-lambda/core/ports/FunctionEndpoint';
 import type { LocalAwsEndpoints } from '../../../runtime-lambda/aws/LocalAws';
@@ -176,24 +177,14 @@ export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadRe
   }
 }
 
+/** The alerts on the queue, deduplicated by record id as a consumer does. */
 async function drainAlerts(sqs: SQSClient, queueUrl: string): Promise<FraudAlert[]> {
-  const out: FraudAlert[] = [];
   const seen = new Set<string>();
-  for (let empty = 0; empty < 2; ) {
-    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 60, WaitTimeSeconds: 0 }));
-    const messages = got.Messages ?? [];
-    if (messages.length === 0) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    for (const m of messages) {
-      const id = m.MessageAttributes?.['statefun-id']?.StringValue ?? m.MessageId!;
-      if (seen.has(id)) continue; // the consumer's dedup by record id
-      seen.add(id);
-      out.push(MessageTypes.fraudAlert.deserialize(new Uint8Array(Buffer.from(m.Body ?? '', 'utf8'))));
-    }
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  const out: FraudAlert[] = [];
+  for (const m of await drainQueue(sqs, queueUrl)) {
+    if (seen.has(m.id)) continue;
+    seen.add(m.id);
+    out.push(MessageTypes.fraudAlert.deserialize(new Uint8Array(Buffer.from(m.body, 'utf8'))));
   }
   return out;
 }
