@@ -106,18 +106,17 @@ export class Dispatcher {
     let state = loaded;
     let deadLetterReason: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const plan = await planBatch(state, group.envelopes, this.invoker, {
-        nowMs: this.clock.now(),
-        markRetentionMs: this.markRetentionMs,
-        ...(deadLetterReason !== undefined ? { deadLetterReason } : {}),
-      });
-      if (plan.commit === undefined) return plan;
       try {
-        await this.store.commit(plan.commit);
+        const plan = await planBatch(state, group.envelopes, this.invoker, {
+          nowMs: this.clock.now(),
+          markRetentionMs: this.markRetentionMs,
+          ...(deadLetterReason !== undefined ? { deadLetterReason } : {}),
+        });
+        if (plan.commit !== undefined) await this.store.commit(plan.commit);
         return plan;
       } catch (error) {
         if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
-          // The batch's own commit can never be written: commit its messages as dead letters.
+          // The batch's own commit can never be made or written: commit its messages as dead letters.
           deadLetterReason = describeError(error);
           continue;
         }

@@ -2,7 +2,7 @@ import type { Address } from '../Address';
 import type { AddressState, DeadLetter, Mark, PendingTimer, StoredValue } from '../AddressState';
 import type { CancelledTimer, EgressRecord, ScheduledTimer } from '../Effects';
 import type { Envelope } from '../Envelope';
-import { TerminalError, describeError } from '../errors';
+import { CommitTooLargeError, TerminalError, describeError } from '../errors';
 import { batchId } from '../ids';
 import type { InvocationResult } from '../Invocation';
 import { MAX_EFFECTS_PER_BATCH, comparePositions, senderPosition } from '../positions';
@@ -84,7 +84,7 @@ export async function planBatch(
   const values = liveValues(state.values, nowMs);
   const deadLetters: DeadLetter[] = [];
   if (options.deadLetterReason !== undefined) {
-    for (const envelope of toInvoke) deadLetters.push({ id: envelope.id, address: address.key, envelope, reason: options.deadLetterReason, atMs: nowMs });
+    for (const envelope of toInvoke) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
   } else if (toInvoke.length > 0) {
     await invokeBatch(address, toInvoke, values, invoker, out, deadLetters, nowMs);
     touchAfterInvoke(values, nowMs);
@@ -96,7 +96,7 @@ export async function planBatch(
 
   const effects = out.effects(deadLetters);
   if (effects.messages.length + effects.egress.length + effects.timers.length > MAX_EFFECTS_PER_BATCH) {
-    throw new TerminalError(
+    throw new CommitTooLargeError(
       `batch on ${address.key} produced more than ${MAX_EFFECTS_PER_BATCH} effects: split the work over more messages`,
     );
   }
@@ -129,7 +129,7 @@ async function invokeBatch(
     return;
   } catch (error) {
     if (envelopes.length === 1) {
-      deadLetters.push(deadLetter(address, envelopes[0]!, error, nowMs));
+      deadLetters.push(deadLetter(address, envelopes[0]!, describeError(error), nowMs));
       return;
     }
   }
@@ -139,7 +139,7 @@ async function invokeBatch(
       const result = await invoker.invoke(address, values, [toInvocation(envelope)]);
       applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
     } catch (error) {
-      deadLetters.push(deadLetter(address, envelope, error, nowMs));
+      deadLetters.push(deadLetter(address, envelope, describeError(error), nowMs));
     }
   }
 }
@@ -148,8 +148,8 @@ function toInvocation(envelope: Envelope): PendingInvocation {
   return envelope.caller ? { caller: envelope.caller, argument: envelope.argument } : { argument: envelope.argument };
 }
 
-function deadLetter(address: Address, envelope: Envelope, error: unknown, nowMs: number): DeadLetter {
-  return { id: envelope.id, address: address.key, envelope, reason: describeError(error), atMs: nowMs };
+function deadLetter(address: Address, envelope: Envelope, reason: string, nowMs: number): DeadLetter {
+  return { id: envelope.id, address: address.key, envelope, reason, atMs: nowMs };
 }
 
 /**
