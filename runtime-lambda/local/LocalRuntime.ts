@@ -198,9 +198,11 @@ export class LocalRuntime {
     this.stats.applied += outcome.applied;
     this.stats.duplicates += outcome.duplicates;
     this.stats.deadLettered += outcome.deadLettered;
-    if (outcome.failures.length === 0) return;
-    // Redeliver failed addresses' messages, as Kinesis redelivers from the failed record.
     const failedKeys = new Set(outcome.failures.map((f) => f.address.key));
+    // Failures count "in a row": an address that got through starts again from zero.
+    if (this.redeliveries.size > 0) for (const e of batch) if (!failedKeys.has(e.target.key)) this.redeliveries.delete(e.target.key);
+    if (failedKeys.size === 0) return;
+    // Redeliver failed addresses' messages, as Kinesis redelivers from the failed record.
     for (const failure of outcome.failures) {
       const count = (this.redeliveries.get(failure.address.key) ?? 0) + 1;
       this.redeliveries.set(failure.address.key, count);

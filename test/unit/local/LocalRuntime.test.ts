@@ -190,4 +190,30 @@ describe('Class: LocalRuntime', () => {
     expect(journal(runtime, A)).toBe('one|two');
     expect(runtime.state(A).version).toBe(1);
   });
+
+  it('counts commit failures in a row: an address that got through starts again from zero', async () => {
+    // Prepare
+    const { runtime } = runtimeWith();
+    const original = runtime.store.commit.bind(runtime.store);
+    let failuresLeft = 0;
+    runtime.store.commit = async (commit) => {
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error('injected store failure');
+      }
+      return original(commit);
+    };
+
+    // Act: nine failures, a success, nine failures again (ten in a row would be fatal)
+    failuresLeft = 9;
+    runtime.ingest('commands', 'a', textValue('one'));
+    await runtime.runUntilIdle();
+    failuresLeft = 9;
+    runtime.ingest('commands', 'a', textValue('two'));
+    await runtime.runUntilIdle();
+
+    // Assess
+    expect(journal(runtime, A)).toBe('one|two');
+    expect(runtime.state(A).version).toBe(2);
+  });
 });
