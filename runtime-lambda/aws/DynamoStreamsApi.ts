@@ -1,6 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { DynamoDBStreamRecord } from './lambdaEvents';
+import {
+  type AttributeValue,
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecordOut,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamRecord, StreamAttributeValue } from './lambdaEvents';
 
 /** A shard of a DynamoDB stream, as DescribeStream lists it. */
 export interface DynamoStreamShard {
@@ -13,9 +19,8 @@ export interface DynamoStreamShard {
 export type DynamoStreamApiRecord = Omit<DynamoDBStreamRecord, 'eventSourceARN'>;
 
 /**
- * The three DynamoDB Streams calls a stream poller needs (the port). {@link DynamoStreamsJsonClient}
- * implements it over the service's JSON protocol; an adapter over
- * `@aws-sdk/client-dynamodb-streams` is a few lines when that package is installed.
+ * The three DynamoDB Streams calls a stream poller needs (the port), implemented by
+ * {@link DynamoStreamsSdkApi} over `@aws-sdk/client-dynamodb-streams`.
  */
 export interface DynamoStreamsApi {
   describeStream(streamArn: string, exclusiveStartShardId?: string): Promise<{ shards: DynamoStreamShard[]; lastEvaluatedShardId?: string }>;
@@ -23,128 +28,84 @@ export interface DynamoStreamsApi {
   getRecords(iterator: string, limit: number): Promise<{ records: DynamoStreamApiRecord[]; nextShardIterator?: string }>;
 }
 
-/** Where and as whom {@link DynamoStreamsJsonClient} calls. */
-export interface DynamoStreamsClientConfig {
-  /** E.g. `http://127.0.0.1:8000` (DynamoDB Local serves Streams on its own endpoint). */
-  readonly endpoint: string;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
-  /** @default 30000 */
-  readonly timeoutMs?: number;
-}
-
-/** An error answered by the Streams API (`__type` and `message` of its JSON body). */
-export class DynamoStreamsApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(`${code}: ${message}`);
-    this.name = 'DynamoStreamsApiError';
-  }
-}
-
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(toBuffer(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
 /**
- * A minimal DynamoDB Streams client over the service's JSON protocol (SigV4-signed with
- * `@smithy/signature-v4`, which every AWS SDK v3 client brings): DescribeStream,
- * GetShardIterator and GetRecords. It exists because `@aws-sdk/client-dynamodb-streams` is
- * not a dependency; records come back exactly as the API sends them, which is the shape of
- * a Lambda DynamoDB Streams event record.
+ * The {@link DynamoStreamsApi} over `@aws-sdk/client-dynamodb-streams`. Records are turned into
+ * the shape a Lambda DynamoDB Streams event carries: binary attributes as base64 text and
+ * `ApproximateCreationDateTime` in epoch seconds, so the relay handler reads both alike.
  *
  * @example
- * const streams = new DynamoStreamsJsonClient({ endpoint: 'http://127.0.0.1:8000', region: 'us-east-1', credentials });
+ * const streams = new DynamoStreamsSdkApi(new DynamoDBStreamsClient({ endpoint: 'http://127.0.0.1:8000' }));
  * const { shards } = await streams.describeStream(streamArn);
  */
-export class DynamoStreamsJsonClient implements DynamoStreamsApi {
-  private readonly signer: SignatureV4;
-  private readonly url: URL;
-
-  constructor(private readonly config: DynamoStreamsClientConfig) {
-    this.url = new URL(config.endpoint);
-    this.signer = new SignatureV4({ service: 'dynamodb', region: config.region, credentials: config.credentials, sha256: NodeSha256 });
-  }
+export class DynamoStreamsSdkApi implements DynamoStreamsApi {
+  constructor(private readonly client: DynamoDBStreamsClient) {}
 
   async describeStream(streamArn: string, exclusiveStartShardId?: string) {
-    const out = (await this.call('DescribeStream', {
-      StreamArn: streamArn,
-      ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}),
-    })) as { StreamDescription?: { Shards?: DynamoStreamShard[]; LastEvaluatedShardId?: string } };
+    const out = await this.client.send(
+      new DescribeStreamCommand({ StreamArn: streamArn, ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}) }),
+    );
     const description = out.StreamDescription ?? {};
     return {
-      shards: description.Shards ?? [],
+      shards: (description.Shards ?? []).map((shard) => ({
+        ShardId: shard.ShardId!,
+        ...(shard.ParentShardId ? { ParentShardId: shard.ParentShardId } : {}),
+        ...(shard.SequenceNumberRange ? { SequenceNumberRange: shard.SequenceNumberRange } : {}),
+      })),
       ...(description.LastEvaluatedShardId ? { lastEvaluatedShardId: description.LastEvaluatedShardId } : {}),
     };
   }
 
   async getShardIterator(streamArn: string, shardId: string, type: Parameters<DynamoStreamsApi['getShardIterator']>[2], sequenceNumber?: string) {
-    const out = (await this.call('GetShardIterator', {
-      StreamArn: streamArn,
-      ShardId: shardId,
-      ShardIteratorType: type,
-      ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
-    })) as { ShardIterator?: string };
+    const out = await this.client.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type, ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}) }),
+    );
     return out.ShardIterator;
   }
 
   async getRecords(iterator: string, limit: number) {
-    const out = (await this.call('GetRecords', { ShardIterator: iterator, Limit: limit })) as { Records?: DynamoStreamApiRecord[]; NextShardIterator?: string };
-    return { records: out.Records ?? [], ...(out.NextShardIterator ? { nextShardIterator: out.NextShardIterator } : {}) };
+    const out = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+    return {
+      records: (out.Records ?? []).map(toEventRecord),
+      ...(out.NextShardIterator ? { nextShardIterator: out.NextShardIterator } : {}),
+    };
   }
+}
 
-  private async call(operation: string, input: object): Promise<unknown> {
-    const body = JSON.stringify(input);
-    const path = this.url.pathname || '/';
-    const signed = await this.signer.sign({
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port ? { port: Number(this.url.port) } : {}),
-      path,
-      query: {},
-      headers: {
-        host: this.url.host,
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': `DynamoDBStreams_20120810.${operation}`,
-      },
-      body,
-    });
-    const response = await fetch(new URL(path, this.url), {
-      method: 'POST',
-      headers: Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name !== 'host')),
-      body,
-      signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000),
-    });
-    const text = await response.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      throw new DynamoStreamsApiError('InvalidResponse', `${operation} answered HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, response.status);
-    }
-    if (!response.ok) {
-      const type = String(parsed.__type ?? `HTTP${response.status}`);
-      throw new DynamoStreamsApiError(type.slice(type.lastIndexOf('#') + 1), String(parsed.message ?? parsed.Message ?? text.slice(0, 200)), response.status);
-    }
-    return parsed;
-  }
+function toEventRecord(record: StreamRecordOut): DynamoStreamApiRecord {
+  const d = record.dynamodb ?? {};
+  return {
+    ...(record.eventID ? { eventID: record.eventID } : {}),
+    eventName: record.eventName as DynamoStreamApiRecord['eventName'],
+    ...(record.eventVersion ? { eventVersion: record.eventVersion } : {}),
+    ...(record.eventSource ? { eventSource: 'aws:dynamodb' as const } : {}),
+    ...(record.awsRegion ? { awsRegion: record.awsRegion } : {}),
+    dynamodb: {
+      ...(d.ApproximateCreationDateTime ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) } : {}),
+      ...(d.Keys ? { Keys: mapValues(d.Keys) } : {}),
+      ...(d.NewImage ? { NewImage: mapValues(d.NewImage) } : {}),
+      ...(d.OldImage ? { OldImage: mapValues(d.OldImage) } : {}),
+      SequenceNumber: d.SequenceNumber!,
+      ...(d.SizeBytes !== undefined ? { SizeBytes: d.SizeBytes } : {}),
+      ...(d.StreamViewType ? { StreamViewType: d.StreamViewType } : {}),
+    },
+  };
+}
+
+function mapValues(attributes: Record<string, AttributeValue>): Record<string, StreamAttributeValue> {
+  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, toEventValue(value)]));
+}
+
+/** An SDK attribute value as a Lambda event carries it: bytes as base64. */
+function toEventValue(value: AttributeValue): StreamAttributeValue {
+  if (value.S !== undefined) return { S: value.S };
+  if (value.N !== undefined) return { N: value.N };
+  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
+  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
+  if (value.NULL !== undefined) return { NULL: true };
+  if (value.M !== undefined) return { M: mapValues(value.M) };
+  if (value.L !== undefined) return { L: value.L.map(toEventValue) };
+  if (value.SS !== undefined) return { SS: value.SS };
+  if (value.NS !== undefined) return { NS: value.NS };
+  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
+  throw new Error(`unsupported DynamoDB attribute value with keys ${Object.keys(value).join(', ')}`);
 }

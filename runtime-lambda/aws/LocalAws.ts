@@ -12,7 +12,8 @@ import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { describeError } from '../core/errors';
 import { createTables } from './createTables';
 import type { DelayScheduler } from './DelayScheduler';
-import { DynamoStreamsJsonClient } from './DynamoStreamsApi';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoStreamsSdkApi } from './DynamoStreamsApi';
 import { encodeMessageBundles } from './messageRecords';
 import type { EgressTarget } from './OutboxRelay';
 
@@ -31,7 +32,7 @@ export interface LocalAwsClients {
   readonly dynamo: DynamoDBClient;
   readonly kinesis: KinesisClient;
   readonly sqs: SQSClient;
-  readonly streams: DynamoStreamsJsonClient;
+  readonly streams: DynamoStreamsSdkApi;
   destroy(): void;
 }
 
@@ -42,7 +43,8 @@ export function localAwsClients(endpoints: LocalAwsEndpoints): LocalAwsClients {
   const kinesis = new KinesisClient({ ...base, endpoint: endpoints.aws, requestHandler: new NodeHttpHandler() });
   serializeKinesisPuts(kinesis, endpoints.aws);
   const sqs = new SQSClient({ ...base, endpoint: endpoints.aws });
-  const streams = new DynamoStreamsJsonClient({ ...base, endpoint: endpoints.dynamodb });
+  const streamsClient = new DynamoDBStreamsClient({ ...base, endpoint: endpoints.dynamodb });
+  const streams = new DynamoStreamsSdkApi(streamsClient);
   return {
     dynamo,
     kinesis,
@@ -52,6 +54,7 @@ export function localAwsClients(endpoints: LocalAwsEndpoints): LocalAwsClients {
       dynamo.destroy();
       kinesis.destroy();
       sqs.destroy();
+      streamsClient.destroy();
     },
   };
 }

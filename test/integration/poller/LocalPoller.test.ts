@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DeleteStreamCommand, KinesisClient, PutRecordsCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { DynamoStreamsJsonClient } from '../../../runtime-lambda/aws/DynamoStreamsApi';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoStreamsSdkApi } from '../../../runtime-lambda/aws/DynamoStreamsApi';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../../runtime-lambda/aws/lambdaEvents';
 import { LocalPoller, type PollerFailure, mappingOptions } from '../../../runtime-lambda/aws/LocalPoller';
 import { awsClientConfig, dynamoClientConfig } from '../../support/awsClientConfig';
@@ -208,7 +209,8 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
         }
       }
       const events: DynamoDBStreamEvent[] = [];
-      const api = new DynamoStreamsJsonClient(dynamoClientConfig());
+      const streamsClient = new DynamoDBStreamsClient(dynamoClientConfig());
+      const api = new DynamoStreamsSdkApi(streamsClient);
 
       // Act
       const poller = start(
@@ -229,6 +231,7 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
         expect(versions).toEqual(['1', '2', '3', '4']);
       }
       expect(Math.max(...events.map((e) => e.Records.length))).toBeLessThanOrEqual(2);
+      streamsClient.destroy();
     });
   });
 
