@@ -1,22 +1,21 @@
 import { createHash } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient, type Target } from '@aws-sdk/client-scheduler';
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { InvalidInputError, RetryableError, TerminalError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import type { DelayScheduler } from './DelayScheduler';
-import { encodeMessageBundle } from './messageRecords';
+import { encodeMessageBundle, encodeMessageBundleText } from './messageRecords';
 
 /**
  * How a schedule puts its bundle on the message stream:
  * - `templated`: Scheduler's Kinesis templated target (`Arn` = stream ARN,
- *   `KinesisParameters.PartitionKey`). Scheduler puts the target's `Input` TEXT as the record
- *   data (its UTF-8 bytes), so the bundle is written in its plain-JSON encoding, which is
- *   valid UTF-8 from its first byte, and `Input` is that text (control characters included:
- *   the magic starts with NUL).
+ *   `KinesisParameters.PartitionKey`). Scheduler puts the target's `Input`, "text, or
+ *   well-formed JSON", as the record data, so `Input` is the bundle in its JSON text form
+ *   ({@link encodeMessageBundleText}): plain JSON without control characters, read by the
+ *   dispatcher as it is, and still the same bundle if the JSON were re-serialized.
  * - `universal`: the universal target `arn:aws:scheduler:::aws-sdk:kinesis:putRecord` whose
- *   `Input` is the PutRecord request as JSON, `Data` in base64 (how JSON carries a blob).
- *   Byte-exact for any bundle; the fallback if a templated `Input` were ever altered.
+ *   `Input` is the PutRecord request as JSON, `Data` in base64 (how JSON carries a blob), the
+ *   binary bundle inside. The alternative for accounts that restrict templated targets.
  */
 export type SchedulerTargetMode = 'templated' | 'universal';
 
@@ -42,10 +41,6 @@ export const KINESIS_PUT_RECORD_TARGET_ARN = 'arn:aws:scheduler:::aws-sdk:kinesi
 /** Schedule names: 1 to 64 of `[0-9a-zA-Z-_.]`. */
 const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 const MINUTE_MS = 60_000;
-/** Header of a message bundle: magic (4), version (1), encoding (1); see messageRecords.ts. */
-const BUNDLE_HEADER_BYTES = 6;
-const PLAIN_JSON = 1;
-const DEFLATED_JSON = 2;
 
 /**
  * A {@link DelayScheduler} on EventBridge Scheduler: one one-time schedule per timer,
@@ -132,9 +127,9 @@ export class SchedulerDelayScheduler implements DelayScheduler {
 
   /** The schedule target that puts `timer`'s envelope on the message stream. */
   targetOf(timer: ScheduledTimer): Target {
-    const record = encodeMessageBundle([timer.envelope]);
     const retry = { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 };
     if (this.mode === 'universal') {
+      const record = encodeMessageBundle([timer.envelope]);
       return {
         Arn: KINESIS_PUT_RECORD_TARGET_ARN,
         RoleArn: this.options.roleArn,
@@ -146,12 +141,13 @@ export class SchedulerDelayScheduler implements DelayScheduler {
         }),
       };
     }
+    const bundle = encodeMessageBundleText([timer.envelope]);
     return {
       Arn: this.options.messageStreamArn,
       RoleArn: this.options.roleArn,
       RetryPolicy: retry,
-      KinesisParameters: { PartitionKey: record.partitionKey },
-      Input: bundleAsText(record.data),
+      KinesisParameters: { PartitionKey: bundle.partitionKey },
+      Input: bundle.text,
     };
   }
 
@@ -198,27 +194,6 @@ export function scheduleNameOf(timerId: string): string {
 export function atExpression(dueAtMs: number, nowMs: number): string {
   const at = Math.ceil(Math.max(dueAtMs, nowMs + 1) / MINUTE_MS) * MINUTE_MS;
   return `at(${new Date(at).toISOString().slice(0, 19)})`;
-}
-
-/**
- * A message bundle as the text a templated Kinesis target's `Input` carries: the bundle in
- * its plain-JSON encoding (a deflated body is inflated first), decoded as UTF-8. Its UTF-8
- * bytes are exactly the bundle, so the record Scheduler puts is one the dispatcher reads.
- */
-export function bundleAsText(data: Uint8Array): string {
-  let plain = data;
-  if (data[BUNDLE_HEADER_BYTES - 1] === DEFLATED_JSON) {
-    const body = inflateRawSync(Buffer.from(data.buffer, data.byteOffset + BUNDLE_HEADER_BYTES, data.byteLength - BUNDLE_HEADER_BYTES));
-    plain = new Uint8Array(BUNDLE_HEADER_BYTES + body.byteLength);
-    plain.set(data.subarray(0, BUNDLE_HEADER_BYTES), 0);
-    plain[BUNDLE_HEADER_BYTES - 1] = PLAIN_JSON;
-    plain.set(body, BUNDLE_HEADER_BYTES);
-  }
-  const text = Buffer.from(plain).toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(plain)) {
-    throw new InvalidInputError('bundleAsText: the bundle is not valid UTF-8 in its plain encoding; use the universal Scheduler target (STATEFUN_SCHEDULER_TARGET=universal)');
-  }
-  return text;
 }
 
 function errorName(error: unknown): string | undefined {

@@ -21,6 +21,8 @@ const DEFLATED_JSON = 2;
 const HEADER_BYTES = MAGIC.byteLength + 2;
 /** Below this, deflating rarely pays for its header. */
 const DEFLATE_FROM_BYTES = 512;
+/** The first byte of a bundle in its JSON text form. */
+const OPEN_BRACE = 0x7b;
 /** Kinesis partition keys are 1 to 256 Unicode characters. */
 const MAX_PARTITION_KEY_CHARS = 256;
 /** Kinesis takes records of at most 1 MiB, partition key included. */
@@ -85,16 +87,8 @@ export function isMessageBundle(data: Uint8Array): boolean {
  * decodeMessageBundle(record.data, record.partitionKey); // [envelope1, envelope2]
  */
 export function encodeMessageBundle(envelopes: readonly Envelope[]): MessageRecord {
-  const target = envelopes[0]?.target;
-  if (target === undefined) throw new InvalidInputError('encodeMessageBundle: no envelopes to encode; a bundle holds at least one');
-  for (const envelope of envelopes) {
-    if (!envelope.target.equals(target)) {
-      throw new InvalidInputError(
-        `encodeMessageBundle: envelope ${envelope.id} goes to ${envelope.target.key}, not ${target.key}: a bundle holds the messages of one target; group by target first`,
-      );
-    }
-  }
-  const json = Buffer.from(JSON.stringify({ t: target.key, e: envelopes.map(toWire) }), 'utf8');
+  const target = commonTarget(envelopes, 'encodeMessageBundle');
+  const json = Buffer.from(JSON.stringify(bundleJsonOf(target, envelopes)), 'utf8');
   let encoding = PLAIN_JSON;
   let body: Uint8Array = json;
   if (json.byteLength >= DEFLATE_FROM_BYTES) {
@@ -110,6 +104,52 @@ export function encodeMessageBundle(envelopes: readonly Envelope[]): MessageReco
   data[MAGIC.byteLength + 1] = encoding;
   data.set(body, HEADER_BYTES);
   return { partitionKey: partitionKeyOf(target), data, target, count: envelopes.length };
+}
+
+/** A message bundle in its JSON text form: see {@link encodeMessageBundleText}. */
+export interface MessageBundleText {
+  readonly partitionKey: string;
+  /** Well-formed JSON; its UTF-8 bytes are a record {@link decodeMessageBundle} reads. */
+  readonly text: string;
+  readonly target: Address;
+  readonly count: number;
+}
+
+/**
+ * Encodes envelopes that all go to ONE target as a bundle in its JSON text form:
+ * `{"sfb":1,"t":...,"e":[...]}` (the body of {@link encodeMessageBundle} with the format
+ * version as `sfb`, no binary header, never deflated). For producers that can only carry
+ * text, such as an EventBridge Scheduler Kinesis target, whose `Input` is "text, or
+ * well-formed JSON": the record data is the UTF-8 of the text, and a producer that
+ * re-serializes the JSON (whitespace, key order) still yields the same bundle.
+ *
+ * @throws {@link InvalidInputError} as {@link encodeMessageBundle}.
+ *
+ * @example
+ * const { text, partitionKey } = encodeMessageBundleText([timer.envelope]);
+ * decodeMessageBundle(Buffer.from(text, 'utf8'), partitionKey); // [timer.envelope]
+ */
+export function encodeMessageBundleText(envelopes: readonly Envelope[]): MessageBundleText {
+  const target = commonTarget(envelopes, 'encodeMessageBundleText');
+  const text = JSON.stringify({ sfb: FORMAT_VERSION, ...bundleJsonOf(target, envelopes) });
+  return { partitionKey: partitionKeyOf(target), text, target, count: envelopes.length };
+}
+
+function commonTarget(envelopes: readonly Envelope[], caller: string): Address {
+  const target = envelopes[0]?.target;
+  if (target === undefined) throw new InvalidInputError(`${caller}: no envelopes to encode; a bundle holds at least one`);
+  for (const envelope of envelopes) {
+    if (!envelope.target.equals(target)) {
+      throw new InvalidInputError(
+        `${caller}: envelope ${envelope.id} goes to ${envelope.target.key}, not ${target.key}: a bundle holds the messages of one target; group by target first`,
+      );
+    }
+  }
+  return target;
+}
+
+function bundleJsonOf(target: Address, envelopes: readonly Envelope[]): { t: string; e: WireEnvelope[] } {
+  return { t: target.key, e: envelopes.map(toWire) };
 }
 
 /**
@@ -135,16 +175,33 @@ export function encodeMessageBundles(envelopes: readonly Envelope[], maxRecordBy
 }
 
 /**
- * Decodes a message-stream record written by {@link encodeMessageBundle}, validating every
- * field. With `partitionKey`, also checks that it is the target's key.
+ * Decodes a message-stream record written by {@link encodeMessageBundle} (binary header) or
+ * {@link encodeMessageBundleText} (JSON text, first byte `{`), validating every field. With
+ * `partitionKey`, also checks that it is the target's key.
  *
  * @throws {@link MalformedRecordError} naming what is wrong; the caller dead-letters the record.
  */
 export function decodeMessageBundle(data: Uint8Array, partitionKey?: string): Envelope[] {
+  const bundle = data[0] === OPEN_BRACE ? textBundleOf(data) : object(parseJson(binaryBundleBody(data)), 'bundle');
+  const target = address(bundle.t, 't');
+  if (partitionKey !== undefined && partitionKey !== partitionKeyOf(target)) {
+    throw new MalformedRecordError(
+      `message bundle for ${target.key} arrived with partition key ${JSON.stringify(partitionKey)}, expected ${JSON.stringify(partitionKeyOf(target))}: ` +
+        'its producer does not key records by target, so their order is not guaranteed',
+    );
+  }
+  if (!Array.isArray(bundle.e) || bundle.e.length === 0) {
+    throw new MalformedRecordError(`message bundle for ${target.key}: "e" must be a non-empty array of envelopes, got ${describe(bundle.e)}`);
+  }
+  return bundle.e.map((raw, i) => fromWire(raw, target, `e[${i}]`));
+}
+
+/** The JSON text of a binary bundle's body, its header checked. */
+function binaryBundleBody(data: Uint8Array): string {
   if (!isMessageBundle(data)) {
     const start = Buffer.from(data.subarray(0, 8)).toString('hex');
     throw new MalformedRecordError(
-      `record of ${data.byteLength} bytes is not a message bundle: it does not start with the magic 00534642 ("\\0SFB") but with ${start || 'nothing'}; ` +
+      `record of ${data.byteLength} bytes is not a message bundle: it starts neither with the magic 00534642 ("\\0SFB") nor with "{" (the JSON text form) but with ${start || 'nothing'}; ` +
         'raw records belong on an ingress stream configured as such, messages must be written with encodeMessageBundle',
     );
   }
@@ -159,32 +216,37 @@ export function decodeMessageBundle(data: Uint8Array, partitionKey?: string): En
   }
   const encoding = data[MAGIC.byteLength + 1]!;
   const body = Buffer.from(data.buffer, data.byteOffset + HEADER_BYTES, data.byteLength - HEADER_BYTES);
-  let text: string;
   try {
-    if (encoding === PLAIN_JSON) text = body.toString('utf8');
-    else if (encoding === DEFLATED_JSON) text = inflateRawSync(body, { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8');
-    else throw new Error(`unknown body encoding ${encoding} (expected 1: JSON or 2: deflated JSON)`);
+    if (encoding === PLAIN_JSON) return body.toString('utf8');
+    if (encoding === DEFLATED_JSON) return inflateRawSync(body, { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8');
+    throw new Error(`unknown body encoding ${encoding} (expected 1: JSON or 2: deflated JSON)`);
   } catch (cause) {
     throw new MalformedRecordError(`message bundle body cannot be read: ${(cause as Error).message}`, { cause });
   }
-  let json: unknown;
+}
+
+/** A bundle in its JSON text form, its `sfb` version checked. */
+function textBundleOf(data: Uint8Array): Record<string, unknown> {
+  const bundle = object(parseJson(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')), 'bundle');
+  if (bundle.sfb === undefined) {
+    throw new MalformedRecordError(
+      'JSON record without "sfb" is not a message bundle; raw records belong on an ingress stream configured as such, messages must be written with encodeMessageBundle or encodeMessageBundleText',
+    );
+  }
+  if (bundle.sfb !== FORMAT_VERSION) {
+    throw new MalformedRecordError(
+      `JSON message bundle has "sfb" ${describe(bundle.sfb)}; this runtime reads version ${FORMAT_VERSION}: a JSON record on the message stream must be written with encodeMessageBundleText`,
+    );
+  }
+  return bundle;
+}
+
+function parseJson(text: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (cause) {
     throw new MalformedRecordError(`message bundle body is not valid JSON (${(cause as Error).message}); the record is truncated or corrupt`, { cause });
   }
-  const bundle = object(json, 'bundle');
-  const target = address(bundle.t, 't');
-  if (partitionKey !== undefined && partitionKey !== partitionKeyOf(target)) {
-    throw new MalformedRecordError(
-      `message bundle for ${target.key} arrived with partition key ${JSON.stringify(partitionKey)}, expected ${JSON.stringify(partitionKeyOf(target))}: ` +
-        'its producer does not key records by target, so their order is not guaranteed',
-    );
-  }
-  if (!Array.isArray(bundle.e) || bundle.e.length === 0) {
-    throw new MalformedRecordError(`message bundle for ${target.key}: "e" must be a non-empty array of envelopes, got ${describe(bundle.e)}`);
-  }
-  return bundle.e.map((raw, i) => fromWire(raw, target, `e[${i}]`));
 }
 
 /** Bytes a record counts against Kinesis' per-record limit: data plus partition key. */

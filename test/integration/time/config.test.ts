@@ -2,9 +2,9 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigurationError } from '../../../runtime-lambda/aws/envConfig';
 import { RoutingDelayScheduler } from '../../../runtime-lambda/aws/RoutingDelayScheduler';
-import { atExpression, bundleAsText, scheduleNameOf } from '../../../runtime-lambda/aws/SchedulerDelayScheduler';
+import { SchedulerDelayScheduler, atExpression, scheduleNameOf } from '../../../runtime-lambda/aws/SchedulerDelayScheduler';
 import { delaySecondsFor } from '../../../runtime-lambda/aws/SqsDelayScheduler';
-import { encodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
+import { decodeMessageBundle, encodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
 import { delaySchedulerFromEnv } from '../../../runtime-lambda/handlers/relay';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { textValue } from '../../helpers/factories';
@@ -58,12 +58,16 @@ describe('Time on AWS: configuration and naming', () => {
     expect([delaySecondsFor(-5), delaySecondsFor(999), delaySecondsFor(1000), delaySecondsFor(1001), delaySecondsFor(10 * 3_600_000)]).toEqual([0, 0, 1, 2, 900]);
   });
 
-  it('writes a deflated bundle as the plain text whose UTF-8 bytes are a bundle', () => {
-    const record = encodeMessageBundle([
-      { id: 't', target: Address.of('test/journal', 'a'), argument: textValue('x'.repeat(2000)), origin: { kind: 'timer', timerId: 't' } },
-    ]);
-    expect(record.data[5]).toBe(2);
-    const text = bundleAsText(record.data);
-    expect(text.startsWith('\u0000SFB\u0001\u0001{')).toBe(true);
+  it('gives a templated schedule the bundle as JSON text without control characters, even when the binary form is deflated', () => {
+    const envelope = { id: 't', target: Address.of('test/journal', 'a'), argument: textValue('x'.repeat(2000)), origin: { kind: 'timer', timerId: 't' } } as const;
+    expect(encodeMessageBundle([envelope]).data[5]).toBe(2);
+    const delays = new SchedulerDelayScheduler({ client: clients.scheduler, groupName: 'g', roleArn: ROLE.STATEFUN_SCHEDULER_ROLE_ARN, messageStreamArn: STREAM.STATEFUN_MESSAGE_STREAM_ARN });
+
+    const target = delays.targetOf({ timerId: 't', dueAtMs: Date.UTC(2026, 0, 2), envelope });
+
+    expect(target.Input).toMatch(/^\{"sfb":1,/);
+    expect(target.Input).not.toMatch(/[\u0000-\u001f]/);
+    expect(target.KinesisParameters).toEqual({ PartitionKey: 'test/journal/a' });
+    expect(decodeMessageBundle(Buffer.from(target.Input!, 'utf8'), 'test/journal/a')).toEqual([envelope]);
   });
 });

@@ -7,6 +7,7 @@ import {
   MalformedRecordError,
   decodeMessageBundle,
   encodeMessageBundle,
+  encodeMessageBundleText,
   encodeMessageBundles,
   isMessageBundle,
   partitionKeyOf,
@@ -64,6 +65,32 @@ describe('Function: encodeMessageBundle / decodeMessageBundle', () => {
     expect(decodeMessageBundle(record.data)).toEqual(envelopes);
   });
 
+  it('round-trips the JSON text form, also after the JSON is re-serialized with other spacing and key order', () => {
+    // Prepare
+    const envelopes = envelopesOfEveryKind();
+
+    // Act
+    const bundle = encodeMessageBundleText(envelopes);
+    const parsed = JSON.parse(bundle.text) as Record<string, unknown>;
+    const reordered = JSON.stringify({ e: parsed.e, t: parsed.t, sfb: parsed.sfb }, null, 2);
+
+    // Assess
+    expect(bundle.text.startsWith('{"sfb":1,"t":"test/journal/a/b","e":[')).toBe(true);
+    expect(bundle.partitionKey).toBe('test/journal/a/b');
+    expect(bundle.count).toBe(4);
+    expect(decodeMessageBundle(Buffer.from(bundle.text, 'utf8'), bundle.partitionKey)).toEqual(envelopes);
+    expect(decodeMessageBundle(Buffer.from(reordered, 'utf8'))).toEqual(envelopes);
+  });
+
+  it('rejects a JSON text record that is not a bundle of this version', () => {
+    const text = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+    expect(() => decodeMessageBundle(text({ t: T.key, e: [goodEnvelope] }))).toThrow(/without "sfb" is not a message bundle/);
+    expect(() => decodeMessageBundle(text({ sfb: 2, t: T.key, e: [goodEnvelope] }))).toThrow(/"sfb" 2; this runtime reads version 1/);
+    expect(() => decodeMessageBundle(text('{"sfb":1,"t":'))).toThrow(/not valid JSON/);
+    expect(() => decodeMessageBundle(text('{"sfb":1,"t":"test/journal/a/b","e":[]}'))).toThrow(MalformedRecordError);
+    expect(() => encodeMessageBundleText([])).toThrow(InvalidInputError);
+  });
+
   it('hashes partition keys longer than the 256 characters Kinesis allows, and checks them on decode', () => {
     // Prepare
     const long = Address.of('test/journal', 'x'.repeat(300));
@@ -101,8 +128,9 @@ describe('Function: encodeMessageBundle / decodeMessageBundle', () => {
 
   describe('malformed input', () => {
     const cases: [string, Uint8Array, string][] = [
-      ['empty', new Uint8Array(0), 'does not start with the magic 00534642 ("\\0SFB") but with nothing'],
-      ['raw JSON (wrong magic)', Buffer.from('{"amount":12}'), 'but with 7b22616d6f756e74'],
+      ['empty', new Uint8Array(0), 'starts neither with the magic 00534642 ("\\0SFB") nor with "{" (the JSON text form) but with nothing'],
+      ['raw text', Buffer.from('amount=12'), 'but with 616d6f756e743d31'],
+      ['raw JSON (no "sfb")', Buffer.from('{"amount":12}'), 'JSON record without "sfb" is not a message bundle; raw records belong on an ingress stream'],
       ['truncated header', Uint8Array.of(0x00, 0x53, 0x46, 0x42, 1), 'is truncated: its 6-byte header is incomplete'],
       ['unknown version', withBody(goodEnvelope, [0x00, 0x53, 0x46, 0x42, 9, 1]), 'format version 9; this runtime reads version 1'],
       ['unknown encoding', withBody(goodEnvelope, [0x00, 0x53, 0x46, 0x42, 1, 7]), 'unknown body encoding 7'],
