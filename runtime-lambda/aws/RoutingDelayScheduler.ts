@@ -1,6 +1,7 @@
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { InvalidInputError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
+import { DEFAULT_SHORT_DELAY_MAX_MS, takesShortDelayPath } from '../core/timerDelivery';
 import type { DelayScheduler } from './DelayScheduler';
 
 /** Options of {@link RoutingDelayScheduler}: at least one of `long` and `short`. */
@@ -33,7 +34,7 @@ export class RoutingDelayScheduler implements DelayScheduler {
 
   constructor(private readonly options: RoutingDelaySchedulerOptions) {
     if (!options.long && !options.short) throw new InvalidInputError('RoutingDelayScheduler: give a long (Scheduler) or short (SQS) delay scheduler, or both');
-    this.shortMaxMs = options.shortMaxMs ?? 15 * 60_000;
+    this.shortMaxMs = options.shortMaxMs ?? DEFAULT_SHORT_DELAY_MAX_MS;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -42,7 +43,7 @@ export class RoutingDelayScheduler implements DelayScheduler {
     const short: ScheduledTimer[] = [];
     const long: ScheduledTimer[] = [];
     for (const timer of timers) {
-      const useShort = this.options.short && (!this.options.long || timer.dueAtMs - now <= this.shortMaxMs);
+      const useShort = this.options.short && (!this.options.long || takesShortDelayPath(timer.dueAtMs, now, this.shortMaxMs));
       (useShort ? short : long).push(timer);
     }
     if (short.length > 0) await this.options.short!.schedule(short);

@@ -3,6 +3,7 @@ import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient, typ
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { InvalidInputError, RetryableError, TerminalError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
+import { schedulerFireTimeMs } from '../core/timerDelivery';
 import type { DelayScheduler } from './DelayScheduler';
 import { encodeMessageBundle, encodeMessageBundleText } from './messageRecords';
 
@@ -40,7 +41,6 @@ export interface SchedulerDelaySchedulerOptions {
 export const KINESIS_PUT_RECORD_TARGET_ARN = 'arn:aws:scheduler:::aws-sdk:kinesis:putRecord';
 /** Schedule names: 1 to 64 of `[0-9a-zA-Z-_.]`. */
 const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
-const MINUTE_MS = 60_000;
 
 /**
  * A {@link DelayScheduler} on EventBridge Scheduler: one one-time schedule per timer,
@@ -192,8 +192,7 @@ export function scheduleNameOf(timerId: string): string {
  * atExpression(Date.parse('2026-01-01T10:00:20Z'), Date.parse('2026-01-01T09:00:00Z')); // 'at(2026-01-01T10:01:00)'
  */
 export function atExpression(dueAtMs: number, nowMs: number): string {
-  const at = Math.ceil(Math.max(dueAtMs, nowMs + 1) / MINUTE_MS) * MINUTE_MS;
-  return `at(${new Date(at).toISOString().slice(0, 19)})`;
+  return `at(${new Date(schedulerFireTimeMs(dueAtMs, nowMs)).toISOString().slice(0, 19)})`;
 }
 
 function errorName(error: unknown): string | undefined {

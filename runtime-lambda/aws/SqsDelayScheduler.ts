@@ -2,6 +2,7 @@ import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEn
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { InvalidInputError, RetryableError, TerminalError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
+import { sqsDelaySeconds } from '../core/timerDelivery';
 import type { DelayScheduler } from './DelayScheduler';
 import { encodeMessageBundle } from './messageRecords';
 
@@ -23,18 +24,17 @@ export interface SqsDelaySchedulerOptions {
 }
 
 /**
- * The SQS `DelaySeconds` for a timer due in `remainingMs`: 0 below one second, otherwise
- * the whole seconds rounded up (never early), at most {@link SQS_MAX_DELAY_SECONDS}. A
- * longer wait is finished by the delivery handler, which sends the message again.
+ * The SQS `DelaySeconds` for a timer due in `remainingMs`: 0 when it is due, otherwise the
+ * whole seconds rounded up (never early), at most {@link SQS_MAX_DELAY_SECONDS}. A longer
+ * wait is finished by the delivery handler, which sends the message again.
  *
  * @example
- * delaySecondsFor(400); // 0
+ * delaySecondsFor(400); // 1
  * delaySecondsFor(1_500); // 2
  * delaySecondsFor(3_600_000); // 900
  */
 export function delaySecondsFor(remainingMs: number): number {
-  if (remainingMs < 1000) return 0;
-  return Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(remainingMs / 1000));
+  return Math.min(SQS_MAX_DELAY_SECONDS, sqsDelaySeconds(remainingMs));
 }
 
 /**

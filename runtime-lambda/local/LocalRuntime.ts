@@ -10,7 +10,7 @@ import { InMemoryStateStore } from './InMemoryStateStore';
 import { type EgressHandler, LocalEffectSink } from './LocalEffectSink';
 import { LocalLog } from './LocalLog';
 import { SimulatedClock } from './SimulatedClock';
-import { TimerQueue } from './TimerQueue';
+import { type TimerDeliveryOptions, TimerQueue } from './TimerQueue';
 
 /** An ingress: raw records whose key is the id of the target function instance, as in StateFun. */
 export interface IngressSpec {
@@ -36,6 +36,8 @@ export interface LocalRuntimeOptions {
   readonly onDeadLetter?: (deadLetter: DeadLetter) => void;
   /** Passed to the {@link Dispatcher}. */
   readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock'>;
+  /** When delayed messages are delivered. @default - as on AWS: whole seconds up to 15 minutes, whole minutes beyond */
+  readonly timers?: TimerDeliveryOptions;
 }
 
 /** Counters of a {@link LocalRuntime} since it started. */
@@ -56,7 +58,7 @@ const MAX_REDELIVERIES = 10;
  *
  * @example
  * const runtime = new LocalRuntime({ functions: app.resolver(), ingresses: [{ name: 'in', target: 'demo/counter' }] });
- * runtime.ingest('in', 'alice', Types.string.toTypedValue('hi'));
+ * runtime.ingest('in', 'alice', { typename: Types.string.typename, value: Types.string.serialize('hi') });
  * await runtime.runUntilIdle();
  */
 export class LocalRuntime {
@@ -66,7 +68,7 @@ export class LocalRuntime {
   readonly deadLetters: DeadLetter[] = [];
 
   private readonly log: LocalLog;
-  private readonly timers = new TimerQueue();
+  private readonly timers: TimerQueue;
   private readonly dispatcher: Dispatcher;
   private readonly ingresses: ReadonlyMap<string, string>;
   private readonly sink: LocalEffectSink;
@@ -76,6 +78,7 @@ export class LocalRuntime {
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.clock = options.clock ?? new SimulatedClock();
+    this.timers = new TimerQueue(this.clock, options.timers);
     this.log = new LocalLog(options.partitions ?? 4);
     this.batchSize = options.batchSize ?? 1000;
     this.sink = new LocalEffectSink(this.log, this.timers, options.egresses ?? {}, (d) => this.deadLetter(d), this.clock);
@@ -135,7 +138,8 @@ export class LocalRuntime {
 
   /**
    * Moves a {@link SimulatedClock} to `timeMs`, firing every timer due on the way at its
-   * due time and processing everything each one causes before the next.
+   * delivery time (see {@link LocalRuntimeOptions.timers}) and processing everything each
+   * one causes before the next.
    */
   async advanceTo(timeMs: number): Promise<void> {
     const clock = this.simulatedClock();

@@ -9,10 +9,11 @@ import { describeEffectSinkContract } from './effectSinkContract';
 
 describeEffectSinkContract('LocalEffectSink', async () => {
   const log = new LocalLog(2);
-  const timers = new TimerQueue();
+  const clock = new SimulatedClock();
+  const timers = new TimerQueue(clock);
   const egress: string[] = [];
   const deadLetters: DeadLetter[] = [];
-  const sink = new LocalEffectSink(log, timers, { 'contract/alerts': (r) => void egress.push(`${r.id}=${readText(r.argument)}`) }, (d) => void deadLetters.push(d), new SimulatedClock());
+  const sink = new LocalEffectSink(log, timers, { 'contract/alerts': (r) => void egress.push(`${r.id}=${readText(r.argument)}`) }, (d) => void deadLetters.push(d), clock);
   return {
     sink,
     observe: async () => {

@@ -3,13 +3,14 @@ import type { EgressRecord } from '../../../runtime-lambda/core/Effects';
 import { InvalidInputError } from '../../../runtime-lambda/core/errors';
 import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
+import type { TimerDeliveryOptions } from '../../../runtime-lambda/local/TimerQueue';
 import { readText, textValue } from '../../helpers/factories';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 
 const A = Address.of('test/journal', 'a');
 const B = Address.of('test/journal', 'b');
 
-function runtimeWith(egress: EgressRecord[] = [], clock = new SimulatedClock(0)) {
+function runtimeWith(egress: EgressRecord[] = [], clock = new SimulatedClock(0), timers?: TimerDeliveryOptions) {
   const fn = new JournalFunction();
   const runtime = new LocalRuntime({
     functions: resolverOf({ 'test/journal': fn }),
@@ -18,6 +19,7 @@ function runtimeWith(egress: EgressRecord[] = [], clock = new SimulatedClock(0))
     clock,
     partitions: 3,
     dispatcher: { sleep: async () => undefined },
+    timers,
   });
   return { runtime, fn, clock };
 }
@@ -86,9 +88,9 @@ describe('Class: LocalRuntime', () => {
     expect(clock.now()).toBe(120_000);
   });
 
-  it('fires timers in due order, each at its own time, including timers set by fired timers', async () => {
+  it('fires timers in due order, each at its own time, including timers set by fired timers (exact precision)', async () => {
     // Prepare
-    const { runtime } = runtimeWith();
+    const { runtime } = runtimeWith([], new SimulatedClock(0), { precision: 'exact' });
     runtime.ingest('commands', 'a', textValue('after 300 - test/journal/b third'));
     runtime.ingest('commands', 'a', textValue('after 100 - test/journal/b after 100 - test/journal/b second'));
     runtime.ingest('commands', 'a', textValue('after 50 - test/journal/b first'));
@@ -98,6 +100,46 @@ describe('Class: LocalRuntime', () => {
 
     // Assess
     expect(journal(runtime, B)).toBe('first|after 100 - test/journal/b second|second|third');
+  });
+
+  it('delivers as AWS would by default: short delays at whole seconds after the relay (SQS), long ones at the next whole minute (Scheduler)', async () => {
+    // Prepare
+    const start = Date.UTC(2026, 0, 1, 9, 0, 0, 250);
+    const { runtime } = runtimeWith([], new SimulatedClock(start));
+    runtime.ingest('commands', 'a', textValue('after 1500 - test/journal/b sqs'));
+    runtime.ingest('commands', 'a', textValue(`after ${30 * 60_000 + 20_000} - test/journal/b scheduler`));
+    await runtime.runUntilIdle();
+    const fired: [string | undefined, number][] = [];
+    const watch = async (to: number) => {
+      await runtime.advanceTo(to);
+      fired.push([journal(runtime, B), to - start]);
+    };
+
+    // Act
+    await watch(start + 1999); // due at +1.5 s; SQS delays whole seconds: +2 s
+    await watch(start + 2000);
+    await watch(Date.UTC(2026, 0, 1, 9, 30, 59, 999)); // due 09:30:20.250; Scheduler: 09:31:00
+    await watch(Date.UTC(2026, 0, 1, 9, 31));
+
+    // Assess
+    expect(fired.map(([text]) => text)).toEqual([undefined, 'sqs', 'sqs', 'sqs|scheduler']);
+  });
+
+  it('takes the SQS path up to the configured threshold only', async () => {
+    // Prepare: a 10-minute delay with a 5-minute threshold goes through Scheduler.
+    const start = Date.UTC(2026, 0, 1, 9, 0, 30);
+    const { runtime } = runtimeWith([], new SimulatedClock(start), { shortDelayMaxMs: 5 * 60_000 });
+    runtime.ingest('commands', 'a', textValue('after 600000 - test/journal/b late'));
+    await runtime.runUntilIdle();
+
+    // Act
+    await runtime.advanceTo(start + 600_000);
+    const atDue = journal(runtime, B);
+    await runtime.advanceTo(Date.UTC(2026, 0, 1, 9, 11));
+
+    // Assess
+    expect(atDue).toBeUndefined();
+    expect(journal(runtime, B)).toBe('late');
   });
 
   it('never delivers a cancelled delayed message', async () => {

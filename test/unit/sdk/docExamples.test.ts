@@ -17,6 +17,7 @@ import {
 } from '../../../runtime-lambda/sdk';
 import { createHttpServer } from '../../../runtime-lambda/sdk/http';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
+import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
 
 // --- Defining a function ---------------------------------------------------------------
 
@@ -185,6 +186,34 @@ describe('Docs: docs/sdk.md examples', () => {
     expect(Celsius.deserialize(Celsius.serialize(21.54))).toBe(21.5);
   });
 
+  it('delivers a delayed message at the millisecond with exact precision, at the whole second by default', async () => {
+    const pingsOf = (runtime: LocalRuntime) => {
+      const stored = runtime.state(Address.of('example/pinger', 'p')).values.get('pings');
+      return stored?.value ? Types.int.deserialize(stored.value) : 0;
+    };
+    const exact = await (async () => {
+      const pinger = defineFunction({
+        typename: 'example/pinger',
+        state: { pings: Types.int },
+        handle(ctx, msg) {
+          if (msg.as(Types.string) === 'start') ctx.sendAfter(250, message({ to: ctx.self, value: 'ping', type: Types.string }));
+          else ctx.storage.pings = (ctx.storage.pings ?? 0) + 1;
+        },
+      });
+      const runtime = new LocalRuntime({ functions: new StatefulFunctions().withFunction(pinger).resolver(), timers: { precision: 'exact' } });
+      runtime.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
+      await runtime.advanceBy(250); // 'ping' is delivered now; with the default precision, 1 s after the relay
+      return { runtime, pinger };
+    })();
+    const aws = new LocalRuntime({ functions: new StatefulFunctions().withFunction(exact.pinger).resolver() });
+    aws.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
+    await aws.advanceBy(250);
+    const awsAt250 = pingsOf(aws);
+    await aws.advanceBy(750);
+
+    expect([pingsOf(exact.runtime), awsAt250, pingsOf(aws)]).toEqual([1, 0, 1]);
+  });
+
   it('keeps every ```ts block of docs/sdk.md in this file', () => {
     // Prepare
     const normalize = (text: string) =>
@@ -201,7 +230,7 @@ describe('Docs: docs/sdk.md examples', () => {
     const missing = blocks.filter((block) => !self.includes(block));
 
     // Assess
-    expect(blocks.length).toBe(9);
+    expect(blocks.length).toBe(10);
     expect(missing).toEqual([]);
   });
 });
