@@ -114,6 +114,93 @@ describe('Class: StatefulFunctions', () => {
     expect(response.kind === 'result' && response.mutations.find((m) => m.name === 'note')).toEqual({ name: 'note', value: null });
   });
 
+  it('reads a built-in value back as the wire gives it and replies the bytes of the last assignment', async () => {
+    // Prepare
+    const reads: unknown[] = [];
+    const writer = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/writer',
+        state: { ratio: Types.float, label: Types.string },
+        handle(ctx) {
+          ctx.storage.ratio = -0;
+          reads.push(ctx.storage.ratio);
+          ctx.storage.ratio = 0.1;
+          ctx.storage.label = 'lone \uD800';
+          reads.push(ctx.storage.ratio, ctx.storage.label);
+        },
+      }),
+    );
+    const request = fullRequest({
+      target: Address.of('example/writer', 'w'),
+      state: [
+        { name: 'ratio', value: absent('io.statefun.types/float') },
+        { name: 'label', value: absent('io.statefun.types/string') },
+      ],
+      invocations: [{ argument: stringArg('go') }],
+    });
+
+    // Act
+    const response = await writer.invoke(request);
+
+    // Assess
+    expect(reads).toEqual([0, Math.fround(0.1), 'lone \uFFFD']);
+    expect(Object.is(reads[0], 0)).toBe(true);
+    expect(response.kind === 'result' && response.mutations).toEqual([
+      { name: 'ratio', value: { typename: 'io.statefun.types/float', value: Types.float.serialize(0.1) } },
+      { name: 'label', value: { typename: 'io.statefun.types/string', value: Types.string.serialize('lone \uD800') } },
+    ]);
+  });
+
+  it('rejects an invalid built-in value at the assignment, not when replying', async () => {
+    // Prepare
+    let reached = false;
+    const writer = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/writer',
+        state: { seen: Types.int },
+        handle(ctx) {
+          ctx.storage.seen = 1.5;
+          reached = true;
+        },
+      }),
+    );
+    const request = fullRequest({ target: Address.of('example/writer', 'w'), state: [{ name: 'seen', value: absent('io.statefun.types/int') }] });
+
+    // Act
+    const error = await rejection(writer.invoke(request));
+
+    // Assess
+    expect(reached).toBe(false);
+    expect(error.cause).toBeInstanceOf(InvalidInputError);
+    expect((error.cause as Error).message).toBe('cannot serialize the number 1.5 as io.statefun.types/int: expected an integer from -2147483648 to 2147483647');
+  });
+
+  it('decodes a value of another type on every read, so changing it in place changes nothing stored', async () => {
+    // Prepare
+    let second: Cart | null = null;
+    const editor = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/editor',
+        state: { cart: CartType },
+        handle(ctx) {
+          (ctx.storage.cart!.items as string[]).push('pear');
+          second = ctx.storage.cart;
+        },
+      }),
+    );
+    const request = fullRequest({
+      target: Address.of('example/editor', 'e'),
+      state: [{ name: 'cart', value: { typename: 'example/Cart', value: CartType.serialize({ items: ['apple'] }) } }],
+    });
+
+    // Act
+    const response = await editor.invoke(request);
+
+    // Assess
+    expect(second).toEqual({ items: ['apple'] });
+    expect(response.kind === 'result' && response.mutations).toEqual([]);
+  });
+
   it('rejects an unknown function type with an UnknownFunctionError naming the registered ones', async () => {
     // Prepare
     const request = fullRequest({ target: Address.of('example/nope', 'x') });

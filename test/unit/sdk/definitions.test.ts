@@ -12,6 +12,8 @@ import {
   Types,
   ValueSpec,
 } from '../../../runtime-lambda/sdk';
+import type { Type } from '../../../runtime-lambda/sdk';
+import { builtInWireValue } from '../../../runtime-lambda/sdk/Types';
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -89,6 +91,34 @@ describe('Object: Types', () => {
     // Assess
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toBe(message);
+  });
+
+  it.each([
+    ['int', Types.int, [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31)]],
+    ['long', Types.long, [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n)]],
+    ['float', Types.float, [0, -0, 0.1, -1e-50, 1e-50, 1e39, -1e39, NaN, Infinity, -Infinity, 3.5]],
+    ['double', Types.double, [0, -0, 0.1, -5e-324, NaN, -Infinity, Number.MAX_VALUE]],
+    ['bool', Types.bool, [false, true]],
+    ['string', Types.string, ['', 'a', 'h\u00e9llo \u{1F600}', 'lone \uD800 and \uDFFF', '\uDC00\uD800']],
+  ] as [string, Type<unknown>, unknown[]][])('gives what the wire reads back for a %s value without encoding it', (_name, type, values) => {
+    // Prepare
+    const wireValue = builtInWireValue(type)!;
+
+    // Act
+    const read = values.map((value) => wireValue(value));
+
+    // Assess: Object.is tells -0 from 0 and NaN from NaN
+    values.forEach((value, i) => expect(Object.is(read[i], type.deserialize(type.serialize(value)))).toBe(true));
+  });
+
+  it('checks a value given to a wire value function as serialize does, and has none for other types', () => {
+    // Act
+    const error = thrown(() => builtInWireValue(Types.int)!(1.5));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toBe('cannot serialize the number 1.5 as io.statefun.types/int: expected an integer from -2147483648 to 2147483647');
+    expect(builtInWireValue(jsonType('example/J'))).toBeUndefined();
   });
 
   it('rejects bytes that are not JSON for a JSON type', () => {
