@@ -3,16 +3,17 @@
  * `runtime-lambda/handlers/dispatcher.ts`, given as embedded functions the registry of the
  * module that the StatefulFunctions construct bundles in as `statefun-embedded-functions`
  * (`STATEFUN_FUNCTIONS`' remote endpoints serve the other types). Environment as the plain
- * dispatcher's, plus `STATEFUN_EMBEDDED_EXPORT`.
+ * dispatcher's, plus `STATEFUN_EMBEDDED_EXPORT`; logs, metrics and traces through Powertools as the
+ * plain dispatcher's.
  */
 import * as registryModule from 'statefun-embedded-functions';
-import { type DispatcherHandler, dispatcherHandlerFromEnv } from '../../runtime-lambda/handlers/dispatcher';
+import { type DispatcherLambdaHandler, dispatcherHandlerFromEnv } from '../../runtime-lambda/handlers/dispatcher';
 import { embeddedResolver } from './embeddedResolver';
 
-let fromEnv: DispatcherHandler | undefined;
+let fromEnv: DispatcherLambdaHandler | undefined;
 
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
-export const handler: DispatcherHandler = (event) => {
+export const handler: DispatcherLambdaHandler = (event, context) => {
   fromEnv ??= dispatcherHandlerFromEnv(process.env, { embedded: embeddedResolver(registryModule, process.env) });
-  return fromEnv(event);
+  return fromEnv(event, context);
 };

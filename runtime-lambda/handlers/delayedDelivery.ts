@@ -5,6 +5,8 @@ import { type Clock, systemClock } from '../core/ports/Clock';
 import { requiredEnv } from '../aws/envConfig';
 import { decodeMessageBundle, partitionKeyOf } from '../aws/messageRecords';
 import { DUE_AT_ATTRIBUTE, TIMER_ID_ATTRIBUTE, delaySecondsFor, sendBatch } from '../aws/SqsDelayScheduler';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
+import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './telemetry';
 
 /** One record of an SQS event as Lambda delivers it (the fields this handler reads). */
 export interface SQSRecord {
@@ -35,11 +37,16 @@ export interface DelayedDeliveryOptions {
   /** @default - the system clock */
   readonly clock?: Clock;
   /** @default - `console` */
-  readonly logger?: Pick<Console, 'warn'>;
+  readonly logger?: HandlerLogger;
+  /** Where the counts of {@link DELAYED_DELIVERY_METRICS} go. @default - nowhere */
+  readonly metrics?: HandlerMetrics;
 }
 
 /** The delayed-delivery Lambda's handler. */
 export type DelayedDeliveryHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+/** The delayed-delivery handler as a Lambda entry point: the Lambda context goes to the Powertools utilities. */
+export type DelayedDeliveryLambdaHandler = (event: SQSEvent, context?: LambdaContext) => Promise<SQSBatchResponse>;
 
 /**
  * The delayed-delivery Lambda, driven by the SQS delay queue that {@link SqsDelayScheduler}
@@ -63,6 +70,7 @@ export type DelayedDeliveryHandler = (event: SQSEvent) => Promise<SQSBatchRespon
 export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): DelayedDeliveryHandler {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? console;
+  const metrics = options.metrics ?? NO_METRICS;
   const stream = options.messageStream.startsWith('arn:') ? { StreamARN: options.messageStream } : { StreamName: options.messageStream };
   return async (event) => {
     const now = clock.now();
@@ -92,12 +100,11 @@ export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): D
         const [first] = decodeMessageBundle(data);
         due.push({ messageId: record.messageId, partitionKey: partitionKeyOf(first!.target), data });
       } catch (error) {
-        logger.warn(JSON.stringify({
-          message: 'delay queue message is not a message bundle: leaving it to the redrive policy (dead-letter queue)',
+        logger.warn('delay queue message is not a message bundle: leaving it to the redrive policy (dead-letter queue)', {
           messageId: record.messageId,
           timerId: record.messageAttributes?.[TIMER_ID_ATTRIBUTE]?.stringValue,
           error: describeError(error),
-        }));
+        });
         failures.push(record.messageId);
       }
     }
@@ -105,12 +112,15 @@ export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): D
     if (due.length > 0) {
       try {
         const out = await options.kinesis.send(new PutRecordsCommand({ ...stream, Records: due.map((d) => ({ PartitionKey: d.partitionKey, Data: d.data })) }));
+        let delivered = 0;
         due.forEach((d, i) => {
           const result = out.Records?.[i];
           if (result?.ErrorCode !== undefined || result?.SequenceNumber === undefined) failures.push(d.messageId);
+          else delivered++;
         });
+        count(metrics, DELAYED_DELIVERY_METRICS.timersDelivered, delivered);
       } catch (error) {
-        logger.warn(JSON.stringify({ message: 'PutRecords of due timers failed: they will be received again', error: describeError(error) }));
+        logger.warn('PutRecords of due timers failed: they will be received again', { error: describeError(error) });
         failures.push(...due.map((d) => d.messageId));
       }
     }
@@ -119,11 +129,13 @@ export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): D
       const chunk = later.slice(start, start + 10);
       try {
         await sendBatch(options.sqs, options.delayQueueUrl, chunk.map((c, i) => ({ ...c.entry, Id: String(i) })));
+        count(metrics, DELAYED_DELIVERY_METRICS.timersDelayedAgain, chunk.length);
       } catch (error) {
-        logger.warn(JSON.stringify({ message: 'could not delay timers again: they will be received again', error: describeError(error) }));
+        logger.warn('could not delay timers again: they will be received again', { error: describeError(error) });
         failures.push(...chunk.map((c) => c.messageId));
       }
     }
+    count(metrics, DELAYED_DELIVERY_METRICS.timersFailed, failures.length);
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
@@ -135,22 +147,32 @@ export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): D
  * | --- | --- |
  * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
  * | `STATEFUN_DELAY_QUEUE_URL` | the delay queue this Lambda reads, to delay again what is not due (required) |
+ * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
+ *
+ * Logs, metrics ({@link DELAYED_DELIVERY_METRICS}) and traces go through Powertools for AWS
+ * Lambda (see {@link powertoolsHandler}); the Kinesis and SQS clients are traced.
  */
-export function delayedDeliveryHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): DelayedDeliveryHandler {
-  return createDelayedDeliveryHandler({
-    kinesis: new KinesisClient({}),
-    sqs: new SQSClient({}),
-    messageStream: requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages'),
-    delayQueueUrl: requiredEnv(env, 'STATEFUN_DELAY_QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/statefun-delays'),
+export function delayedDeliveryHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): DelayedDeliveryLambdaHandler {
+  const messageStream = requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages');
+  const delayQueueUrl = requiredEnv(env, 'STATEFUN_DELAY_QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/statefun-delays');
+  const tools = lambdaPowertools(env, SERVICE_NAMES.delayedDelivery);
+  const handler = createDelayedDeliveryHandler({
+    kinesis: tools.tracer.captureAWSv3Client(new KinesisClient({})),
+    sqs: tools.tracer.captureAWSv3Client(new SQSClient({})),
+    messageStream,
+    delayQueueUrl,
+    logger: tools.logger,
+    metrics: tools.metrics,
   });
+  return powertoolsHandler(tools, handler);
 }
 
-let fromEnv: DelayedDeliveryHandler | undefined;
+let fromEnv: DelayedDeliveryLambdaHandler | undefined;
 
 /** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: DelayedDeliveryHandler = (event) => {
+export const handler: DelayedDeliveryLambdaHandler = (event, context) => {
   fromEnv ??= delayedDeliveryHandlerFromEnv();
-  return fromEnv(event);
+  return fromEnv(event, context);
 };
 
 export default handler;

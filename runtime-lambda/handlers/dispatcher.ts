@@ -1,8 +1,8 @@
-import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
-import { describeError } from '../core/errors';
+import { StateConflictError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { comparePositions } from '../core/positions';
@@ -11,6 +11,8 @@ import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
+import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './telemetry';
 
 /** Options of {@link createDispatcherHandler}. */
 export interface DispatcherHandlerOptions {
@@ -23,7 +25,9 @@ export interface DispatcherHandlerOptions {
   /** Tuning of the core dispatcher (retries, concurrency, mark retention, sleep). */
   readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock'>;
   /** Where failures are logged. @default - `console` */
-  readonly logger?: Pick<Console, 'warn'>;
+  readonly logger?: HandlerLogger;
+  /** Where the counts of {@link DISPATCHER_METRICS} go. @default - nowhere */
+  readonly metrics?: HandlerMetrics;
 }
 
 /** The dispatcher Lambda's handler. */
@@ -53,9 +57,10 @@ export type DispatcherHandler = (event: KinesisStreamEvent) => Promise<StreamBat
 export function createDispatcherHandler(options: DispatcherHandlerOptions): DispatcherHandler {
   const ingresses = validateIngresses(options.ingresses ?? {});
   const logger = options.logger ?? console;
+  const metrics = options.metrics ?? NO_METRICS;
   const dispatcher = new Dispatcher({
     ...options.dispatcher,
-    store: options.store,
+    store: countingConflicts(options.store, metrics),
     functions: withUndecodableSink(options.functions),
     clock: options.clock ?? systemClock,
   });
@@ -66,25 +71,28 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
     for (const record of records) {
       for (const envelope of record.envelopes) recordOf.set(envelope, record);
       if (record.undecodable !== undefined) {
-        logger.warn(JSON.stringify({
-          message: 'undecodable record: dead-lettering it',
+        logger.warn('undecodable record: dead-lettering it', {
           stream: record.stream,
           shardId: record.shardId,
           sequenceNumber: record.sequenceNumber,
           reason: record.undecodable,
-        }));
+        });
       }
     }
     const outcome = await dispatcher.dispatch(records.flatMap((r) => r.envelopes));
+    count(metrics, DISPATCHER_METRICS.recordsReceived, records.length);
+    count(metrics, DISPATCHER_METRICS.messagesApplied, outcome.applied);
+    count(metrics, DISPATCHER_METRICS.duplicatesDropped, outcome.duplicates);
+    count(metrics, DISPATCHER_METRICS.deadLetters, outcome.deadLettered);
+    count(metrics, DISPATCHER_METRICS.addressesNotCommitted, outcome.failures.length);
 
     const lowestFailedByShard = new Map<string, string>();
     for (const failure of outcome.failures) {
-      logger.warn(JSON.stringify({
-        message: 'address did not commit: its records will be delivered again',
+      logger.warn('address did not commit: its records will be delivered again', {
         address: failure.address.key,
         messages: failure.envelopes.length,
         error: describeError(failure.error),
-      }));
+      });
       for (const envelope of failure.envelopes) {
         const record = recordOf.get(envelope)!;
         const shard = `${record.stream}/${record.shardId}`;
@@ -95,6 +103,22 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
       }
     }
     return { batchItemFailures: [...lowestFailedByShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/** `store`, counting each commit that loses the version race (the dispatcher re-runs it). */
+function countingConflicts(store: StateStore, metrics: HandlerMetrics): StateStore {
+  if (metrics === NO_METRICS) return store;
+  return {
+    load: (addresses) => store.load(addresses),
+    commit: async (commit) => {
+      try {
+        await store.commit(commit);
+      } catch (error) {
+        if (error instanceof StateConflictError) count(metrics, DISPATCHER_METRICS.commitConflicts, 1);
+        throw error;
+      }
+    },
   };
 }
 
@@ -118,9 +142,12 @@ export interface DispatcherFromEnvOptions {
    * @default - the SDK defaults with `maxAttempts: 1` (the transport retries with backoff)
    */
   readonly lambdaClientConfig?: LambdaClientConfig;
-  /** Where failures are logged. @default - `console` */
-  readonly logger?: Pick<Console, 'warn'>;
+  /** Where failures are logged. @default - the Powertools `Logger` of the dispatcher */
+  readonly logger?: HandlerLogger;
 }
+
+/** The dispatcher as a Lambda entry point: the Lambda context goes to the Powertools utilities. */
+export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: LambdaContext) => Promise<StreamBatchResponse>;
 
 /**
  * The dispatcher as configured by its Lambda environment:
@@ -132,6 +159,10 @@ export interface DispatcherFromEnvOptions {
  * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
  * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
+ * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
+ *
+ * Logs, metrics ({@link DISPATCHER_METRICS}) and traces go through Powertools for AWS Lambda
+ * (see {@link powertoolsHandler}); the DynamoDB and Lambda clients are traced.
  *
  * Configuration is read at the first invocation; a bad value fails it with a
  * `ConfigurationError` naming the variable and the fix.
@@ -140,22 +171,28 @@ export interface DispatcherFromEnvOptions {
  * // a dispatcher with embedded functions, remote ones from STATEFUN_FUNCTIONS
  * export const handler = dispatcherHandlerFromEnv(process.env, { embedded: registry.resolver() });
  */
-export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, options: DispatcherFromEnvOptions = {}): DispatcherHandler {
+export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, options: DispatcherFromEnvOptions = {}): DispatcherLambdaHandler {
   const outboxTtlDays = optionalPositiveNumber(env, 'STATEFUN_OUTBOX_TTL_DAYS', '7');
-  return createDispatcherHandler({
+  const tableName = requiredEnv(env, 'STATEFUN_STATE_TABLE', 'statefun-state');
+  const outboxTableName = requiredEnv(env, 'STATEFUN_OUTBOX_TABLE', 'statefun-outbox');
+  const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
+  const handler = createDispatcherHandler({
     store: new DynamoStateStore({
-      tableName: requiredEnv(env, 'STATEFUN_STATE_TABLE', 'statefun-state'),
-      outboxTableName: requiredEnv(env, 'STATEFUN_OUTBOX_TABLE', 'statefun-outbox'),
+      tableName,
+      outboxTableName,
       ...(outboxTtlDays !== undefined ? { outboxTtlDays } : {}),
-      ...(options.dynamoClientConfig ? { clientConfig: options.dynamoClientConfig } : {}),
+      client: tools.tracer.captureAWSv3Client(new DynamoDBClient(options.dynamoClientConfig ?? {})),
     }),
     functions: parseFunctionEndpoints(env, {
       ...(options.embedded ? { embedded: options.embedded } : {}),
-      ...(options.lambdaClientConfig ? { lambdaClientConfig: options.lambdaClientConfig } : {}),
+      // Created here to be traced; maxAttempts 1 as parseFunctionEndpoints' own: the transport retries with backoff.
+      lambdaClient: tools.tracer.captureAWSv3Client(new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
     }),
     ingresses: parseIngresses(env),
-    ...(options.logger ? { logger: options.logger } : {}),
+    logger: options.logger ?? tools.logger,
+    metrics: tools.metrics,
   });
+  return powertoolsHandler(tools, handler);
 }
 
 function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {
@@ -168,12 +205,12 @@ function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>
   return value;
 }
 
-let fromEnv: DispatcherHandler | undefined;
+let fromEnv: DispatcherLambdaHandler | undefined;
 
 /** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: DispatcherHandler = (event) => {
+export const handler: DispatcherLambdaHandler = (event, context) => {
   fromEnv ??= dispatcherHandlerFromEnv();
-  return fromEnv(event);
+  return fromEnv(event, context);
 };
 
 export default handler;

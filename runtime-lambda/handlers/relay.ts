@@ -13,15 +13,22 @@ import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
 import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
+import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './telemetry';
 
-/** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger. */
+/** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger and metrics. */
 export interface RelayHandlerOptions extends OutboxRelayOptions {
   /** @default - `console` */
-  readonly logger?: Pick<Console, 'warn'>;
+  readonly logger?: HandlerLogger;
+  /** Where the counts of {@link RELAY_METRICS} go. @default - nowhere */
+  readonly metrics?: HandlerMetrics;
 }
 
 /** The relay Lambda's handler. */
 export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse>;
+
+/** The relay as a Lambda entry point: the Lambda context goes to the Powertools utilities. */
+export type RelayLambdaHandler = (event: DynamoDBStreamEvent, context?: LambdaContext) => Promise<StreamBatchResponse>;
 
 /**
  * The outbox relay Lambda, driven by the outbox table's DynamoDB Stream (NEW_IMAGE): it
@@ -44,24 +51,34 @@ export type RelayHandler = (event: DynamoDBStreamEvent) => Promise<StreamBatchRe
 export function createRelayHandler(options: RelayHandlerOptions): RelayHandler {
   const relay = new OutboxRelay(options);
   const logger = options.logger ?? console;
+  const metrics = options.metrics ?? NO_METRICS;
   return async (event) => {
     const records = (event.Records ?? []).filter((record) => record.eventName === 'INSERT' || record.eventName === 'MODIFY');
     const items: Effects[] = records.map((record) => {
       try {
         return effectsOf(record);
       } catch (error) {
-        logger.warn(JSON.stringify({ message: 'malformed outbox item: dead-lettering it', sequenceNumber: record.dynamodb.SequenceNumber, error: describeError(error) }));
+        logger.warn('malformed outbox item: dead-lettering it', { sequenceNumber: record.dynamodb.SequenceNumber, error: describeError(error) });
+        count(metrics, RELAY_METRICS.malformedOutboxItems, 1);
         return malformedItemAsDeadLetter(record, error);
       }
     });
     const outcome = await relay.relay(items);
     for (const { index, error } of outcome.errors) {
-      logger.warn(JSON.stringify({
-        message: 'outbox item not fully relayed: it will be delivered again',
+      logger.warn('outbox item not fully relayed: it will be delivered again', {
         sequenceNumber: records[index]!.dynamodb.SequenceNumber,
         error: describeError(error),
-      }));
+      });
     }
+    const relayed = items.slice(0, outcome.firstIncomplete ?? items.length);
+    const sum = (of: (effects: Effects) => number) => relayed.reduce((total, effects) => total + of(effects), 0);
+    count(metrics, RELAY_METRICS.outboxItemsRelayed, relayed.length);
+    count(metrics, RELAY_METRICS.outboxItemsNotRelayed, items.length - relayed.length);
+    count(metrics, RELAY_METRICS.messagesRelayed, sum((e) => e.messages.length));
+    count(metrics, RELAY_METRICS.egressRecordsRelayed, sum((e) => e.egress.length));
+    count(metrics, RELAY_METRICS.timersScheduled, sum((e) => e.timers.length));
+    count(metrics, RELAY_METRICS.timersCancelled, sum((e) => e.cancelledTimers.length));
+    count(metrics, RELAY_METRICS.deadLetters, sum((e) => e.deadLetters.length));
     return {
       batchItemFailures:
         outcome.firstIncomplete === undefined ? [] : [{ itemIdentifier: records[outcome.firstIncomplete]!.dynamodb.SequenceNumber }],
@@ -205,28 +222,37 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
  * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |
  *
- * A `delays` argument wins over the environment's.
+ * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
+ *
+ * Logs, metrics ({@link RELAY_METRICS}) and traces go through Powertools for AWS Lambda (see
+ * {@link powertoolsHandler}); the Kinesis, SQS and Scheduler clients are traced. A `delays`
+ * argument wins over the environment's.
  */
-export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayHandler {
+export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayLambdaHandler {
   const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
-  const sqs = new SQSClient({});
-  const configured = delays ?? delaySchedulerFromEnv(env, { sqs });
-  return createRelayHandler({
-    kinesis: new KinesisClient({}),
+  const messageStream = requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages');
+  const tools = lambdaPowertools(env, SERVICE_NAMES.relay);
+  const sqs = tools.tracer.captureAWSv3Client(new SQSClient({}));
+  const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: tools.tracer.captureAWSv3Client(new SchedulerClient({})) });
+  const handler = createRelayHandler({
+    kinesis: tools.tracer.captureAWSv3Client(new KinesisClient({})),
     sqs,
-    messageStream: requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages'),
+    messageStream,
     egress: parseEgresses(env),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
     ...(configured ? { delays: configured } : {}),
+    logger: tools.logger,
+    metrics: tools.metrics,
   });
+  return powertoolsHandler(tools, handler);
 }
 
-let fromEnv: RelayHandler | undefined;
+let fromEnv: RelayLambdaHandler | undefined;
 
 /** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: RelayHandler = (event) => {
+export const handler: RelayLambdaHandler = (event, context) => {
   fromEnv ??= relayHandlerFromEnv();
-  return fromEnv(event);
+  return fromEnv(event, context);
 };
 
 export default handler;

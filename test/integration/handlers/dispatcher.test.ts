@@ -1,12 +1,14 @@
 import { Address } from '../../../runtime-lambda/core/Address';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
-import { RetryableError } from '../../../runtime-lambda/core/errors';
+import { RetryableError, StateConflictError } from '../../../runtime-lambda/core/errors';
 import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/StateStore';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambda/aws/kinesisRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
+import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/telemetry';
 import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
 import { readText, textValue } from '../../helpers/factories';
+import { RecordingMetrics } from './recordingMetrics';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
 
@@ -39,6 +41,31 @@ class FlakyStore implements StateStore {
   }
 }
 
+/**
+ * A store where a rival dispatcher commits the same batch just before the first commit of
+ * each address: that commit then meets the real version condition of DynamoDB and fails.
+ */
+class RacedStore implements StateStore {
+  readonly raced = new Set<string>();
+  conflicts = 0;
+  constructor(private readonly inner: StateStore) {}
+  load(addresses: Parameters<StateStore['load']>[0]) {
+    return this.inner.load(addresses);
+  }
+  async commit(commit: Commit): Promise<void> {
+    if (!this.raced.has(commit.address.key)) {
+      this.raced.add(commit.address.key);
+      await this.inner.commit(commit);
+    }
+    try {
+      await this.inner.commit(commit);
+    } catch (error) {
+      if (error instanceof StateConflictError) this.conflicts++;
+      throw error;
+    }
+  }
+}
+
 describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
   let fx: DynamoStoreFixture;
   let run = 0;
@@ -54,6 +81,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
 
   function setup(store: StateStore = fx.store) {
     const fn = new JournalFunction();
+    const metrics = new RecordingMetrics();
     const handler = createDispatcherHandler({
       store,
       functions: resolverOf({ 'test/journal': fn }),
@@ -61,8 +89,9 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
       clock: new SimulatedClock(1_767_225_600_000),
       dispatcher: { sleep: async () => undefined },
       logger: quiet,
+      metrics,
     });
-    return { fn, handler };
+    return { fn, handler, metrics };
   }
 
   const journalOf = async (address: Address) => {
@@ -160,7 +189,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     const a = fresh('ok');
     const b = fresh('throttled');
     const flaky = new FlakyStore(fx.store, new Set([b.key]));
-    const { handler } = setup(flaky);
+    const { handler, metrics } = setup(flaky);
     const records = [
       kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: a.id, data: 'a1' }),
       kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: b.id, data: 'b1' }),
@@ -171,13 +200,20 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
 
     // Act
     const response = await handler(kinesisEvent(...records));
+    const first = metrics.drain();
     flaky.failing.clear();
     const redelivered = await handler(kinesisEvent(...records.slice(1)));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: sequenceNumber(2) }] });
-    expect(quiet.warn).toHaveBeenCalledWith(expect.stringContaining(`injected: commit of ${b.key} throttled`));
+    expect(quiet.warn).toHaveBeenCalledWith('address did not commit: its records will be delivered again', {
+      address: b.key,
+      messages: 2,
+      error: expect.stringContaining(`injected: commit of ${b.key} throttled`),
+    });
+    expect(first).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 5, [DISPATCHER_METRICS.messagesApplied]: 3, [DISPATCHER_METRICS.addressesNotCommitted]: 1 });
     expect(redelivered).toEqual({ batchItemFailures: [] });
+    expect(metrics.drain()).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 4, [DISPATCHER_METRICS.messagesApplied]: 2, [DISPATCHER_METRICS.duplicatesDropped]: 2 });
     expect((await journalOf(a)).journal).toBe('a1|a2|a3');
     expect((await journalOf(b)).journal).toBe('b1|b2');
   });
@@ -201,5 +237,42 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     expect(unknownEffects!.deadLetters[0]!.reason).toContain('no function is registered for type "test/nobody"');
     const [sinkEffects] = await fx.outboxOf(Address.of(UNDECODABLE_TYPE, `unconfigured/${shardId}`));
     expect(sinkEffects!.deadLetters[0]!.reason).toContain('stream unconfigured is not a configured ingress');
+  });
+
+  it('counts a commit that lost the version race (to a rival with the same batch) and applies each record once', async () => {
+    // Prepare
+    const a = fresh('raced');
+    const raced = new RacedStore(fx.store);
+    const { handler, metrics } = setup(raced);
+    const records = [
+      kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: a.id, data: 'a1' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: a.id, data: 'a2' }),
+    ];
+
+    // Act
+    const response = await handler(kinesisEvent(...records));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(raced.conflicts).toBe(1);
+    expect(metrics.drain()).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 2, [DISPATCHER_METRICS.commitConflicts]: 1, [DISPATCHER_METRICS.duplicatesDropped]: 2 });
+    expect((await journalOf(a)).journal).toBe('a1|a2');
+  });
+
+  it('counts dead letters: a message to an unknown function type and an undecodable record', async () => {
+    // Prepare
+    const { handler, metrics } = setup();
+    const unknown = Address.of('test/nobody', `n-${run++}`);
+    const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
+
+    // Act
+    await handler(kinesisEvent(
+      bundleRecord(MESSAGES, 1, [fromSender(unknown, unknown, 1, 'hello')], shardId),
+      kinesisRecordFactory({ stream: 'unconfigured', shardId, n: 2, partitionKey: 'k', data: 'raw' }),
+    ));
+
+    // Assess
+    expect(metrics.drain()).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 2, [DISPATCHER_METRICS.deadLetters]: 2 });
+    expect(quiet.warn).toHaveBeenCalledWith('undecodable record: dead-lettering it', expect.objectContaining({ stream: 'unconfigured', shardId, reason: expect.stringContaining('stream unconfigured is not a configured ingress') }));
   });
 });

@@ -2,7 +2,9 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
 import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
 import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/DynamoStateStore';
+import { ConfigurationError } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
+import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/telemetry';
 import { StatefulFunctions, Types, defineFunction, message } from '../../../runtime-lambda/sdk';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
 import { kinesisEvent, kinesisRecordFactory } from '../../helpers/awsEventFactories';
@@ -30,14 +32,32 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
   let fx: DynamoStoreFixture;
   let lambda: LambdaInvokeEmulator;
   let run = 0;
-  const quiet = { warn: jest.fn() };
+  // Powertools in development mode writes logs and EMF metrics to the global console (which
+  // the tests read) instead of stdout; metrics are enabled explicitly, as dev mode mutes them.
+  const savedEnv = { POWERTOOLS_DEV: process.env.POWERTOOLS_DEV, POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED };
+  let log: jest.SpyInstance;
+  let warn: jest.SpyInstance;
+  const lines = (spy: jest.SpyInstance) => spy.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+  const context = { functionName: 'shop-dispatcher', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:shop-dispatcher', memoryLimitInMB: '512', awsRequestId: 'req-1' };
+
+  beforeEach(() => {
+    log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
 
   beforeAll(async () => {
+    process.env.POWERTOOLS_DEV = 'true';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     fx = await dynamoStoreFixture();
     lambda = await startLambdaInvokeEmulator();
     lambda.register('shop-functions', lambdaHandler(new StatefulFunctions().withFunction(counter)));
   });
   afterAll(async () => {
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await lambda?.close();
     await fx?.close();
   });
@@ -49,9 +69,11 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
         STATEFUN_OUTBOX_TABLE: fx.outboxTableName,
         STATEFUN_FUNCTIONS: JSON.stringify({ 'shop/*': { lambda: ARN, timeoutMs: 5000, maxAttempts: 3 } }),
         STATEFUN_INGRESSES: JSON.stringify({ [INGRESS]: 'shop/counter' }),
+        POWERTOOLS_SERVICE_NAME: 'shop-dispatcher',
+        POWERTOOLS_METRICS_NAMESPACE: 'StatefulFunctions/test',
         ...extra,
       },
-      { dynamoClientConfig: dynamoClientConfig(), lambdaClientConfig: lambda.clientConfig(), logger: quiet },
+      { dynamoClientConfig: dynamoClientConfig(), lambdaClientConfig: lambda.clientConfig() },
     );
 
   const rawOutbox = async (address: Address) =>
@@ -99,6 +121,28 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
     const [item] = await rawOutbox(address);
     const committedAtMs = state.marks.get(`${INGRESS}/${SHARD}`)!.atMs;
     expect(Number(item![OUTBOX_ATTR.ttl]!.N)).toBe(Math.floor(committedAtMs / 1000) + 7 * 24 * 60 * 60);
+    // One EMF document per invocation, in the namespace and with the service dimension the construct's dashboard reads.
+    expect(lines(log)).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'StatefulFunctions/test',
+              Dimensions: [['service']],
+              Metrics: [
+                { Name: DISPATCHER_METRICS.recordsReceived, Unit: 'Count' },
+                { Name: DISPATCHER_METRICS.messagesApplied, Unit: 'Count' },
+              ],
+            },
+          ],
+        },
+        service: 'shop-dispatcher',
+        [DISPATCHER_METRICS.recordsReceived]: 2,
+        [DISPATCHER_METRICS.messagesApplied]: 2,
+      },
+    ]);
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('dead-letters the message when the Lambda function throws, naming the function ARN and the error', async () => {
@@ -118,5 +162,35 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
     expect(deadLetter!.reason).toContain('order boom cannot be counted');
     const [item] = await rawOutbox(address);
     expect(Number(item![OUTBOX_ATTR.ttl]!.N)).toBe(Math.floor(deadLetter!.atMs / 1000) + 10 * 24 * 60 * 60);
+    expect(lines(log)).toEqual([expect.objectContaining({ service: 'shop-dispatcher', [DISPATCHER_METRICS.recordsReceived]: 1, [DISPATCHER_METRICS.deadLetters]: 1 })]);
+  });
+
+  it('logs an undecodable record as a structured warning with the Lambda context', async () => {
+    // Prepare
+    const handler = handlerFromEnv();
+
+    // Act
+    const response = await handler(kinesisEvent(kinesisRecordFactory({ stream: 'unconfigured', n: 1, partitionKey: 'k', data: 'raw' })), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(lines(warn)).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'undecodable record: dead-lettering it',
+        service: 'shop-dispatcher',
+        function_name: 'shop-dispatcher',
+        function_request_id: 'req-1',
+        stream: 'unconfigured',
+        shardId: SHARD,
+        reason: expect.stringContaining('stream unconfigured is not a configured ingress'),
+      }),
+    ]);
+  });
+
+  it('rejects an unknown POWERTOOLS_LOG_LEVEL, naming the levels', () => {
+    const make = () => handlerFromEnv({ POWERTOOLS_LOG_LEVEL: 'LOUD' });
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow('POWERTOOLS_LOG_LEVEL="LOUD" is not a log level: set one of TRACE, DEBUG, INFO, WARN, ERROR, SILENT, CRITICAL, e.g. POWERTOOLS_LOG_LEVEL=INFO');
   });
 });

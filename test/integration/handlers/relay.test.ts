@@ -21,12 +21,15 @@ import { encodeEffects } from '../../../runtime-lambda/aws/effectsCodec';
 import { decodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
+import { RELAY_METRICS } from '../../../runtime-lambda/handlers/telemetry';
+import { SqsDelayScheduler } from '../../../runtime-lambda/aws/SqsDelayScheduler';
 import { outboxStreamRecord } from '../../helpers/awsEventFactories';
 import { readKinesisStream } from '../../support/readKinesisStream';
 import { ingressEnvelope, readText, textValue } from '../../helpers/factories';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { awsClientConfig } from '../../support/awsClientConfig';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
+import { RecordingMetrics } from './recordingMetrics';
 
 const SENDER = Address.of('test/sender', 's1');
 const T = Address.of('test/journal', 't');
@@ -66,6 +69,7 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
   const stream = `statefun-messages-${suffix}`;
   let egressQueueUrl: string;
   let dlqUrl: string;
+  let delayQueueUrl: string;
   const quiet = { warn: jest.fn() };
 
   beforeAll(async () => {
@@ -73,10 +77,11 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StreamName: stream });
     egressQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${suffix}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
     dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${suffix}` }))).QueueUrl!;
+    delayQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `delays-${suffix}` }))).QueueUrl!;
   });
   afterAll(async () => {
     await kinesis.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {});
-    await Promise.all([egressQueueUrl, dlqUrl].map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {})));
+    await Promise.all([egressQueueUrl, dlqUrl, delayQueueUrl].map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {})));
     kinesis.destroy();
     sqs.destroy();
   });
@@ -85,7 +90,8 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
 
   it('puts one bundle per target in order, egress on a FIFO queue with its id, dead letters on the DLQ', async () => {
     // Prepare
-    const relay = createRelayHandler({ kinesis, sqs, messageStream: stream, egress: { 'test/alerts': { sqsQueueUrl: egressQueueUrl } }, deadLetterQueueUrl: dlqUrl, logger: quiet });
+    const metrics = new RecordingMetrics();
+    const relay = createRelayHandler({ kinesis, sqs, messageStream: stream, egress: { 'test/alerts': { sqsQueueUrl: egressQueueUrl } }, deadLetterQueueUrl: dlqUrl, logger: quiet, metrics });
     const event = {
       Records: [
         outboxStreamRecord(outboxItem(1, { messages: [message(T, 1, 't1'), message(U, 2, 'u1'), message(T, 3, 't2')] }), 1),
@@ -117,6 +123,42 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     const dlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
     expect(dlq.Messages).toHaveLength(1);
     expect(JSON.parse(dlq.Messages![0]!.Body!)).toMatchObject({ id: 'in/0/9', address: T.key, reason: 'Error: boom', envelope: { target: T.key, argument: { value: Buffer.from('poison').toString('base64') } } });
+    expect(metrics.drain()).toEqual({
+      [RELAY_METRICS.outboxItemsRelayed]: 3,
+      [RELAY_METRICS.messagesRelayed]: 4,
+      [RELAY_METRICS.egressRecordsRelayed]: 1,
+      [RELAY_METRICS.deadLetters]: 1,
+    });
+  });
+
+  it('counts timers scheduled and cancelled, and a malformed outbox item as a dead letter', async () => {
+    // Prepare
+    const metrics = new RecordingMetrics();
+    const delays = new SqsDelayScheduler({ sqs, queueUrl: delayQueueUrl });
+    const relay = createRelayHandler({ kinesis, sqs, messageStream: stream, deadLetterQueueUrl: dlqUrl, delays, logger: quiet, metrics });
+    const timer = { timerId: 't-31', dueAtMs: Date.now(), envelope: message(T, 301, 'due now') };
+    const malformed = outboxStreamRecord({ address: { S: SENDER.key }, version: { N: '33' } }, 33);
+
+    // Act
+    const response = await relay({
+      Records: [outboxStreamRecord(outboxItem(31, { timers: [timer] }), 31), outboxStreamRecord(outboxItem(32, { cancelledTimers: [{ timerId: 't-0', owner: T }] }), 32), malformed],
+    });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(metrics.drain()).toEqual({
+      [RELAY_METRICS.malformedOutboxItems]: 1,
+      [RELAY_METRICS.outboxItemsRelayed]: 3,
+      [RELAY_METRICS.timersScheduled]: 1,
+      [RELAY_METRICS.timersCancelled]: 1,
+      [RELAY_METRICS.deadLetters]: 1,
+    });
+    expect(quiet.warn).toHaveBeenCalledWith('malformed outbox item: dead-lettering it', {
+      sequenceNumber: malformed.dynamodb.SequenceNumber,
+      error: expect.stringContaining('has no binary "effects" in its NewImage'),
+    });
+    const delayed = await sqs.send(new ReceiveMessageCommand({ QueueUrl: delayQueueUrl, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }));
+    expect(delayed.Messages?.map((m) => m.MessageAttributes?.['statefun-timer-id']?.StringValue)).toEqual(['t-31']);
   });
 
   it('keeps per-sender order at the receiver when PutRecords partly fails', async () => {
@@ -187,7 +229,8 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
 
   it('reports the first outbox item it could not relay', async () => {
     // Prepare
-    const relay = createRelayHandler({ kinesis, messageStream: stream, logger: quiet });
+    const metrics = new RecordingMetrics();
+    const relay = createRelayHandler({ kinesis, messageStream: stream, logger: quiet, metrics });
     const event = {
       Records: [
         outboxStreamRecord(outboxItem(21, { messages: [message(T, 201, 'ok')] }), 21),
@@ -201,6 +244,10 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
 
     // Assess: the unknown egress becomes a dead letter, and without a DLQ that item is reported.
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[1]!.dynamodb.SequenceNumber }] });
-    expect(quiet.warn).toHaveBeenCalledWith(expect.stringContaining('no dead-letter queue is configured'));
+    expect(quiet.warn).toHaveBeenCalledWith('outbox item not fully relayed: it will be delivered again', {
+      sequenceNumber: event.Records[1]!.dynamodb.SequenceNumber,
+      error: expect.stringContaining('no dead-letter queue is configured'),
+    });
+    expect(metrics.drain()).toEqual({ [RELAY_METRICS.outboxItemsRelayed]: 1, [RELAY_METRICS.outboxItemsNotRelayed]: 2, [RELAY_METRICS.messagesRelayed]: 1 });
   });
 });
