@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { batchId } from '../../../runtime-lambda/core/ids';
 import { MAX_EFFECTS_PER_BATCH, comparePositions, isPosition, senderPosition } from '../../../runtime-lambda/core/positions';
 
@@ -47,6 +48,7 @@ describe('Function: batchId', () => {
 
     // Assess
     expect(batchId('a/b/c', 3, ['in/0/1', 'in/0/2'])).toBe(base);
+    expect(base).toBe(createHash('sha256').update('a/b/c\u00003\u0000in/0/1\u0000in/0/2').digest('base64url').slice(0, 24));
     expect(base).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(new Set([
       base,
