@@ -2,6 +2,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { drainQueue } from '../../support/drainQueue';
 import { Address } from '../../../runtime-lambda/core/Address';
+import { SCHEDULER_PRECISION_MS } from '../../../runtime-lambda/core/timerDelivery';
 import type { FunctionResolver } from '../../../runtime-lambda/core/ports/FunctionEndpoint';
 import type { LocalAwsEndpoints } from '../../../runtime-lambda/aws/LocalAws';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
@@ -11,7 +12,8 @@ import { fraudFunctions } from '../../../functions/fraud-detection/functions';
 import { type FraudAlert, FraudIngresses, FraudTypes, MessageTypes } from '../../../functions/fraud-detection/messages';
 import { type SampleRecord, generateSample } from '../../../functions/fraud-detection/sample';
 import { startScoringServer } from '../../../functions/fraud-detection/scoringServer';
-import { startMeteredApp } from './harness';
+import type { FiredSchedule } from '../../support/schedulerTimeline';
+import { type MeteredAppOptions, startMeteredApp } from './harness';
 import type { WorkloadResult } from './report';
 
 /** Records put together, then processed to the end before the next round. */
@@ -63,18 +65,34 @@ export function roundsOf(records: readonly SampleRecord[], windowMs = DEFAULT_FR
   return rounds;
 }
 
+/** Options of {@link runFraud}. */
+export interface FraudRunOptions {
+  /** @default - the bundled sample, `generateSample().records` */
+  readonly records?: readonly SampleRecord[];
+  /** The delay path: see {@link MeteredAppOptions.delays}. @default 'in-process' */
+  readonly delays?: MeteredAppOptions['delays'];
+}
+
+/** What {@link runFraud} measured and saw. */
+export interface FraudRunResult extends WorkloadResult {
+  /** The alerts on the egress queue, once each. */
+  readonly alerts: readonly FraudAlert[];
+  /** With `delays: 'scheduler'`: the schedules that ran, in the order they ran. */
+  readonly schedules?: readonly FiredSchedule[];
+}
+
 /**
  * The fraud-detection demo on emulated AWS: the four functions embedded in the dispatcher,
  * the bundled sample put on the two ingress streams as the deployed stack takes it (JSON of
  * the Transaction / ConfirmedFraud, tagged by the ingress' value type), alerts on the FIFO
- * SQS egress, the 30-day timers through the in-process delay scheduler on a simulated
- * clock (every timer counted as one would-be EventBridge Scheduler invocation, and all of
- * them fired, the last ones after the sample ends). Checks the alerts equal
+ * SQS egress, the 30-day timers through the in-process delay scheduler or real schedules on
+ * the emulator's Scheduler (`options.delays`), on a simulated clock (every timer counted as
+ * one would-be EventBridge Scheduler invocation, and all of them fired, the last ones after
+ * the sample ends). Checks the alerts equal
  * `expectedAlerts(sample)` and every Fraud Count is back at zero.
  */
-export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadResult> {
-  const sample = generateSample();
-  const records = sample.records;
+export async function runFraud(endpoints: LocalAwsEndpoints, options: FraudRunOptions = {}): Promise<FraudRunResult> {
+  const records = options.records ?? generateSample().records;
   const rounds = roundsOf(records);
   const server = await startScoringServer();
   const clock = new SimulatedClock(records[0]!.timeMs);
@@ -101,6 +119,7 @@ export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadRe
     ingressShards: 1,
     sqsEgress: [FraudTypes.alerts],
     clock,
+    ...(options.delays ? { delays: options.delays } : {}),
   });
   try {
     const began = Date.now();
@@ -131,7 +150,7 @@ export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadRe
       await app.settle(beforeRecords, round.records.length);
     }
     // The windows still open when the sample ends close too: their timers fire.
-    clock.set(Math.max(clock.now(), records.at(-1)!.timeMs + DEFAULT_FRAUD_WINDOW_MS));
+    clock.set(Math.max(clock.now(), records.at(-1)!.timeMs + DEFAULT_FRAUD_WINDOW_MS + SCHEDULER_PRECISION_MS));
     const beforeLast = app.readMark();
     const firedLast = await app.scheduler.fireDue(clock.now());
     if (firedLast > 0) await app.settle(beforeLast, firedLast);
@@ -153,8 +172,9 @@ export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadRe
       throw new Error(`fraud: ${got.length} alerts, expected ${want.length} (${missing} missing, ${extra} unexpected)`);
     }
     const reports = records.filter((r) => r.kind === 'confirmed-fraud');
-    if (app.scheduler.fired !== reports.length || app.scheduler.pending !== 0) {
-      throw new Error(`fraud: ${app.scheduler.fired} timers fired for ${reports.length} reports, ${app.scheduler.pending} pending`);
+    const pending = await app.scheduler.pending();
+    if (app.scheduler.fired !== reports.length || pending !== 0) {
+      throw new Error(`fraud: ${app.scheduler.fired} timers fired for ${reports.length} reports, ${pending} pending`);
     }
     const counts = await app.checkStore.load([...new Set(reports.map((r) => (r.kind === 'confirmed-fraud' ? r.report.accountId : '')))].map((id) => Address.of(FraudTypes.count, id)));
     const open = [...counts.values()].filter((s) => s.values.get('count') !== undefined).length;
@@ -170,6 +190,8 @@ export async function runFraud(endpoints: LocalAwsEndpoints): Promise<WorkloadRe
       lambdas: app.lambdas,
       oneItem: app.oneItem,
       perTransaction: { transactions, note: `${dispatcherRecords} dispatcher invocations` },
+      alerts,
+      ...(app.scheduler.schedules ? { schedules: app.scheduler.schedules } : {}),
     };
   } finally {
     await app.stop();

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
+import { DeleteStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateScheduleGroupCommand, DeleteScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { InitializeMiddleware } from '@smithy/types';
 import type { CancelledTimer, ScheduledTimer } from '../../../runtime-lambda/core/Effects';
@@ -34,6 +35,8 @@ import { LocalPoller } from '../../../runtime-lambda/aws/LocalPoller';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../../runtime-lambda/aws/lambdaEvents';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
+import { SchedulerDelayScheduler } from '../../../runtime-lambda/aws/SchedulerDelayScheduler';
+import { type FiredSchedule, SchedulerTimeline } from '../../support/schedulerTimeline';
 
 /**
  * Memory of the two Lambdas: the defaults of the `StatefulFunctions` construct
@@ -78,7 +81,7 @@ export interface MeteredApp {
   readonly lambdas: LambdaTally;
   readonly oneItem: OneItemEstimate;
   readonly ingressStreams: Readonly<Record<string, string>>;
-  readonly scheduler: CountingScheduler;
+  readonly scheduler: SimulatedDelays;
   /** Read units added for keys DynamoDB Local read for free (no item): AWS bills them. */
   readonly readsCorrected: { units: number };
   /** The records the poller has read so far: take it before putting records, for {@link settle}. */
@@ -102,6 +105,35 @@ export interface MeteredAppOptions {
   readonly messageShards?: number;
   readonly sqsEgress?: readonly string[];
   readonly clock?: Clock;
+  /**
+   * How delayed messages travel: `in-process` holds them in {@link CountingScheduler};
+   * `scheduler` makes real schedules on the emulator's EventBridge Scheduler
+   * ({@link SchedulerDelayScheduler}, templated Kinesis target) that a
+   * {@link SchedulerTimeline} fires. @default 'in-process'
+   */
+  readonly delays?: 'in-process' | 'scheduler';
+}
+
+/** Delayed messages on a simulated timeline: the app's delay scheduler, fired by the workload. */
+export interface SimulatedDelays extends DelayScheduler {
+  /** Timers fired so far. */
+  readonly fired: number;
+  /** When timers are real schedules: those that ran, in the order they ran. */
+  readonly schedules?: readonly FiredSchedule[];
+  /** Timers scheduled and not fired or cancelled yet. */
+  pending(): Promise<number>;
+  /** Fires every timer due at or before `timeMs` (on the workload's clock); answers how many. */
+  fireDue(timeMs: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Counts each distinct timer scheduled as one would-be EventBridge Scheduler invocation; answers the new ones. */
+function countNewTimers(meter: CostMeter, seen: Set<string>, timers: readonly ScheduledTimer[]): ScheduledTimer[] {
+  const fresh = timers.filter((timer) => !seen.has(timer.timerId)); // a re-relayed outbox item: the same schedule name
+  for (const timer of fresh) seen.add(timer.timerId);
+  meter.calls.set('Scheduler.CreateSchedule (would-be)', (meter.calls.get('Scheduler.CreateSchedule (would-be)') ?? 0) + fresh.length);
+  meter.units.schedulerInvocations += fresh.length;
+  return fresh;
 }
 
 /**
@@ -111,7 +143,7 @@ export interface MeteredAppOptions {
  * stream, as the schedule's target would). Every distinct timer scheduled counts as one
  * would-be EventBridge Scheduler invocation on the meter.
  */
-export class CountingScheduler implements DelayScheduler {
+export class CountingScheduler implements SimulatedDelays {
   private readonly held = new Map<string, ScheduledTimer>();
   private readonly seen = new Set<string>();
   fired = 0;
@@ -122,13 +154,7 @@ export class CountingScheduler implements DelayScheduler {
   ) {}
 
   async schedule(timers: readonly ScheduledTimer[]): Promise<void> {
-    for (const timer of timers) {
-      if (this.seen.has(timer.timerId)) continue; // a re-relayed outbox item: the same schedule name
-      this.seen.add(timer.timerId);
-      this.held.set(timer.timerId, timer);
-      this.meter.calls.set('Scheduler.CreateSchedule (would-be)', (this.meter.calls.get('Scheduler.CreateSchedule (would-be)') ?? 0) + 1);
-      this.meter.units.schedulerInvocations++;
-    }
+    for (const timer of countNewTimers(this.meter, this.seen, timers)) this.held.set(timer.timerId, timer);
   }
 
   async cancel(timers: readonly CancelledTimer[]): Promise<void> {
@@ -136,12 +162,10 @@ export class CountingScheduler implements DelayScheduler {
     await this.inner.cancel(timers);
   }
 
-  /** Timers held. */
-  get pending(): number {
+  async pending(): Promise<number> {
     return this.held.size;
   }
 
-  /** Fires every held timer due at or before `timeMs` (on the workload's clock); answers how many. */
   async fireDue(timeMs: number): Promise<number> {
     const due = [...this.held.values()].filter((t) => t.dueAtMs <= timeMs).sort((a, b) => a.dueAtMs - b.dueAtMs);
     for (const t of due) this.held.delete(t.timerId);
@@ -150,10 +174,67 @@ export class CountingScheduler implements DelayScheduler {
     return due.length;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.inner.stop();
   }
 }
+
+/**
+ * Real one-time schedules on the emulator's EventBridge Scheduler, in a group of their own,
+ * made by {@link SchedulerDelayScheduler} (the relay's production path) on the workload's
+ * clock, and fired by a {@link SchedulerTimeline} through their real target when the
+ * workload says their minute has come.
+ */
+class EmulatedSchedulerDelays implements SimulatedDelays {
+  private readonly seen = new Set<string>();
+  private readonly delays: SchedulerDelayScheduler;
+  private readonly timeline: SchedulerTimeline;
+
+  constructor(
+    private readonly client: SchedulerClient,
+    kinesis: KinesisClient,
+    private readonly group: string,
+    messageStreamArn: string,
+    clock: Clock | undefined,
+    private readonly meter: CostMeter,
+  ) {
+    this.delays = new SchedulerDelayScheduler({ client, groupName: group, roleArn: EMULATOR_SCHEDULER_ROLE_ARN, messageStreamArn, ...(clock ? { clock } : {}) });
+    this.timeline = new SchedulerTimeline(client, kinesis, group);
+  }
+
+  get fired(): number {
+    return this.timeline.fired.length;
+  }
+
+  get schedules(): readonly FiredSchedule[] {
+    return this.timeline.fired;
+  }
+
+  async schedule(timers: readonly ScheduledTimer[]): Promise<void> {
+    countNewTimers(this.meter, this.seen, timers);
+    await this.delays.schedule(timers);
+  }
+
+  cancel(timers: readonly CancelledTimer[]): Promise<void> {
+    return this.delays.cancel(timers);
+  }
+
+  async pending(): Promise<number> {
+    return (await this.timeline.pending()).length;
+  }
+
+  fireDue(timeMs: number): Promise<number> {
+    return this.timeline.fireDue(timeMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.client.send(new DeleteScheduleGroupCommand({ Name: this.group })).catch(() => undefined);
+    this.client.destroy();
+  }
+}
+
+/** The role a schedule names; the emulator does not assume it. */
+const EMULATOR_SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/statefun-scheduler';
 
 /** Provisions a fresh app (unique prefix) and runs the real handlers under the poller. */
 export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: MeteredAppOptions): Promise<MeteredApp> {
@@ -175,7 +256,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
   });
 
   const quiet = { warn: (line: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`${line}\n`); } };
-  const scheduler = new CountingScheduler(new LocalDelayScheduler(metered.kinesis, resources.messageStream, quiet), meter);
+  const scheduler = await simulatedDelays(endpoints, options, resources, prefix, metered, free, meter, quiet);
   const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: metered.dynamo });
   const dispatcher = createDispatcherHandler({
     store,
@@ -253,7 +334,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
       if (stopped) return;
       stopped = true;
       await poller.stop();
-      scheduler.stop();
+      await scheduler.stop();
       const r = resources;
       await Promise.allSettled([
         free.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
@@ -267,6 +348,25 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
       free.destroy();
     },
   };
+}
+
+/** The delay path `options.delays` asks for. */
+async function simulatedDelays(
+  endpoints: LocalAwsEndpoints,
+  options: MeteredAppOptions,
+  resources: LocalAwsResources,
+  prefix: string,
+  metered: LocalAwsClients,
+  free: LocalAwsClients,
+  meter: CostMeter,
+  logger: Pick<Console, 'warn'>,
+): Promise<SimulatedDelays> {
+  if ((options.delays ?? 'in-process') === 'in-process') return new CountingScheduler(new LocalDelayScheduler(metered.kinesis, resources.messageStream, logger), meter);
+  const client = new SchedulerClient({ region: endpoints.region, credentials: endpoints.credentials, endpoint: endpoints.aws });
+  const group = `${prefix}-timers`;
+  await client.send(new CreateScheduleGroupCommand({ Name: group }));
+  const { StreamDescriptionSummary } = await free.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: resources.messageStream }));
+  return new EmulatedSchedulerDelays(client, metered.kinesis, group, StreamDescriptionSummary!.StreamARN!, options.clock, meter);
 }
 
 /**

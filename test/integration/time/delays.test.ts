@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-kinesis';
 import {
   CreateScheduleGroupCommand,
-  DeleteScheduleCommand,
   DeleteScheduleGroupCommand,
   GetScheduleCommand,
   ListSchedulesCommand,
@@ -32,6 +31,7 @@ import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispat
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
 import { kinesisEvent, kinesisRecordFactory, outboxStreamRecord, streamArn } from '../../helpers/awsEventFactories';
 import { readKinesisStream } from '../../support/readKinesisStream';
+import { fireSchedule } from '../../support/schedulerTimeline';
 import { readText } from '../../helpers/factories';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { awsClientConfig } from '../../support/awsClientConfig';
@@ -111,22 +111,8 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
     return effects;
   }
 
-  /**
-   * The test clock "fires" a schedule the way Scheduler would: reads the stored schedule and
-   * performs its target (PutRecord of its Input), then deletes it (ActionAfterCompletion).
-   */
-  async function fire(name: string): Promise<void> {
-    const schedule = await scheduler.send(new GetScheduleCommand({ GroupName: group, Name: name }));
-    const target = schedule.Target!;
-    if (target.Arn === KINESIS_PUT_RECORD_TARGET_ARN) {
-      const input = JSON.parse(target.Input!) as { StreamName: string; PartitionKey: string; Data: string };
-      await kinesis.send(new PutRecordCommand({ StreamName: input.StreamName, PartitionKey: input.PartitionKey, Data: Buffer.from(input.Data, 'base64') }));
-    } else {
-      expect(target.Arn).toBe(streamArn(stream));
-      await kinesis.send(new PutRecordCommand({ StreamARN: target.Arn, PartitionKey: target.KinesisParameters!.PartitionKey!, Data: Buffer.from(target.Input!, 'utf8') }));
-    }
-    await scheduler.send(new DeleteScheduleCommand({ GroupName: group, Name: name }));
-  }
+  /** The test clock "fires" a schedule the way Scheduler would (moto never does). */
+  const fire = (name: string) => fireSchedule(scheduler, kinesis, group, name);
 
   /** An SQS client that records the input of every SendMessageBatch it sends in `sent`. */
   function sqsRecordingBatches(sent: SendMessageBatchCommandInput[]): SQSClient {
