@@ -14,6 +14,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
+import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 
 /** The repository root: entry points and the lock file are found from here. */
@@ -24,6 +25,12 @@ const RELAY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'relay
 const DELAYED_DELIVERY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'delayedDelivery.ts');
 /** The module name the embedded dispatcher imports; esbuild aliases it to the user's registry module. */
 export const EMBEDDED_FUNCTIONS_MODULE = 'statefun-embedded-functions';
+
+/** Timeout of the delayed-delivery Lambda; the delay queue's visibility timeout is 6 times it (AWS' advice for SQS event sources). */
+const DELAYED_DELIVERY_TIMEOUT = Duration.seconds(30);
+
+/** Log levels of Powertools' Logger that the construct accepts (`logLevel`). */
+export type StatefulFunctionsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 /** The newest Node.js runtime aws-cdk-lib 2.276 offers (checked: NODEJS_24_X). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -235,10 +242,22 @@ export interface StatefulFunctionsProps {
    */
   readonly relayTimeout?: Duration;
   /**
-   * Retention of both Lambdas' log groups.
+   * Retention of the Lambdas' log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Level of the Lambdas' structured logs (Powertools' Logger, `POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: StatefulFunctionsLogLevel;
+  /**
+   * CloudWatch namespace of the runtime's metrics (Powertools' Metrics, as embedded metric
+   * format in the Lambdas' logs: `POWERTOOLS_METRICS_NAMESPACE`). Each Lambda's metrics carry
+   * the dimension `service` = its `POWERTOOLS_SERVICE_NAME`.
+   * @default - `StatefulFunctions/<stack name>`
+   */
+  readonly metricsNamespace?: string;
 
   /**
    * Iterator age (dispatcher or relay) at which the iterator-age alarms fire.
@@ -277,6 +296,8 @@ export interface StatefulFunctionsAlarms {
   readonly relayErrors: cloudwatch.Alarm;
   readonly dispatcherThrottles: cloudwatch.Alarm;
   readonly relayThrottles: cloudwatch.Alarm;
+  readonly delayedDeliveryErrors: cloudwatch.Alarm;
+  readonly delayedDeliveryThrottles: cloudwatch.Alarm;
 }
 
 /** A deployed Stateful Functions application: what producers, operators and tools may be granted and watch. */
@@ -309,6 +330,13 @@ export interface IStatefulFunctions {
   metricDispatcherErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Failed relay invocations. @default - sum over 5 minutes */
   metricRelayErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Failed delayed-delivery invocations. @default - sum over 5 minutes */
+  metricDelayedDeliveryErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Commits that lost the version race to another dispatcher and were re-run (the
+   * dispatcher's `CommitConflicts` metric). @default - sum over 5 minutes
+   */
+  metricCommitConflicts(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 const FUNCTION_PATTERN_HINT = 'use "namespace/type" or "namespace/*", e.g. "fraud/*"';
@@ -352,6 +380,8 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   /** Moves due messages from the delay queue onto the message stream. */
   readonly delayedDelivery: NodejsFunction;
   readonly delayedDeliveryLogGroup: logs.LogGroup;
+  /** CloudWatch namespace of the runtime's metrics (`metricsNamespace`). */
+  readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: StatefulFunctionsProps) {
     super(scope, id);
@@ -416,6 +446,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     });
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.metricsNamespace = props.metricsNamespace ?? `StatefulFunctions/${Stack.of(this).stackName}`;
+    const powertoolsEnv = (service: string) => ({
+      POWERTOOLS_SERVICE_NAME: service,
+      POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+    });
     this.dispatcherLogGroup = new logs.LogGroup(this, 'DispatcherLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.relayLogGroup = new logs.LogGroup(this, 'RelayLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
 
@@ -424,6 +460,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     const stack = Stack.of(this);
     const dispatcherEnv: Record<string, string> = {
       ...embedded?.environment,
+      ...powertoolsEnv(SERVICE_NAMES.dispatcher),
       STATEFUN_STATE_TABLE: this.stateTable.tableName,
       STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
     };
@@ -489,7 +526,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
       enforceSSL: true,
       retentionPeriod: Duration.days(4),
-      visibilityTimeout: Duration.seconds(60),
+      // AWS' advice for an SQS event source: at least 6 times the function's timeout, so a
+      // message is not received again while a throttled or retried invocation still holds it.
+      visibilityTimeout: Duration.seconds(6 * DELAYED_DELIVERY_TIMEOUT.toSeconds()),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 10 },
       removalPolicy,
     });
@@ -499,8 +538,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       description: 'Stateful Functions delayed delivery: SQS delay queue -> message stream',
       entry: DELAYED_DELIVERY_ENTRY,
       memorySize: 256,
-      timeout: Duration.seconds(30),
-      environment: { STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn, STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl },
+      timeout: DELAYED_DELIVERY_TIMEOUT,
+      environment: {
+        ...powertoolsEnv(SERVICE_NAMES.delayedDelivery),
+        STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn,
+        STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
+      },
       bundling: bundling(),
     });
     // Exactly the calls handlers/delayedDelivery.ts makes: PutRecords of due messages, SendMessageBatch
@@ -517,6 +560,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
     // --- relay
     const relayEnv: Record<string, string> = {
+      ...powertoolsEnv(SERVICE_NAMES.relay),
       STATEFUN_MESSAGE_STREAM: this.messageStream.streamArn,
       STATEFUN_DLQ_URL: this.deadLetterQueue.queueUrl,
       STATEFUN_MESSAGE_STREAM_ARN: this.messageStream.streamArn,
@@ -576,7 +620,10 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       relayErrors: alarm('RelayErrorsAlarm', this.metricRelayErrors(), 1, 'Relay invocations failed (the batch is retried).'),
       dispatcherThrottles: alarm('DispatcherThrottlesAlarm', this.dispatcher.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Dispatcher invocations were throttled: check the account concurrency.'),
       relayThrottles: alarm('RelayThrottlesAlarm', this.relay.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Relay invocations were throttled: check the account concurrency.'),
+      delayedDeliveryErrors: alarm('DelayedDeliveryErrorsAlarm', this.metricDelayedDeliveryErrors(), 1, 'Delayed-delivery invocations failed (the delay queue delivers the messages again, then redrives them to the dead-letter queue).'),
+      delayedDeliveryThrottles: alarm('DelayedDeliveryThrottlesAlarm', this.delayedDelivery.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Delayed-delivery invocations were throttled: check the account concurrency.'),
     };
+    const lambdas = [this.dispatcher, this.relay, this.delayedDelivery];
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       widgets: [
@@ -585,9 +632,32 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
           new cloudwatch.GraphWidget({ title: 'Dead letters waiting', left: [this.metricDeadLetters()], width: 12 }),
         ],
         [
-          new cloudwatch.GraphWidget({ title: 'Invocations', left: [this.dispatcher.metricInvocations(), this.relay.metricInvocations()], width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Errors and throttles', left: [this.metricDispatcherErrors(), this.metricRelayErrors(), this.dispatcher.metricThrottles(), this.relay.metricThrottles()], width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Duration (p99)', left: [this.dispatcher.metricDuration({ statistic: 'p99' }), this.relay.metricDuration({ statistic: 'p99' })], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Invocations', left: lambdas.map((fn) => fn.metricInvocations()), width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Errors and throttles',
+            left: [this.metricDispatcherErrors(), this.metricRelayErrors(), this.metricDelayedDeliveryErrors(), ...lambdas.map((fn) => fn.metricThrottles())],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({ title: 'Duration (p99)', left: lambdas.map((fn) => fn.metricDuration({ statistic: 'p99' })), width: 8 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Dispatcher (messages)',
+            left: [DISPATCHER_METRICS.messagesApplied, DISPATCHER_METRICS.duplicatesDropped, DISPATCHER_METRICS.deadLetters].map((name) => this.runtimeMetric(SERVICE_NAMES.dispatcher, name)),
+            right: [this.metricCommitConflicts(), this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.addressesNotCommitted)],
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Relay (effects)',
+            left: [RELAY_METRICS.messagesRelayed, RELAY_METRICS.egressRecordsRelayed, RELAY_METRICS.deadLetters].map((name) => this.runtimeMetric(SERVICE_NAMES.relay, name)),
+            right: [RELAY_METRICS.timersScheduled, RELAY_METRICS.timersCancelled].map((name) => this.runtimeMetric(SERVICE_NAMES.relay, name)),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Delayed delivery (timers)',
+            left: Object.values(DELAYED_DELIVERY_METRICS).map((name) => this.runtimeMetric(SERVICE_NAMES.delayedDelivery, name)),
+            width: 8,
+          }),
         ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 })],
       ],
@@ -624,6 +694,19 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
   metricRelayErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.relay.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+
+  metricDelayedDeliveryErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.delayedDelivery.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+
+  metricCommitConflicts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.commitConflicts, props);
+  }
+
+  /** A metric one of the runtime's Lambdas emits through Powertools: `metricsNamespace`, dimension `service`. */
+  private runtimeMetric(service: string, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.metricsNamespace, metricName, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5), ...props });
   }
 }
 
@@ -791,6 +874,10 @@ class PropsChecker {
     if (props.relayMemorySizeMiB !== undefined) this.intRange('relayMemorySizeMiB', props.relayMemorySizeMiB, 128, 10240);
     if (props.dispatcherTimeout) this.durationRange('dispatcherTimeout', props.dispatcherTimeout, Duration.seconds(1), Duration.minutes(15));
     if (props.relayTimeout) this.durationRange('relayTimeout', props.relayTimeout, Duration.seconds(1), Duration.minutes(15));
+    if (props.logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(props.logLevel)) this.fail('logLevel', props.logLevel, 'give "DEBUG", "INFO", "WARN" or "ERROR"');
+    if (props.metricsNamespace !== undefined && !Token.isUnresolved(props.metricsNamespace) && (!/^[\w.\-/#: ]{1,255}$/.test(props.metricsNamespace) || props.metricsNamespace.startsWith('AWS/'))) {
+      this.fail('metricsNamespace', props.metricsNamespace, 'give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"');
+    }
     if (props.iteratorAgeAlarmThreshold) this.durationRange('iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, Duration.seconds(1), Duration.hours(24));
   }
 

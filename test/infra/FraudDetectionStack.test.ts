@@ -178,8 +178,10 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
     ['Errors', 'AWS/Lambda', 'relay', 1, 300, 'Sum'],
     ['Throttles', 'AWS/Lambda', 'dispatcher', 1, 300, 'Sum'],
     ['Throttles', 'AWS/Lambda', 'relay', 1, 300, 'Sum'],
+    ['Errors', 'AWS/Lambda', 'delayedDelivery', 1, 300, 'Sum'],
+    ['Throttles', 'AWS/Lambda', 'delayedDelivery', 1, 300, 'Sum'],
   ] as const)('alarm: %s (%s) of the %s', (metric, namespace, fn, threshold, period, statistic) => {
-    const target = fn === 'dispatcher' ? stack.app.dispatcher : stack.app.relay;
+    const target = stack.app[fn];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: metric,
       Namespace: namespace,
@@ -199,8 +201,8 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       Dimensions: [{ Name: 'QueueName', Value: cfn(stack, stack.app.deadLetterQueue.queueName) }],
       Threshold: 1,
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
-    expect(Object.keys(stack.app.alarms)).toHaveLength(7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    expect(Object.keys(stack.app.alarms)).toHaveLength(9);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 

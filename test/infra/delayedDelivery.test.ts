@@ -92,7 +92,15 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('delayed delivery'),
       Architectures: ['arm64'],
-      Environment: { Variables: { STATEFUN_MESSAGE_STREAM: cfn(stack, app.messageStream.streamArn), STATEFUN_DELAY_QUEUE_URL: cfn(stack, app.delayQueue.queueUrl) } },
+      Environment: {
+        Variables: {
+          STATEFUN_MESSAGE_STREAM: cfn(stack, app.messageStream.streamArn),
+          STATEFUN_DELAY_QUEUE_URL: cfn(stack, app.delayQueue.queueUrl),
+          POWERTOOLS_SERVICE_NAME: 'statefun-delayed-delivery',
+          POWERTOOLS_METRICS_NAMESPACE: 'StatefulFunctions/Test',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      },
     });
     // Exactly: its logs, X-Ray, PutRecords (what the handler calls) on the message stream, and the
     // delay queue (the mapping's receive/delete, SendMessage to delay again).

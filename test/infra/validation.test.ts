@@ -52,6 +52,15 @@ describe('Construct: StatefulFunctions, validation', () => {
     expect(error.message).toBe(`StatefulFunctions Test/App: ${message}`);
   });
 
+  test.each<[Partial<StatefulFunctionsProps>, string]>([
+    [{ logLevel: 'LOUD' as never }, 'logLevel is "LOUD": give "DEBUG", "INFO", "WARN" or "ERROR"'],
+    [{ metricsNamespace: 'AWS/Lambda' }, 'metricsNamespace is "AWS/Lambda": give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"'],
+    [{ metricsNamespace: 'shop$metrics' }, 'metricsNamespace is "shop$metrics": give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"'],
+  ])('a bad observability prop %j', (bad, message) => {
+    const error = attempt(() => ({ ...HTTP, ...bad }));
+    expect(error.message).toBe(`StatefulFunctions Test/App: ${message}`);
+  });
+
   test.each([
     ['shop', 'remoteFunctions[0].functionType is "shop": '],
     ['shop/*/x', 'remoteFunctions[0].functionType is "shop/*/x": '],

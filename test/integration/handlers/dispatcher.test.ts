@@ -177,7 +177,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     const [deadLetter] = outbox[0]!.deadLetters;
     expect(outbox[0]!.deadLetters).toHaveLength(1);
     expect(deadLetter!.id).toBe(`${MESSAGES}/${shardId}/${sequenceNumber(2)}`);
-    expect(deadLetter!.reason).toContain('UndecodableRecordError: MalformedRecordError: record of 18 bytes is not a message bundle');
+    expect(deadLetter!.reason).toContain('UndecodableRecordError: MalformedRecordError: JSON record without "sfb" is not a message bundle');
     const kept = JSON.parse(readText((deadLetter as { envelope: Envelope }).envelope.argument)!) as UndecodableRecord;
     expect(kept).toMatchObject({ stream: MESSAGES, shardId, sequenceNumber: sequenceNumber(2), partitionKey: a.key });
     expect(Buffer.from(kept.data, 'base64').toString()).toBe('{"not":"a bundle"}');
