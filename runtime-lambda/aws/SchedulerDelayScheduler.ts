@@ -31,6 +31,13 @@ export interface SchedulerDelaySchedulerOptions {
   readonly messageStreamArn: string;
   /** @default - `templated` */
   readonly target?: SchedulerTargetMode;
+  /**
+   * An SQS queue (ARN) for the timers Scheduler could not put on the stream within its retry
+   * policy (24 h, 185 attempts): Scheduler sends it the failed event, with the error in its
+   * message attributes, instead of dropping it. The scheduler role needs `sqs:SendMessage`
+   * on it. @default - none: such a timer is lost, and only Scheduler's metrics tell
+   */
+  readonly deadLetterQueueArn?: string;
   /** CreateSchedule / DeleteSchedule calls in flight at once. @default - 8 */
   readonly concurrency?: number;
   /** @default - the system clock */
@@ -85,6 +92,11 @@ export class SchedulerDelayScheduler implements DelayScheduler {
     if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(options.roleArn)) {
       throw new InvalidInputError(`SchedulerDelayScheduler: roleArn ${JSON.stringify(options.roleArn)} is not an IAM role ARN: give arn:aws:iam::<account>:role/<name>`);
     }
+    if (options.deadLetterQueueArn !== undefined && !/^arn:aws[a-z-]*:sqs:[^:]+:\d{12}:[\w-]{1,80}$/.test(options.deadLetterQueueArn)) {
+      throw new InvalidInputError(
+        `SchedulerDelayScheduler: deadLetterQueueArn ${JSON.stringify(options.deadLetterQueueArn)} is not a standard SQS queue ARN: give arn:aws:sqs:<region>:<account>:<name>`,
+      );
+    }
     if (!/^[0-9a-zA-Z\-_.]{1,64}$/.test(options.groupName)) {
       throw new InvalidInputError(`SchedulerDelayScheduler: groupName ${JSON.stringify(options.groupName)} must be 1 to 64 of [0-9a-zA-Z-_.]`);
     }
@@ -127,13 +139,16 @@ export class SchedulerDelayScheduler implements DelayScheduler {
 
   /** The schedule target that puts `timer`'s envelope on the message stream. */
   targetOf(timer: ScheduledTimer): Target {
-    const retry = { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 };
+    const common = {
+      RoleArn: this.options.roleArn,
+      RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+      ...(this.options.deadLetterQueueArn ? { DeadLetterConfig: { Arn: this.options.deadLetterQueueArn } } : {}),
+    };
     if (this.mode === 'universal') {
       const record = encodeMessageBundle([timer.envelope]);
       return {
+        ...common,
         Arn: KINESIS_PUT_RECORD_TARGET_ARN,
-        RoleArn: this.options.roleArn,
-        RetryPolicy: retry,
         Input: JSON.stringify({
           StreamName: this.options.messageStreamArn.slice(this.options.messageStreamArn.indexOf(':stream/') + ':stream/'.length),
           PartitionKey: record.partitionKey,
@@ -143,9 +158,8 @@ export class SchedulerDelayScheduler implements DelayScheduler {
     }
     const bundle = encodeMessageBundleText([timer.envelope]);
     return {
+      ...common,
       Arn: this.options.messageStreamArn,
-      RoleArn: this.options.roleArn,
-      RetryPolicy: retry,
       KinesisParameters: { PartitionKey: bundle.partitionKey },
       Input: bundle.text,
     };

@@ -58,6 +58,18 @@ describe('Time on AWS: configuration and naming', () => {
     expect([delaySecondsFor(-5), delaySecondsFor(999), delaySecondsFor(1000), delaySecondsFor(1001), delaySecondsFor(10 * 3_600_000)]).toEqual([0, 1, 1, 2, 900]);
   });
 
+  it('rejects a dead-letter queue that is not an SQS queue ARN, naming the option', () => {
+    const options = { client: clients.scheduler, groupName: 'g', roleArn: ROLE.STATEFUN_SCHEDULER_ROLE_ARN, messageStreamArn: STREAM.STATEFUN_MESSAGE_STREAM_ARN };
+    for (const bad of [QUEUE.STATEFUN_DELAY_QUEUE_URL, 'arn:aws:sns:us-east-1:123456789012:topic', 'arn:aws:sqs:us-east-1:123456789012:dlq.fifo']) {
+      expect(() => new SchedulerDelayScheduler({ ...options, deadLetterQueueArn: bad })).toThrow(/deadLetterQueueArn .* is not a standard SQS queue ARN/);
+    }
+    expect(new SchedulerDelayScheduler({ ...options, deadLetterQueueArn: 'arn:aws:sqs:us-east-1:123456789012:statefun-dlq' }).targetOf({
+      timerId: 't',
+      dueAtMs: 0,
+      envelope: { id: 't', target: Address.of('test/journal', 'a'), argument: textValue('x'), origin: { kind: 'timer', timerId: 't' } },
+    }).DeadLetterConfig).toEqual({ Arn: 'arn:aws:sqs:us-east-1:123456789012:statefun-dlq' });
+  });
+
   it('gives a templated schedule the bundle as JSON text without control characters, even when the binary form is deflated', () => {
     const envelope = { id: 't', target: Address.of('test/journal', 'a'), argument: textValue('x'.repeat(2000)), origin: { kind: 'timer', timerId: 't' } } as const;
     expect(encodeMessageBundle([envelope]).data[5]).toBe(2);

@@ -41,6 +41,7 @@ const START = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
 const ROLE = 'arn:aws:iam::123456789012:role/statefun-scheduler';
 const INGRESS = 'orders';
+const DLQ = 'arn:aws:sqs:us-east-1:123456789012:statefun-dlq';
 
 /** moto speaks HTTP/1.1 only; the Kinesis client defaults to HTTP/2. */
 const kinesisClient = () => new KinesisClient({ ...awsClientConfig(), requestHandler: new NodeHttpHandler() });
@@ -88,8 +89,8 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
     [kinesis, scheduler, sqs].forEach((c) => c.destroy());
   });
 
-  const schedulerDelays = (target: SchedulerTargetMode = 'templated') =>
-    new SchedulerDelayScheduler({ client: scheduler, groupName: group, roleArn: ROLE, messageStreamArn: streamArn(stream), target, clock });
+  const schedulerDelays = (target: SchedulerTargetMode = 'templated', deadLetterQueueArn?: string) =>
+    new SchedulerDelayScheduler({ client: scheduler, groupName: group, roleArn: ROLE, messageStreamArn: streamArn(stream), target, clock, deadLetterQueueArn });
 
   /** An ingress record with `text` for `address`, dispatched. */
   async function send(address: Address, text: string): Promise<void> {
@@ -148,14 +149,14 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
   };
   const scheduleNames = async () => ((await scheduler.send(new ListSchedulesCommand({ GroupName: group }))).Schedules ?? []).map((s) => s.Name);
 
-  it('schedules a one-time UTC schedule named after the timer, on the Kinesis target, once however often relayed', async () => {
+  it('schedules a one-time UTC schedule named after the timer, on the Kinesis target with a dead-letter queue, once however often relayed', async () => {
     // Prepare
     const a = fresh('sched');
     await send(a, `after ${2 * HOUR + 20_000} - ${a.key} ping`);
 
     // Act
-    const effects = await relayLatest(a, schedulerDelays());
-    await relayLatest(a, schedulerDelays()); // a relay that runs again: ConflictException = already scheduled
+    const effects = await relayLatest(a, schedulerDelays('templated', DLQ));
+    await relayLatest(a, schedulerDelays('templated', DLQ)); // a relay that runs again: ConflictException = already scheduled
 
     // Assess
     const [timer] = effects.timers;
@@ -169,7 +170,7 @@ describe('Time on AWS: Scheduler and SQS delays through relay, stream and dispat
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
-      Target: { Arn: streamArn(stream), RoleArn: ROLE, KinesisParameters: { PartitionKey: a.key } },
+      Target: { Arn: streamArn(stream), RoleArn: ROLE, KinesisParameters: { PartitionKey: a.key }, DeadLetterConfig: { Arn: DLQ } },
     });
     const envelopes = decodeMessageBundle(Buffer.from(schedule.Target!.Input!, 'utf8'), a.key);
     expect(envelopes).toEqual([timer!.envelope]);
