@@ -14,7 +14,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
-import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/telemetry';
+import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 
 /** The repository root: entry points and the lock file are found from here. */

@@ -5,8 +5,8 @@ import { type Clock, systemClock } from '../core/ports/Clock';
 import { requiredEnv } from '../aws/envConfig';
 import { decodeMessageBundle, partitionKeyOf } from '../aws/messageRecords';
 import { DUE_AT_ATTRIBUTE, TIMER_ID_ATTRIBUTE, delaySecondsFor, sendBatch } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
-import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './telemetry';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** One record of an SQS event as Lambda delivers it (the fields this handler reads). */
 export interface SQSRecord {

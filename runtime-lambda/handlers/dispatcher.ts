@@ -11,8 +11,8 @@ import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
-import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './telemetry';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createDispatcherHandler}. */
 export interface DispatcherHandlerOptions {

@@ -13,8 +13,8 @@ import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
 import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './powertools';
-import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './telemetry';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger and metrics. */
 export interface RelayHandlerOptions extends OutboxRelayOptions {

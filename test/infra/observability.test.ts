@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
-import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/telemetry';
+import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { cfn, testStack } from './helpers';
 
 const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;

@@ -11,7 +11,7 @@
 import { LogLevel, Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { ConfigurationError } from '../aws/envConfig';
+import { ConfigurationError } from '../../aws/envConfig';
 import { DEFAULT_METRICS_NAMESPACE, type HandlerLogger, type HandlerMetrics } from './telemetry';
 
 /** The Lambda context fields Powertools' `Logger` adds to each log line. */

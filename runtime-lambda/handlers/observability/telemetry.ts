@@ -4,7 +4,7 @@
  * The CDK construct reads the same names for its dashboard (`infra/lib/StatefulFunctions.ts`),
  * so a renamed metric cannot silently empty a graph.
  *
- * In the Lambdas, Powertools for AWS Lambda fills the ports (`powertoolsHandler.ts`):
+ * In the Lambdas, Powertools for AWS Lambda fills the ports (`powertools.ts`):
  * `Logger` is a {@link HandlerLogger}, `Metrics` a {@link HandlerMetrics}.
  */
 

@@ -5,7 +5,7 @@ import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/Stat
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambda/aws/kinesisRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
-import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/telemetry';
+import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
 import { readText, textValue } from '../../helpers/factories';
 import { RecordingMetrics } from './recordingMetrics';

@@ -4,7 +4,7 @@ import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
 import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/DynamoStateStore';
 import { ConfigurationError } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
-import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/telemetry';
+import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctions, Types, defineFunction, message } from '../../../runtime-lambda/sdk';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
 import { kinesisEvent, kinesisRecordFactory } from '../../helpers/awsEventFactories';

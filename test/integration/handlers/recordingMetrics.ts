@@ -1,4 +1,4 @@
-import type { HandlerMetrics } from '../../../runtime-lambda/handlers/telemetry';
+import type { HandlerMetrics } from '../../../runtime-lambda/handlers/observability/telemetry';
 
 /** A {@link HandlerMetrics} that sums what a handler counts, per metric name (all `Count`). */
 export class RecordingMetrics implements HandlerMetrics {

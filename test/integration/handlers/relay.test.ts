@@ -21,7 +21,7 @@ import { encodeEffects } from '../../../runtime-lambda/aws/effectsCodec';
 import { decodeMessageBundle } from '../../../runtime-lambda/aws/messageRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
-import { RELAY_METRICS } from '../../../runtime-lambda/handlers/telemetry';
+import { RELAY_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { SqsDelayScheduler } from '../../../runtime-lambda/aws/SqsDelayScheduler';
 import { outboxStreamRecord } from '../../helpers/awsEventFactories';
 import { readKinesisStream } from '../../support/readKinesisStream';
