@@ -1,12 +1,13 @@
 /**
  * Carries one request-reply exchange: `ToFunction` bytes in, `FromFunction` bytes out. The
- * transport of a {@link RequestReplyEndpoint}: in-process (an SDK registry's `handle`), HTTP
- * ({@link httpTransport}) or AWS Lambda Invoke.
+ * transport of a {@link RequestReplyEndpoint}: HTTP ({@link httpTransport}), AWS Lambda
+ * Invoke, or an SDK registry's `handle` (embedded functions use an
+ * {@link InProcessTransport} instead).
  *
  * A transport throws a `RetryableError` for failures worth retrying (timeouts, 5xx,
  * connection errors) and a `TerminalError` for failures that will repeat.
  *
  * @example
- * const inProcess: RequestReplyTransport = (request) => registry.handle(request);
+ * const throughBytes: RequestReplyTransport = (request) => registry.handle(request);
  */
 export type RequestReplyTransport = (request: Uint8Array) => Promise<Uint8Array>;

@@ -32,6 +32,17 @@ import * as pb from './generated/request-reply_pb';
 const READ = { readUnknownFields: false } as const;
 const WRITE = { writeUnknownFields: false } as const;
 
+/**
+ * Options of {@link toFunctionMessage} and {@link fromFunctionMessage}.
+ *
+ * @example
+ * const opts: MessageOpts = { copyValues: true };
+ */
+export interface MessageOpts {
+  /** Copy every value's bytes into the message. @default false */
+  readonly copyValues?: boolean;
+}
+
 const { DELETE, MODIFY } = pb.FromFunction_PersistedValueMutation_MutationType;
 const { NONE, AFTER_WRITE, AFTER_INVOKE } = pb.FromFunction_ExpirationSpec_ExpireMode;
 
@@ -55,17 +66,19 @@ export function encodeToFunction(request: InvocationRequest): Uint8Array {
 
 /**
  * The `ToFunction` message of an invocation batch: {@link encodeToFunction} without the
- * bytes. Values go in as given, not copied.
+ * bytes. Values go in as given, or copied with `copyValues` (as encoding copies them into
+ * its output), so that the receiver of the message shares no buffer with the sender.
  *
  * @example
- * const message = toFunctionMessage(request);
+ * const message = toFunctionMessage(request, { copyValues: true });
  * message.request.case; // 'invocation'
  */
-export function toFunctionMessage(request: InvocationRequest): pb.ToFunction {
+export function toFunctionMessage(request: InvocationRequest, opts: MessageOpts = {}): pb.ToFunction {
+  const copy = opts.copyValues === true;
   const state: pb.ToFunction_PersistedValue[] = new Array(request.state.length);
   for (let i = 0; i < state.length; i++) {
     const s = request.state[i];
-    state[i] = { $typeName: 'io.statefun.sdk.reqreply.ToFunction.PersistedValue', stateName: s.name, stateValue: pbTypedValue(s.value) };
+    state[i] = { $typeName: 'io.statefun.sdk.reqreply.ToFunction.PersistedValue', stateName: s.name, stateValue: pbTypedValue(s.value, copy) };
   }
   const invocations: pb.ToFunction_Invocation[] = new Array(request.invocations.length);
   for (let i = 0; i < invocations.length; i++) {
@@ -73,7 +86,7 @@ export function toFunctionMessage(request: InvocationRequest): pb.ToFunction {
     invocations[i] = {
       $typeName: 'io.statefun.sdk.reqreply.ToFunction.Invocation',
       caller: inv.caller === undefined ? undefined : pbAddress(inv.caller),
-      argument: pbTypedValue(inv.argument),
+      argument: pbTypedValue(inv.argument, copy),
     };
   }
   return {
@@ -179,7 +192,8 @@ export function encodeFromFunction(response: InvocationResponse): Uint8Array {
 
 /**
  * The `FromFunction` message of a function's reply: {@link encodeFromFunction} without the
- * bytes, with the same checks. Values go in as given, not copied.
+ * bytes, with the same checks. Values go in as given, or copied with `copyValues` (see
+ * {@link toFunctionMessage}).
  *
  * @throws {@link InvalidInputError} as {@link encodeFromFunction} does.
  *
@@ -187,7 +201,8 @@ export function encodeFromFunction(response: InvocationResponse): Uint8Array {
  * const message = fromFunctionMessage({ kind: 'result', mutations: [], messages: [], delayed: [], egress: [] });
  * message.response.case; // 'invocationResult'
  */
-export function fromFunctionMessage(response: InvocationResponse): pb.FromFunction {
+export function fromFunctionMessage(response: InvocationResponse, opts: MessageOpts = {}): pb.FromFunction {
+  const copy = opts.copyValues === true;
   if (response.kind === 'incomplete') {
     const missingValues: pb.FromFunction_PersistedValueSpec[] = new Array(response.missing.length);
     for (let i = 0; i < missingValues.length; i++) missingValues[i] = pbValueSpec(response.missing[i]);
@@ -206,7 +221,7 @@ export function fromFunctionMessage(response: InvocationResponse): pb.FromFuncti
       $typeName: 'io.statefun.sdk.reqreply.FromFunction.PersistedValueMutation',
       mutationType: m.value === null ? DELETE : MODIFY,
       stateName: m.name,
-      stateValue: m.value === null ? undefined : pbTypedValue(m.value),
+      stateValue: m.value === null ? undefined : pbTypedValue(m.value, copy),
     };
   }
   const outgoingMessages: pb.FromFunction_Invocation[] = new Array(response.messages.length);
@@ -215,11 +230,11 @@ export function fromFunctionMessage(response: InvocationResponse): pb.FromFuncti
     outgoingMessages[i] = {
       $typeName: 'io.statefun.sdk.reqreply.FromFunction.Invocation',
       target: pbAddress(m.target),
-      argument: pbTypedValue(m.argument),
+      argument: pbTypedValue(m.argument, copy),
     };
   }
   const delayedInvocations: pb.FromFunction_DelayedInvocation[] = new Array(response.delayed.length);
-  for (let i = 0; i < delayedInvocations.length; i++) delayedInvocations[i] = pbDelayed(response.delayed[i]);
+  for (let i = 0; i < delayedInvocations.length; i++) delayedInvocations[i] = pbDelayed(response.delayed[i], copy);
   const outgoingEgresses: pb.FromFunction_EgressMessage[] = new Array(response.egress.length);
   for (let i = 0; i < outgoingEgresses.length; i++) {
     const e = response.egress[i];
@@ -228,7 +243,7 @@ export function fromFunctionMessage(response: InvocationResponse): pb.FromFuncti
       $typeName: 'io.statefun.sdk.reqreply.FromFunction.EgressMessage',
       egressNamespace: e.egress.slice(0, slash),
       egressType: e.egress.slice(slash + 1),
-      argument: pbTypedValue(e.argument),
+      argument: pbTypedValue(e.argument, copy),
     };
   }
   return {
@@ -391,13 +406,13 @@ function pbAddress(a: Address): pb.Address {
   return { $typeName: 'io.statefun.sdk.reqreply.Address', namespace: a.namespace, type: a.type, id: a.id };
 }
 
-function pbTypedValue(v: TypedValue): pb.TypedValue {
+function pbTypedValue(v: TypedValue, copy: boolean): pb.TypedValue {
   return v.value === null
     ? { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: false, value: EMPTY }
-    : { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: true, value: v.value };
+    : { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: true, value: copy ? v.value.slice() : v.value };
 }
 
-function pbDelayed(d: DelayedInvocation): pb.FromFunction_DelayedInvocation {
+function pbDelayed(d: DelayedInvocation, copy: boolean): pb.FromFunction_DelayedInvocation {
   if (d.kind === 'cancel') {
     if (typeof d.cancellationToken !== 'string' || d.cancellationToken === '') {
       throw new InvalidInputError('invalid delayed message cancellation: the cancellation token must be a non-empty string');
@@ -422,7 +437,7 @@ function pbDelayed(d: DelayedInvocation): pb.FromFunction_DelayedInvocation {
     cancellationToken: d.cancellationToken ?? '',
     delayInMs: BigInt(d.delayMs),
     target: pbAddress(d.target),
-    argument: pbTypedValue(d.argument),
+    argument: pbTypedValue(d.argument, copy),
   };
 }
 

@@ -2,7 +2,8 @@ import { describeError, InvalidInputError } from '../core/errors';
 import type { InvocationRequest, InvocationResponse } from '../core/Invocation';
 import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionEndpoint';
 import type { TypedValue } from '../core/TypedValue';
-import { decodeToFunction, encodeFromFunction } from '../protocol/codec';
+import { decodeToFunction, encodeFromFunction, fromFunctionMessage, readToFunction } from '../protocol/codec';
+import type * as pb from '../protocol/generated/request-reply_pb';
 import { RequestReplyEndpoint } from '../protocol/RequestReplyEndpoint';
 import { ContextImpl } from './context_impl';
 import type { FunctionDefinition, StateDecls, Storage } from './defineFunction';
@@ -73,6 +74,12 @@ export class StatefulFunctions {
     return encodeFromFunction(await this.invoke(request));
   }
 
+  /** {@link handle} on the protocol's messages: the embedded endpoint's transport. */
+  private async exchangeMessages(toFunction: pb.ToFunction): Promise<pb.FromFunction> {
+    const request = readToFunction(toFunction, 'in process');
+    return fromFunctionMessage(await this.invoke(request), { copyValues: true });
+  }
+
   /**
    * {@link handle} on decoded values: runs one invocation batch.
    *
@@ -123,8 +130,12 @@ export class StatefulFunctions {
   }
 
   /**
-   * An embedded endpoint for one registered type: a {@link RequestReplyEndpoint} over
-   * {@link handle}, so calls go through the real protocol bytes, in process.
+   * An embedded endpoint for one registered type: a {@link RequestReplyEndpoint} over an
+   * in-process transport. The request-reply exchange is {@link handle}'s, on the protocol's
+   * messages instead of their bytes: the dispatcher builds the `ToFunction` message, the
+   * SDK reads it with the checks of `decodeToFunction`, runs the batch through
+   * {@link invoke} and builds the `FromFunction` message, which the dispatcher reads with
+   * the checks of `decodeFromFunction`. Values are copied each way, as the bytes would be.
    *
    * @throws {@link UnknownFunctionError} when `fnType` is not registered.
    *
@@ -152,7 +163,7 @@ export class StatefulFunctions {
         if (!this.functions.has(fnType)) return undefined;
         let endpoint = this.endpoints.get(fnType);
         if (endpoint === undefined) {
-          endpoint = new RequestReplyEndpoint(fnType, (bytes) => this.handle(bytes));
+          endpoint = new RequestReplyEndpoint(fnType, { exchangeMessages: (toFunction) => this.exchangeMessages(toFunction) });
           this.endpoints.set(fnType, endpoint);
         }
         return endpoint;

@@ -3,6 +3,7 @@ import { InvalidInputError, TerminalError } from '../../../runtime-lambda/core/e
 import type { InvocationRequest } from '../../../runtime-lambda/core/Invocation';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import {
+  customType,
   defineFunction,
   egressMessage,
   FunctionFailedError,
@@ -14,6 +15,7 @@ import {
   UnknownFunctionError,
   UnknownStateError,
 } from '../../../runtime-lambda/sdk';
+import { RequestReplyEndpoint } from '../../../runtime-lambda/protocol/RequestReplyEndpoint';
 import { rejection } from '../../helpers/rejection';
 
 interface Cart {
@@ -341,7 +343,7 @@ describe('Class: StatefulFunctions', () => {
     expect(register).toThrow('withFunction: function example/greeter is already registered');
   });
 
-  it('serves registered types embedded through the protocol bytes', async () => {
+  it('serves registered types embedded through the protocol messages', async () => {
     // Prepare
     const resolver = registry.resolver();
 
@@ -353,6 +355,54 @@ describe('Class: StatefulFunctions', () => {
     expect(resolver.resolve('example/other')).toBeUndefined();
     expect(response.kind === 'result' && response.egress).toEqual([{ egress: 'example/greetings', argument: stringArg('Hello fig') }]);
     expect(() => registry.endpoint('example/other')).toThrow(UnknownFunctionError);
+  });
+
+  it('answers embedded exactly what it answers through the protocol bytes', async () => {
+    // Prepare
+    const request = fullRequest();
+    const throughBytes = new RequestReplyEndpoint('example/greeter', (bytes) => registry.handle(bytes));
+
+    // Act
+    const embedded = await registry.endpoint('example/greeter').invoke(request);
+    const overBytes = await throughBytes.invoke(request);
+    const incomplete = await registry.endpoint('example/greeter').invoke(fullRequest({ state: [] }));
+
+    // Assess
+    expect(embedded).toEqual(overBytes);
+    expect(incomplete).toEqual(await throughBytes.invoke(fullRequest({ state: [] })));
+    expect(incomplete.kind).toBe('incomplete');
+  });
+
+  it('gives the embedded function and the caller their own copies of every value, as bytes would', async () => {
+    // Prepare
+    const scratch = new Uint8Array([1, 2, 3]);
+    const shared = customType<number>('example/Shared', (n) => scratch.fill(n), (bytes) => bytes[0]!);
+    let received: Uint8Array | null = null;
+    const sharing = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/sharing',
+        state: { last: shared },
+        handle(ctx, msg) {
+          received = msg.rawValue;
+          ctx.storage.last = 7;
+        },
+      }),
+    );
+    const argument = { typename: 'example/Shared', value: new Uint8Array([9, 9, 9]) };
+    const request = fullRequest({
+      target: Address.of('example/sharing', 's'),
+      state: [{ name: 'last', value: absent('example/Shared') }],
+      invocations: [{ argument }],
+    });
+
+    // Act
+    const response = await sharing.endpoint('example/sharing').invoke(request);
+    received!.fill(0);
+    scratch.fill(0);
+
+    // Assess
+    expect(argument.value).toEqual(new Uint8Array([9, 9, 9]));
+    expect(response.kind === 'result' && response.mutations[0]!.value!.value).toEqual(new Uint8Array([7, 7, 7]));
   });
 
   it('propagates a handler failure from the embedded endpoint as a TerminalError', async () => {
