@@ -74,7 +74,13 @@ export function encodeToFunction(request: InvocationRequest): Uint8Array {
  * message.request.case; // 'invocation'
  */
 export function toFunctionMessage(request: InvocationRequest, opts: MessageOpts = {}): pb.ToFunction {
-  const copy = opts.copyValues === true;
+  let copy: ValueCopies | undefined;
+  if (opts.copyValues === true) {
+    let size = 0;
+    for (const s of request.state) size += valueSize(s.value);
+    for (const inv of request.invocations) size += valueSize(inv.argument);
+    copy = new ValueCopies(size);
+  }
   const state: pb.ToFunction_PersistedValue[] = new Array(request.state.length);
   for (let i = 0; i < state.length; i++) {
     const s = request.state[i];
@@ -202,7 +208,6 @@ export function encodeFromFunction(response: InvocationResponse): Uint8Array {
  * message.response.case; // 'invocationResult'
  */
 export function fromFunctionMessage(response: InvocationResponse, opts: MessageOpts = {}): pb.FromFunction {
-  const copy = opts.copyValues === true;
   if (response.kind === 'incomplete') {
     const missingValues: pb.FromFunction_PersistedValueSpec[] = new Array(response.missing.length);
     for (let i = 0; i < missingValues.length; i++) missingValues[i] = pbValueSpec(response.missing[i]);
@@ -213,6 +218,15 @@ export function fromFunctionMessage(response: InvocationResponse, opts: MessageO
         value: { $typeName: 'io.statefun.sdk.reqreply.FromFunction.IncompleteInvocationContext', missingValues },
       },
     };
+  }
+  let copy: ValueCopies | undefined;
+  if (opts.copyValues === true) {
+    let size = 0;
+    for (const m of response.mutations) size += valueSize(m.value);
+    for (const m of response.messages) size += valueSize(m.argument);
+    for (const d of response.delayed) size += d.kind === 'send' ? valueSize(d.argument) : 0;
+    for (const e of response.egress) size += valueSize(e.argument);
+    copy = new ValueCopies(size);
   }
   const stateMutations: pb.FromFunction_PersistedValueMutation[] = new Array(response.mutations.length);
   for (let i = 0; i < stateMutations.length; i++) {
@@ -406,13 +420,37 @@ function pbAddress(a: Address): pb.Address {
   return { $typeName: 'io.statefun.sdk.reqreply.Address', namespace: a.namespace, type: a.type, id: a.id };
 }
 
-function pbTypedValue(v: TypedValue, copy: boolean): pb.TypedValue {
+function pbTypedValue(v: TypedValue, copy: ValueCopies | undefined): pb.TypedValue {
   return v.value === null
     ? { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: false, value: EMPTY }
-    : { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: true, value: copy ? v.value.slice() : v.value };
+    : { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: true, value: copy ? copy.take(v.value) : v.value };
 }
 
-function pbDelayed(d: DelayedInvocation, copy: boolean): pb.FromFunction_DelayedInvocation {
+/**
+ * A message's values copied into one new buffer, as encoding copies them into its output:
+ * one allocation per message, and each value a view on it, as decoded values are.
+ */
+class ValueCopies {
+  private readonly buffer: Uint8Array;
+  private offset = 0;
+
+  constructor(size: number) {
+    this.buffer = new Uint8Array(size);
+  }
+
+  take(value: Uint8Array): Uint8Array {
+    const copy = this.buffer.subarray(this.offset, this.offset + value.byteLength);
+    copy.set(value);
+    this.offset += value.byteLength;
+    return copy;
+  }
+}
+
+function valueSize(v: TypedValue | null): number {
+  return v?.value?.byteLength ?? 0;
+}
+
+function pbDelayed(d: DelayedInvocation, copy: ValueCopies | undefined): pb.FromFunction_DelayedInvocation {
   if (d.kind === 'cancel') {
     if (typeof d.cancellationToken !== 'string' || d.cancellationToken === '') {
       throw new InvalidInputError('invalid delayed message cancellation: the cancellation token must be a non-empty string');
