@@ -37,7 +37,7 @@ export interface LambdaPowertools {
  *
  * | variable | meaning |
  * | --- | --- |
- * | `POWERTOOLS_SERVICE_NAME` | `service` of every log line and metric (default `service`) |
+ * | `POWERTOOLS_SERVICE_NAME` | `service` of every log line and metric (default: the `service` argument, e.g. `statefun-relay`) |
  * | `POWERTOOLS_METRICS_NAMESPACE` | CloudWatch namespace of the metrics (default `StatefulFunctions`) |
  * | `POWERTOOLS_LOG_LEVEL` | `TRACE`, `DEBUG`, `INFO` (default), `WARN`, `ERROR`, `CRITICAL` or `SILENT`; Lambda's own log level (`AWS_LAMBDA_LOG_LEVEL`) wins when set |
  *
