@@ -15,6 +15,8 @@ export interface CounterRun {
   readonly addresses: number;
   readonly messages: number;
   readonly seconds: number;
+  /** CPU time of the process over the same span, every thread (GC helpers too). */
+  readonly cpuSeconds: number;
   readonly invocations: number;
   /** Sum of all counters after the run: must equal `messages`. */
   readonly total: number;
@@ -43,13 +45,16 @@ export async function runCounterWorkload(addresses: number, messages: number, ba
   for (let i = 0; i < messages; i++) runtime.ingest('increments', keys[i % addresses]!, one);
 
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   await runtime.runUntilIdle();
+  const cpu = process.cpuUsage(cpuStarted);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   let total = 0;
   for (const state of runtime.store.all()) {
     const stored = state.values.get('count');
     if (stored) total += Types.int.deserialize(stored.value);
   }
-  return { addresses, messages, seconds, invocations, total };
+  return { addresses, messages, seconds, cpuSeconds, invocations, total };
 }

@@ -1,11 +1,13 @@
 /*
- * Throughput of the request-reply path of an embedded function: encode ToFunction, decode
- * it, run the handler, encode FromFunction, decode it. Target: 100 000 invocations/s.
+ * Throughput of the request-reply path: the codec (encode ToFunction, decode it, encode
+ * FromFunction, decode it), and a full invocation of an embedded function, in process (the
+ * protocol's messages, no bytes) and through the bytes as a Lambda or HTTP function would.
  *
  *   npx tsx test/bench/protocol-codec.ts
  */
 import { Address } from '../../runtime-lambda/core/Address';
 import { decodeFromFunction, decodeToFunction, encodeFromFunction, encodeToFunction } from '../../runtime-lambda/protocol/codec';
+import { RequestReplyEndpoint } from '../../runtime-lambda/protocol/RequestReplyEndpoint';
 import { defineFunction, message, StatefulFunctions, Types } from '../../runtime-lambda/sdk';
 
 const registry = new StatefulFunctions().withFunction(
@@ -19,6 +21,7 @@ const registry = new StatefulFunctions().withFunction(
   }),
 );
 const endpoint = registry.endpoint('fraud/count');
+const throughBytes = new RequestReplyEndpoint('fraud/count', (bytes) => registry.handle(bytes));
 const request = {
   target: Address.of('fraud/count', 'acct-42'),
   state: [{ name: 'count', value: { typename: 'io.statefun.types/int', value: Types.int.serialize(5) } }],
@@ -37,7 +40,7 @@ async function measure(name: string, n: number, run: () => unknown): Promise<voi
     const start = process.hrtime.bigint();
     for (let i = 0; i < n; i++) await run();
     const perSecond = n / (Number(process.hrtime.bigint() - start) / 1e9);
-    if (round === 2) console.log(`${name.padEnd(44)} ${Math.round(perSecond).toLocaleString('en-US').padStart(12)} /s`);
+    if (round === 2) console.log(`${name.padEnd(52)} ${Math.round(perSecond).toLocaleString('en-US').padStart(12)} /s`);
   }
 }
 
@@ -50,7 +53,7 @@ void (async () => {
   });
   await measure('codec: decode ToFunction', 200_000, () => decodeToFunction(toFunction));
   await measure('codec: decode FromFunction', 200_000, () => decodeFromFunction(fromFunction));
-  await measure('embedded endpoint: full invocation', 100_000, () =>
-    endpoint.invoke({ ...request, invocations: [{ argument: { typename: 'io.statefun.types/int', value: Types.int.serialize(1) } }] }),
-  );
+  const oneIncrement = { ...request, invocations: [{ argument: { typename: 'io.statefun.types/int', value: Types.int.serialize(1) } }] };
+  await measure('embedded endpoint: full invocation, in process', 100_000, () => endpoint.invoke(oneIncrement));
+  await measure('embedded endpoint: full invocation, through bytes', 100_000, () => throughBytes.invoke(oneIncrement));
 })();
