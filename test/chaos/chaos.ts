@@ -459,7 +459,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
   let resources: LocalAwsResources | undefined;
   let poller: LocalPoller | undefined;
   const warnings = { count: 0 };
-  const quiet = { warn: (line: string) => { warnings.count++; if (process.env.CHAOS_VERBOSE) progress(line); } };
+  const quiet = { warn: (message: string, attributes?: Readonly<Record<string, unknown>>) => { warnings.count++; if (process.env.CHAOS_VERBOSE) progress(attributes ? `${message} ${JSON.stringify(attributes)}` : message); } };
   try {
     resources = await provisionLocalAws(clients, { prefix, messageShards: 4, ingressStreams: { [ingressStream]: 2 }, sqsEgress: [EGRESS] });
     progress(`provisioned ${prefix}; ${chains.length} chains`);

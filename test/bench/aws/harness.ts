@@ -255,7 +255,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
     sqsEgress: options.sqsEgress ?? [],
   });
 
-  const quiet = { warn: (line: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`${line}\n`); } };
+  const quiet = { warn: (message: string, attributes?: Readonly<Record<string, unknown>>) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`${attributes ? `${message} ${JSON.stringify(attributes)}` : message}\n`); } };
   const scheduler = await simulatedDelays(endpoints, options, resources, prefix, metered, free, meter, quiet);
   const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: metered.dynamo });
   const dispatcher = createDispatcherHandler({
