@@ -518,8 +518,11 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       description: 'EventBridge Scheduler puts fired Stateful Functions timers on the message stream',
     });
     iam.Grant.addToPrincipal({ grantee: this.schedulerRole, actions: ['kinesis:PutRecord'], resourceArns: [this.messageStream.streamArn] });
+    // A timer Scheduler cannot put within its retry policy goes to the dead-letter queue (the schedule's DeadLetterConfig).
+    iam.Grant.addToPrincipal({ grantee: this.schedulerRole, actions: ['sqs:SendMessage'], resourceArns: [this.deadLetterQueue.queueArn] });
     if (key) {
-      key.grant(this.schedulerRole, 'kms:GenerateDataKey*');
+      // A data key for the stream's records and the queue's messages; SQS also needs Decrypt from a producer.
+      key.grant(this.schedulerRole, 'kms:GenerateDataKey*', 'kms:Decrypt');
       acknowledgeKmsWildcards(this.schedulerRole);
     }
     this.delayQueue = new sqs.Queue(this, 'DelayQueue', {
@@ -566,6 +569,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_MESSAGE_STREAM_ARN: this.messageStream.streamArn,
       STATEFUN_SCHEDULE_GROUP: this.scheduleGroup.scheduleGroupName,
       STATEFUN_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      STATEFUN_SCHEDULER_DLQ_ARN: this.deadLetterQueue.queueArn,
       STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
       STATEFUN_SQS_DELAY_MAX_SECONDS: String((props.sqsDelayMaxDuration ?? Duration.minutes(15)).toSeconds()),
     };

@@ -148,6 +148,7 @@ export interface DelayClients {
  * | `STATEFUN_SCHEDULER_ROLE_ARN` | role Scheduler assumes to put on the message stream (required with a group) |
  * | `STATEFUN_MESSAGE_STREAM_ARN` | the message stream's ARN (required with a group unless `STATEFUN_MESSAGE_STREAM` is an ARN) |
  * | `STATEFUN_SCHEDULER_TARGET` | `templated` (default) or `universal`: see {@link SchedulerTargetMode} |
+ * | `STATEFUN_SCHEDULER_DLQ_ARN` | optional SQS queue ARN for timers Scheduler could not deliver (the schedules' `DeadLetterConfig`) |
  * | `STATEFUN_DELAY_QUEUE_URL` | standard SQS queue for short delays |
  * | `STATEFUN_SQS_DELAY_MAX_SECONDS` | delays up to this many seconds go through SQS when both are set (default 900) |
  *
@@ -189,6 +190,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
     if (targetText !== 'templated' && targetText !== 'universal') {
       throw new ConfigurationError(`STATEFUN_SCHEDULER_TARGET=${JSON.stringify(targetText)}: expected "templated" (Kinesis templated target) or "universal" (aws-sdk:kinesis:putRecord)`);
     }
+    const deadLetterQueueArn = env.STATEFUN_SCHEDULER_DLQ_ARN?.trim();
     try {
       long = new SchedulerDelayScheduler({
         client: clients.scheduler ?? new SchedulerClient({}),
@@ -196,9 +198,10 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
         roleArn,
         messageStreamArn: streamArn,
         target: targetText as SchedulerTargetMode,
+        ...(deadLetterQueueArn ? { deadLetterQueueArn } : {}),
       });
     } catch (cause) {
-      throw new ConfigurationError(`delayed messages (STATEFUN_SCHEDULE_GROUP, STATEFUN_SCHEDULER_ROLE_ARN, STATEFUN_MESSAGE_STREAM_ARN): ${(cause as Error).message}`, { cause });
+      throw new ConfigurationError(`delayed messages (STATEFUN_SCHEDULE_GROUP, STATEFUN_SCHEDULER_ROLE_ARN, STATEFUN_MESSAGE_STREAM_ARN, STATEFUN_SCHEDULER_DLQ_ARN): ${(cause as Error).message}`, { cause });
     }
   }
   let short: DelayScheduler | undefined;

@@ -300,6 +300,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       });
       expect(policyStatements(template, stack, roleId(stack.app.schedulerRole))).toEqual([
         { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
+        { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, stack.app.deadLetterQueue.queueArn) },
       ]);
     });
 

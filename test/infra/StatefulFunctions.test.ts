@@ -120,10 +120,11 @@ describe('Construct: StatefulFunctions', () => {
       for (const s of [...dispatcherKms, ...otherKms]) {
         expect((s as { Resource: unknown }).Resource).toEqual(keyArn);
       }
-      // Scheduler puts records on the encrypted stream: a data key, nothing else of the key.
+      // Scheduler puts records on the encrypted stream and dead letters on the encrypted queue: a data key and Decrypt, nothing else of the key.
       expect(policyStatements(template, stack, stack.getLogicalId(app.schedulerRole.node.defaultChild as iam.CfnRole))).toEqual([
         { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
-        { Action: 'kms:GenerateDataKey*', Effect: 'Allow', Resource: keyArn },
+        { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
+        { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: keyArn },
       ]);
     });
 

@@ -37,6 +37,7 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
     });
     expect(policyStatements(template, stack, roleId(stack, app.schedulerRole))).toEqual([
       { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
     ]);
   });
 
@@ -63,6 +64,7 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
         Variables: Match.objectLike({
           STATEFUN_SCHEDULE_GROUP: cfn(stack, app.scheduleGroup.scheduleGroupName),
           STATEFUN_SCHEDULER_ROLE_ARN: cfn(stack, app.schedulerRole.roleArn),
+          STATEFUN_SCHEDULER_DLQ_ARN: cfn(stack, app.deadLetterQueue.queueArn),
           STATEFUN_MESSAGE_STREAM_ARN: cfn(stack, app.messageStream.streamArn),
           STATEFUN_DELAY_QUEUE_URL: cfn(stack, app.delayQueue.queueUrl),
           STATEFUN_SQS_DELAY_MAX_SECONDS: '300',

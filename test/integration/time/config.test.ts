@@ -35,6 +35,7 @@ describe('Time on AWS: configuration and naming', () => {
     [{ ...GROUP, ...STREAM, STATEFUN_SCHEDULER_ROLE_ARN: 'statefun-scheduler' }, /roleArn "statefun-scheduler" is not an IAM role ARN/],
     [{ ...GROUP, ...ROLE, STATEFUN_MESSAGE_STREAM_ARN: 'statefun-messages' }, /"statefun-messages" is not a Kinesis stream ARN/],
     [{ ...GROUP, ...ROLE, ...STREAM, STATEFUN_SCHEDULER_TARGET: 'lambda' }, /STATEFUN_SCHEDULER_TARGET="lambda": expected "templated"/],
+    [{ ...GROUP, ...ROLE, ...STREAM, STATEFUN_SCHEDULER_DLQ_ARN: QUEUE.STATEFUN_DELAY_QUEUE_URL }, /STATEFUN_SCHEDULER_DLQ_ARN\): .*deadLetterQueueArn "https:.*" is not a standard SQS queue ARN/],
     [{ ...QUEUE, STATEFUN_SQS_DELAY_MAX_SECONDS: '1.5' }, /STATEFUN_SQS_DELAY_MAX_SECONDS="1.5" is not a positive whole number/],
     [{ STATEFUN_DELAY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/delays.fifo' }, /FIFO queue, which takes no per-message DelaySeconds/],
   ])('rejects %j with a ConfigurationError naming the fix', (env, message) => {
