@@ -33,6 +33,26 @@ export function typename(text: string): Typename {
 }
 
 /**
+ * Type names already validated, by namespace then type: decoding an address then builds no
+ * `namespace/type` string just to look it up.
+ */
+const typenamesByParts = new Map<string, Map<string, Typename>>();
+let typenamesByPartsCount = 0;
+
+function typenameOfParts(namespace: string, type: string): Typename {
+  const known = typenamesByParts.get(namespace)?.get(type);
+  if (known !== undefined) return known;
+  const tn = typename(`${namespace}/${type}`);
+  if (typenamesByPartsCount < MAX_REMEMBERED_TYPENAMES) {
+    let types = typenamesByParts.get(namespace);
+    if (types === undefined) typenamesByParts.set(namespace, (types = new Map()));
+    types.set(type, tn);
+    typenamesByPartsCount++;
+  }
+  return tn;
+}
+
+/**
  * The logical address of one function instance: `namespace/type/id`. The string form is
  * the partition key of the message stream, so every message to one address lands on one
  * shard, in order.
@@ -51,9 +71,10 @@ export class Address {
     readonly namespace: string,
     readonly type: string,
     readonly id: string,
+    typename: Typename,
   ) {
-    this.typename = `${namespace}/${type}` as Typename;
-    this.key = `${this.typename}/${id}`;
+    this.typename = typename;
+    this.key = `${typename}/${id}`;
   }
 
   /** The address of instance `id` of function type `fnType` (`namespace/type`). */
@@ -65,13 +86,13 @@ export class Address {
 
   /** Builds an address from its three parts, validating each. */
   static fromParts(namespace: string, type: string, id: string): Address {
-    typename(`${namespace}/${type}`);
+    const tn = typenameOfParts(namespace, type);
     if (typeof id !== 'string' || id.length === 0) {
       throw new InvalidInputError(
         `invalid address ${JSON.stringify(`${namespace}/${type}/${id}`)}: the id must be a non-empty string`,
       );
     }
-    return new Address(namespace, type, id);
+    return new Address(namespace, type, id, tn);
   }
 
   /** Parses `namespace/type/id`; the id may itself contain `/`. */
