@@ -1,7 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { Address } from '../core/Address';
 import type { Effects } from '../core/Effects';
 import { TerminalError } from '../core/errors';
+import { fromRichJson, toRichJson } from '../core/richJson';
 
 /** Format byte: UTF-8 JSON as is. */
 const PLAIN_JSON = 1;
@@ -12,24 +12,16 @@ const DEFLATE_FROM_BYTES = 512;
 
 /**
  * Serializes the effects of one commit into the compact bytes of one outbox item: JSON in
- * which every `Uint8Array` becomes `{"$b": base64}` and every {@link Address} becomes
- * `{"$a": "namespace/type/id"}`, raw-deflated when that makes it smaller. The first byte
- * tells the format, so the relay reads both.
+ * which every `Uint8Array` becomes `{"$b": base64}` and every `Address` becomes
+ * `{"$a": "namespace/type/id"}` ({@link toRichJson}), raw-deflated when that makes it
+ * smaller. The first byte tells the format, so the relay reads both.
  *
  * @example
  * const bytes = encodeEffects(effects);
  * decodeEffects(bytes); // deep-equal to effects
  */
 export function encodeEffects(effects: Effects): Uint8Array {
-  const json = Buffer.from(
-    JSON.stringify(effects, function (this: Record<string, unknown>, key, value: unknown) {
-      const original = this[key];
-      if (original instanceof Address) return { $a: original.key };
-      if (original instanceof Uint8Array) return { $b: Buffer.from(original).toString('base64') };
-      return value;
-    }),
-    'utf8',
-  );
+  const json = Buffer.from(toRichJson(effects), 'utf8');
   if (json.byteLength >= DEFLATE_FROM_BYTES) {
     const deflated = deflateRawSync(json);
     if (deflated.byteLength < json.byteLength) return frame(DEFLATED_JSON, deflated);
@@ -48,18 +40,7 @@ export function decodeEffects(bytes: Uint8Array): Effects {
     const json =
       bytes[0] === PLAIN_JSON ? body : bytes[0] === DEFLATED_JSON ? inflateRawSync(body) : undefined;
     if (json === undefined) throw new Error(`unknown format byte ${bytes[0]}`);
-    return JSON.parse(json.toString('utf8'), (_key, value: unknown) => {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        const keys = Object.keys(value);
-        if (keys.length === 1 && typeof (value as { $a?: unknown }).$a === 'string') {
-          return Address.parse((value as { $a: string }).$a);
-        }
-        if (keys.length === 1 && typeof (value as { $b?: unknown }).$b === 'string') {
-          return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
-        }
-      }
-      return value;
-    }) as Effects;
+    return fromRichJson(json.toString('utf8')) as Effects;
   } catch (error) {
     throw new TerminalError(
       `outbox effects of ${bytes.byteLength} bytes cannot be decoded (${(error as Error).message}): the item was not written by this runtime's encodeEffects, or is corrupt; inspect it and delete or repair it`,

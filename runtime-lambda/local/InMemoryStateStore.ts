@@ -63,4 +63,9 @@ export class InMemoryStateStore implements StateStore {
   all(): IterableIterator<AddressState> {
     return this.states.values();
   }
+
+  /** Stores `states` as they are, as if committed (to restore a snapshot). */
+  restore(states: Iterable<AddressState>): void {
+    for (const state of states) this.states.set(state.address.key, state);
+  }
 }

@@ -9,9 +9,18 @@ export class LocalLog {
   private readonly partitions: Envelope[][];
   private readonly offsets: number[];
 
-  constructor(readonly partitionCount: number) {
+  /** `startOffsets`: the next offset of each partition, to go on from a log that was stopped. */
+  constructor(
+    readonly partitionCount: number,
+    startOffsets?: readonly number[],
+  ) {
     this.partitions = Array.from({ length: partitionCount }, () => []);
-    this.offsets = Array.from({ length: partitionCount }, () => 0);
+    this.offsets = Array.from({ length: partitionCount }, (_, p) => startOffsets?.[p] ?? 0);
+  }
+
+  /** The offset the next record of each partition gets. */
+  get nextOffsets(): readonly number[] {
+    return [...this.offsets];
   }
 
   /** The partition of an address key (FNV-1a). */

@@ -9,6 +9,7 @@ import type { TypedValue } from '../core/TypedValue';
 import { InMemoryStateStore } from './InMemoryStateStore';
 import { type EgressHandler, LocalEffectSink } from './LocalEffectSink';
 import { LocalLog } from './LocalLog';
+import { readSnapshot, writeSnapshot } from './LocalSnapshot';
 import { SimulatedClock } from './SimulatedClock';
 import { type TimerDeliveryOptions, TimerQueue } from './TimerQueue';
 
@@ -38,6 +39,14 @@ export interface LocalRuntimeOptions {
   readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock'>;
   /** When delayed messages are delivered. @default - as on AWS: whole seconds up to 15 minutes, whole minutes beyond */
   readonly timers?: TimerDeliveryOptions;
+  /**
+   * A file that keeps the application's state across restarts: read when the runtime is
+   * created (if it exists), written each time the runtime becomes idle (log drained,
+   * outbox relayed), atomically. It holds every address state, the pending delayed
+   * messages, the log positions and the dead letters; a simulated clock resumes from the
+   * time it was written. @default - none: state lives in memory only
+   */
+  readonly stateFile?: string;
 }
 
 /** Counters of a {@link LocalRuntime} since it started. */
@@ -77,9 +86,22 @@ export class LocalRuntime {
   private externalSeq = 0;
 
   constructor(private readonly options: LocalRuntimeOptions) {
-    this.clock = options.clock ?? new SimulatedClock();
+    const partitions = options.partitions ?? 4;
+    const snapshot = options.stateFile === undefined ? undefined : readSnapshot(options.stateFile);
+    if (snapshot && snapshot.logOffsets.length !== partitions) {
+      throw new InvalidInputError(
+        `state file ${options.stateFile} was written by a runtime with ${snapshot.logOffsets.length} partitions, this one has ${partitions}: give partitions: ${snapshot.logOffsets.length}`,
+      );
+    }
+    this.clock = options.clock ?? new SimulatedClock(snapshot?.clockMs);
     this.timers = new TimerQueue(this.clock, options.timers);
-    this.log = new LocalLog(options.partitions ?? 4);
+    this.log = new LocalLog(partitions, snapshot?.logOffsets);
+    if (snapshot) {
+      this.store.restore(snapshot.states);
+      for (const { timer, fireAtMs } of snapshot.timers) this.timers.restore(timer, fireAtMs);
+      this.deadLetters.push(...snapshot.deadLetters);
+      this.externalSeq = snapshot.externalSeq;
+    }
     this.batchSize = options.batchSize ?? 1000;
     this.sink = new LocalEffectSink(this.log, this.timers, options.egresses ?? {}, (d) => this.deadLetter(d), this.clock);
     this.ingresses = new Map((options.ingresses ?? []).map((spec) => [spec.name, validTypename(spec.target)]));
@@ -122,11 +144,17 @@ export class LocalRuntime {
     }));
   }
 
-  /** Processes messages until the log and the outbox are empty; does not move the clock. */
+  /**
+   * Processes messages until the log and the outbox are empty; does not move the clock.
+   * Then writes the {@link LocalRuntimeOptions.stateFile}, if there is one.
+   */
   async runUntilIdle(): Promise<void> {
     for (;;) {
       await this.relay();
-      if (this.log.size === 0) return;
+      if (this.log.size === 0) {
+        this.saveSnapshot();
+        return;
+      }
       const work: Promise<void>[] = [];
       for (let p = 0; p < this.log.partitionCount; p++) {
         const batch = this.log.take(p, this.batchSize);
@@ -180,6 +208,18 @@ export class LocalRuntime {
   /** The stored state of an address. */
   state(address: Address): AddressState {
     return this.store.peek(address);
+  }
+
+  private saveSnapshot(): void {
+    if (this.options.stateFile === undefined) return;
+    writeSnapshot(this.options.stateFile, {
+      clockMs: this.clock.now(),
+      logOffsets: this.log.nextOffsets,
+      externalSeq: this.externalSeq,
+      states: [...this.store.all()],
+      timers: this.timers.entries(),
+      deadLetters: this.deadLetters,
+    });
   }
 
   private simulatedClock(): SimulatedClock {

@@ -47,7 +47,17 @@ export class TimerQueue {
 
   schedule(timer: ScheduledTimer): void {
     if (this.byId.has(timer.timerId)) return;
-    const fireAtMs = this.exact ? timer.dueAtMs : deliveryTimeMs(timer.dueAtMs, this.clock.now(), this.shortDelayMaxMs);
+    this.restore(timer, this.exact ? timer.dueAtMs : deliveryTimeMs(timer.dueAtMs, this.clock.now(), this.shortDelayMaxMs));
+  }
+
+  /** The live timers with their delivery times, in no particular order. */
+  entries(): { readonly timer: ScheduledTimer; readonly fireAtMs: number }[] {
+    return [...this.byId.values()].map(({ timer, fireAtMs }) => ({ timer, fireAtMs }));
+  }
+
+  /** Puts back a timer taken with {@link entries}, keeping its delivery time. */
+  restore(timer: ScheduledTimer, fireAtMs: number): void {
+    if (this.byId.has(timer.timerId)) return;
     const entry = { timer, fireAtMs, seq: this.seq++ };
     this.byId.set(timer.timerId, entry);
     this.heap.push(entry);

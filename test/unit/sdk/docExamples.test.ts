@@ -2,7 +2,8 @@
  * The examples of docs/sdk.md, verbatim (imports aside), compiled by tsc and run here.
  * The last test fails when a ```ts block of the page is no longer found in this file.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import {
@@ -186,32 +187,45 @@ describe('Docs: docs/sdk.md examples', () => {
     expect(Celsius.deserialize(Celsius.serialize(21.54))).toBe(21.5);
   });
 
-  it('delivers a delayed message at the millisecond with exact precision, at the whole second by default', async () => {
+  it('delivers a delayed message at the millisecond with exact precision, at the whole second by default, and across a restart with a state file', async () => {
     const pingsOf = (runtime: LocalRuntime) => {
       const stored = runtime.state(Address.of('example/pinger', 'p')).values.get('pings');
       return stored?.value ? Types.int.deserialize(stored.value) : 0;
     };
-    const exact = await (async () => {
-      const pinger = defineFunction({
-        typename: 'example/pinger',
-        state: { pings: Types.int },
-        handle(ctx, msg) {
-          if (msg.as(Types.string) === 'start') ctx.sendAfter(250, message({ to: ctx.self, value: 'ping', type: Types.string }));
-          else ctx.storage.pings = (ctx.storage.pings ?? 0) + 1;
-        },
-      });
-      const runtime = new LocalRuntime({ functions: new StatefulFunctions().withFunction(pinger).resolver(), timers: { precision: 'exact' } });
-      runtime.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
-      await runtime.advanceBy(250); // 'ping' is delivered now; with the default precision, 1 s after the relay
-      return { runtime, pinger };
-    })();
-    const aws = new LocalRuntime({ functions: new StatefulFunctions().withFunction(exact.pinger).resolver() });
+    const pinger = defineFunction({
+      typename: 'example/pinger',
+      state: { pings: Types.int },
+      handle(ctx, msg) {
+        if (msg.as(Types.string) === 'start') ctx.sendAfter(250, message({ to: ctx.self, value: 'ping', type: Types.string }));
+        else ctx.storage.pings = (ctx.storage.pings ?? 0) + 1;
+      },
+    });
+    const runtime = new LocalRuntime({ functions: new StatefulFunctions().withFunction(pinger).resolver(), timers: { precision: 'exact' } });
+    runtime.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
+    await runtime.advanceBy(250); // 'ping' is delivered now; with the default precision, 1 s after the relay
+    const aws = new LocalRuntime({ functions: new StatefulFunctions().withFunction(pinger).resolver() });
     aws.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
     await aws.advanceBy(250);
     const awsAt250 = pingsOf(aws);
     await aws.advanceBy(750);
+    expect([pingsOf(runtime), awsAt250, pingsOf(aws)]).toEqual([1, 0, 1]);
 
-    expect([pingsOf(exact.runtime), awsAt250, pingsOf(aws)]).toEqual([1, 0, 1]);
+    const home = process.cwd();
+    const dir = mkdtempSync(join(tmpdir(), 'statefun-docs-'));
+    process.chdir(dir);
+    try {
+      const options = { functions: new StatefulFunctions().withFunction(pinger).resolver(), stateFile: 'pinger-state.json' };
+      const before = new LocalRuntime(options);
+      before.send(Address.of('example/pinger', 'p'), { typename: Types.string.typename, value: Types.string.serialize('start') });
+      await before.runUntilIdle(); // idle: the file now holds the pending 'ping'
+      const after = new LocalRuntime(options); // a restart: the same states, timers and clock
+      await after.advanceBy(1000); // 'ping' is delivered: pings = 1
+
+      expect([pingsOf(before), before.pendingTimers, pingsOf(after), after.pendingTimers]).toEqual([0, 1, 1, 0]);
+    } finally {
+      process.chdir(home);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps every ```ts block of docs/sdk.md in this file', () => {
@@ -230,7 +244,7 @@ describe('Docs: docs/sdk.md examples', () => {
     const missing = blocks.filter((block) => !self.includes(block));
 
     // Assess
-    expect(blocks.length).toBe(10);
+    expect(blocks.length).toBe(11);
     expect(missing).toEqual([]);
   });
 });

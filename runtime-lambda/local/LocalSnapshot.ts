@@ -1,0 +1,94 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { Address } from '../core/Address';
+import type { AddressState, DeadLetter } from '../core/AddressState';
+import type { ScheduledTimer } from '../core/Effects';
+import { InvalidInputError } from '../core/errors';
+import { fromRichJson, toRichJson } from '../core/richJson';
+
+/** Format version of a snapshot file. */
+const SNAPSHOT_FORMAT = 1;
+
+/**
+ * Everything durable about an idle {@link LocalRuntime} (its log drained, its outbox
+ * relayed): what it takes to go on after a restart as if it had never stopped.
+ */
+export interface LocalSnapshot {
+  /** The clock when it was taken (a simulated clock resumes from here). */
+  readonly clockMs: number;
+  /** The next offset of each log partition: ingress positions go on, so no record is taken for a duplicate. */
+  readonly logOffsets: readonly number[];
+  /** The next position of messages sent from outside (`LocalRuntime.send`). */
+  readonly externalSeq: number;
+  readonly states: readonly AddressState[];
+  /** Pending delayed messages and when each is delivered. */
+  readonly timers: readonly { readonly timer: ScheduledTimer; readonly fireAtMs: number }[];
+  readonly deadLetters: readonly DeadLetter[];
+}
+
+/**
+ * Writes `snapshot` to `file` so that a crash at any moment leaves either the previous
+ * snapshot or this one: a temporary file next to it, flushed to disk, then renamed over it.
+ */
+export function writeSnapshot(file: string, snapshot: LocalSnapshot): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'w');
+  try {
+    writeSync(fd, toRichJson({ statefunLocalSnapshot: SNAPSHOT_FORMAT, ...snapshot }));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
+}
+
+/**
+ * Reads the snapshot in `file`, or `undefined` when there is no such file (a first start).
+ *
+ * @throws {@link InvalidInputError} naming the file and what is wrong, for a file that is not
+ * a snapshot this runtime wrote; nothing is changed, so the file can be inspected or moved away.
+ */
+export function readSnapshot(file: string): LocalSnapshot | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const invalid = (what: string) =>
+    new InvalidInputError(`state file ${file} is not a snapshot of this runtime: ${what}; move it away to start with empty state, or point stateFile elsewhere`);
+  let raw: unknown;
+  try {
+    raw = fromRichJson(text);
+  } catch (error) {
+    throw invalid(`it does not parse (${(error as Error).message})`);
+  }
+  const snapshot = raw as Partial<LocalSnapshot> & { statefunLocalSnapshot?: unknown };
+  if (snapshot === null || typeof snapshot !== 'object' || snapshot.statefunLocalSnapshot !== SNAPSHOT_FORMAT) {
+    throw invalid(`expected an object with "statefunLocalSnapshot": ${SNAPSHOT_FORMAT}`);
+  }
+  const wholeNumber = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!wholeNumber(snapshot.clockMs) || !wholeNumber(snapshot.externalSeq)) throw invalid('"clockMs" and "externalSeq" must be whole numbers');
+  if (!Array.isArray(snapshot.logOffsets) || !snapshot.logOffsets.every(wholeNumber)) throw invalid('"logOffsets" must be a list of whole numbers');
+  if (!Array.isArray(snapshot.states) || !snapshot.states.every(isAddressState)) throw invalid('"states" must be a list of address states');
+  if (!Array.isArray(snapshot.timers) || !snapshot.timers.every((t) => wholeNumber(t?.fireAtMs) && typeof t.timer?.timerId === 'string' && t.timer.envelope?.target instanceof Address)) {
+    throw invalid('"timers" must be a list of { timer, fireAtMs }');
+  }
+  if (!Array.isArray(snapshot.deadLetters)) throw invalid('"deadLetters" must be a list');
+  return snapshot as LocalSnapshot;
+}
+
+function isAddressState(state: unknown): state is AddressState {
+  const s = state as Partial<AddressState> | null;
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    s.address instanceof Address &&
+    Number.isSafeInteger(s.version) &&
+    Number.isSafeInteger(s.epochMs) &&
+    s.values instanceof Map &&
+    [...s.values.values()].every((v) => typeof v?.typename === 'string' && v.value instanceof Uint8Array) &&
+    s.marks instanceof Map &&
+    s.timers instanceof Map
+  );
+}

@@ -1,0 +1,99 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Address } from '../../../runtime-lambda/core/Address';
+import { InvalidInputError } from '../../../runtime-lambda/core/errors';
+import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
+import { readText, textValue } from '../../helpers/factories';
+import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
+
+const A = Address.of('test/journal', 'a');
+const B = Address.of('test/journal', 'b');
+
+describe('LocalRuntime: stateFile', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'statefun-snapshot-'));
+    file = join(dir, 'state.json');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (options: { partitions?: number } = {}) =>
+    new LocalRuntime({
+      functions: resolverOf({ 'test/journal': new JournalFunction() }),
+      ingresses: [{ name: 'commands', target: 'test/journal' }],
+      dispatcher: { sleep: async () => undefined },
+      stateFile: file,
+      ...options,
+    });
+  const journal = (runtime: LocalRuntime, address: Address) => readText(runtime.state(address).values.get('journal'));
+
+  it('goes on after a restart with the same states, pending timers, dead letters, clock and positions', async () => {
+    // Prepare
+    const first = start();
+    first.ingest('commands', 'a', textValue('one'));
+    first.ingest('commands', 'a', textValue('after 60000 - test/journal/b wake'));
+    first.ingest('commands', 'a', textValue('throw'));
+    first.send(A, textValue('two'));
+    await first.advanceBy(1000);
+
+    // Act
+    const second = start();
+    const resumedAt = second.clock.now();
+    second.ingest('commands', 'a', textValue('three'));
+    second.send(A, textValue('four'));
+    await second.advanceBy(60_000);
+
+    // Assess
+    expect(resumedAt).toBe(first.clock.now());
+    expect(journal(second, A)).toBe('one|after 60000 - test/journal/b wake|two|three|four');
+    expect(journal(second, B)).toBe('wake');
+    expect(second.deadLetters.map((d) => d.address)).toEqual([A.key]);
+    expect(second.pendingTimers).toBe(0);
+    expect(readdirSync(dir)).toEqual(['state.json']);
+  });
+
+  it('starts empty without a file, and writes one when idle', async () => {
+    // Act
+    const runtime = start();
+    const before = readdirSync(dir);
+    runtime.ingest('commands', 'b', textValue('hi'));
+    await runtime.runUntilIdle();
+
+    // Assess
+    expect(before).toEqual([]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 1, externalSeq: 0 });
+  });
+
+  it.each([
+    ['not JSON', '{"statefunLocalSnapshot": 1,', /does not parse/],
+    ['another format', '{"statefunLocalSnapshot": 2}', /expected an object with "statefunLocalSnapshot": 1/],
+    ['a bad clock', '{"statefunLocalSnapshot":1,"clockMs":-1,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"timers":[],"deadLetters":[]}', /"clockMs" and "externalSeq" must be whole numbers/],
+    ['a bad state', '{"statefunLocalSnapshot":1,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[{"address":"test/journal/a"}],"timers":[],"deadLetters":[]}', /"states" must be a list of address states/],
+    ['a bad timer', '{"statefunLocalSnapshot":1,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"timers":[{"fireAtMs":5}],"deadLetters":[]}', /"timers" must be a list/],
+  ])('refuses a file with %s, naming it, and leaves it as it was', (_case, text, message) => {
+    // Prepare
+    writeFileSync(file, text);
+
+    // Act
+    const attempt = () => start();
+
+    // Assess
+    expect(attempt).toThrow(InvalidInputError);
+    expect(attempt).toThrow(message);
+    expect(attempt).toThrow(file);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('refuses a file written with another number of partitions', async () => {
+    // Prepare
+    await start().runUntilIdle();
+
+    // Act
+    const attempt = () => start({ partitions: 2 });
+
+    // Assess
+    expect(attempt).toThrow(/written by a runtime with 4 partitions, this one has 2: give partitions: 4/);
+  });
+});
