@@ -247,6 +247,16 @@ export interface StatefulFunctionsProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * X-Ray active tracing of the runtime's Lambdas (Powertools' Tracer: a subsegment per
+   * invocation and per AWS SDK call). Loading the X-Ray SDK installs a process-wide async
+   * hook that made the embedded dispatch path 1.4 to 2.4 times slower per message in our
+   * benchmarks (docs/performance.md); turn tracing off for CPU-bound embedded functions.
+   * Off: `Tracing.DISABLED`, `POWERTOOLS_TRACE_ENABLED=false` (the SDK is not loaded) and no
+   * X-Ray permissions.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * Level of the Lambdas' structured logs (Powertools' Logger, `POWERTOOLS_LOG_LEVEL`).
    * @default 'INFO'
    */
@@ -447,10 +457,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.metricsNamespace = props.metricsNamespace ?? `StatefulFunctions/${Stack.of(this).stackName}`;
+    const tracing = props.tracing ?? true;
     const powertoolsEnv = (service: string) => ({
       POWERTOOLS_SERVICE_NAME: service,
       POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      ...(tracing ? {} : { POWERTOOLS_TRACE_ENABLED: 'false' }),
     });
     this.dispatcherLogGroup = new logs.LogGroup(this, 'DispatcherLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.relayLogGroup = new logs.LogGroup(this, 'RelayLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
@@ -469,7 +481,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     if (embedded) dispatcherEnv.STATEFUN_EMBEDDED_EXPORT = embedded.exportName ?? 'functions';
 
     this.dispatcher = new NodejsFunction(this, 'Dispatcher', {
-      ...lambdaBase(this, 'DispatcherRole', this.dispatcherLogGroup, key),
+      ...lambdaBase(this, 'DispatcherRole', this.dispatcherLogGroup, key, tracing),
       description: 'Stateful Functions dispatcher: message stream and ingresses -> functions -> state + outbox',
       entry: embedded ? EMBEDDED_DISPATCHER_ENTRY : DISPATCHER_ENTRY,
       memorySize: props.dispatcherMemorySizeMiB ?? 512,
@@ -537,7 +549,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     });
     this.delayedDeliveryLogGroup = new logs.LogGroup(this, 'DelayedDeliveryLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.delayedDelivery = new NodejsFunction(this, 'DelayedDelivery', {
-      ...lambdaBase(this, 'DelayedDeliveryRole', this.delayedDeliveryLogGroup, key),
+      ...lambdaBase(this, 'DelayedDeliveryRole', this.delayedDeliveryLogGroup, key, tracing),
       description: 'Stateful Functions delayed delivery: SQS delay queue -> message stream',
       entry: DELAYED_DELIVERY_ENTRY,
       memorySize: 256,
@@ -575,7 +587,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     };
     if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
     this.relay = new NodejsFunction(this, 'Relay', {
-      ...lambdaBase(this, 'RelayRole', this.relayLogGroup, key),
+      ...lambdaBase(this, 'RelayRole', this.relayLogGroup, key, tracing),
       description: 'Stateful Functions relay: outbox stream -> message stream, egresses, dead-letter queue',
       entry: RELAY_ENTRY,
       memorySize: props.relayMemorySizeMiB ?? 256,
@@ -714,17 +726,17 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   }
 }
 
-/** arm64, the newest Node.js, X-Ray, its own log group, and a role that can write only to that log group. */
-function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup, encryptionKey: kms.IKey | undefined) {
+/** arm64, the newest Node.js, X-Ray (unless `tracing` is off), its own log group, and a role that can write only to that log group. */
+function lambdaBase(scope: Construct, roleId: string, logGroup: logs.LogGroup, encryptionKey: kms.IKey | undefined, tracing: boolean) {
   const role = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
-  acknowledgeXRay(role);
+  if (tracing) acknowledgeXRay(role);
   if (encryptionKey) acknowledgeKmsWildcards(role);
   return {
     runtime: LAMBDA_RUNTIME,
     architecture: lambda.Architecture.ARM_64,
     handler: 'handler',
-    tracing: lambda.Tracing.ACTIVE,
+    tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
     logGroup,
     role,
     projectRoot: PROJECT_ROOT,

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../core/ports/Clock';
 import { requiredEnv } from '../aws/envConfig';
 import { decodeMessageBundle, partitionKeyOf } from '../aws/messageRecords';
 import { DUE_AT_ATTRIBUTE, TIMER_ID_ATTRIBUTE, delaySecondsFor, sendBatch } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** One record of an SQS event as Lambda delivers it (the fields this handler reads). */
@@ -157,8 +157,8 @@ export function delayedDeliveryHandlerFromEnv(env: Readonly<Record<string, strin
   const delayQueueUrl = requiredEnv(env, 'STATEFUN_DELAY_QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/statefun-delays');
   const tools = lambdaPowertools(env, SERVICE_NAMES.delayedDelivery);
   const handler = createDelayedDeliveryHandler({
-    kinesis: tools.tracer.captureAWSv3Client(new KinesisClient({})),
-    sqs: tools.tracer.captureAWSv3Client(new SQSClient({})),
+    kinesis: traced(tools, new KinesisClient({})),
+    sqs: traced(tools, new SQSClient({})),
     messageStream,
     delayQueueUrl,
     logger: tools.logger,

@@ -11,7 +11,7 @@ import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createDispatcherHandler}. */
@@ -181,12 +181,12 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
       tableName,
       outboxTableName,
       ...(outboxTtlDays !== undefined ? { outboxTtlDays } : {}),
-      client: tools.tracer.captureAWSv3Client(new DynamoDBClient(options.dynamoClientConfig ?? {})),
+      client: traced(tools, new DynamoDBClient(options.dynamoClientConfig ?? {})),
     }),
     functions: parseFunctionEndpoints(env, {
       ...(options.embedded ? { embedded: options.embedded } : {}),
       // Created here to be traced; maxAttempts 1 as parseFunctionEndpoints' own: the transport retries with backoff.
-      lambdaClient: tools.tracer.captureAWSv3Client(new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
+      lambdaClient: traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
     }),
     ingresses: parseIngresses(env),
     logger: options.logger ?? tools.logger,

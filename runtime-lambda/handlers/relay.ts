@@ -13,7 +13,7 @@ import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
 import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler } from './observability/powertools';
+import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger and metrics. */
@@ -235,10 +235,10 @@ export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefi
   const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
   const messageStream = requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages');
   const tools = lambdaPowertools(env, SERVICE_NAMES.relay);
-  const sqs = tools.tracer.captureAWSv3Client(new SQSClient({}));
-  const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: tools.tracer.captureAWSv3Client(new SchedulerClient({})) });
+  const sqs = traced(tools, new SQSClient({}));
+  const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: traced(tools, new SchedulerClient({})) });
   const handler = createRelayHandler({
-    kinesis: tools.tracer.captureAWSv3Client(new KinesisClient({})),
+    kinesis: traced(tools, new KinesisClient({})),
     sqs,
     messageStream,
     egress: parseEgresses(env),

@@ -56,6 +56,18 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
     }
   });
 
+  it('turns tracing off on request: no active tracing, POWERTOOLS_TRACE_ENABLED=false, and no X-Ray permission', () => {
+    const untraced = build({ ...HTTP, tracing: false });
+    for (const fn of [untraced.app.dispatcher, untraced.app.relay, untraced.app.delayedDelivery]) {
+      const properties = functionResource(untraced.stack, untraced.template, fn).Properties as CfnFunction['Properties'] & { TracingConfig?: unknown };
+      expect(properties.Environment.Variables).toMatchObject({ POWERTOOLS_TRACE_ENABLED: 'false' });
+      expect(properties.TracingConfig).toBeUndefined(); // Lambda's default: no X-Ray segment of its own
+    }
+    expect(JSON.stringify(untraced.template.findResources('AWS::IAM::Policy'))).not.toContain('xray:');
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('xray:PutTraceSegments');
+    expect(functionResource(stack, template, app.relay).Properties.Environment.Variables).not.toHaveProperty('POWERTOOLS_TRACE_ENABLED');
+  });
+
   it("graphs the handlers' metrics under the namespace and service dimension the Lambdas emit them with", () => {
     const graphed = dashboardWidgets(template)
       .flatMap((w) => w.properties.metrics ?? [])

@@ -10,7 +10,7 @@
  */
 import { LogLevel, Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { ConfigurationError } from '../../aws/envConfig';
 import { DEFAULT_METRICS_NAMESPACE, type HandlerLogger, type HandlerMetrics } from './telemetry';
 
@@ -29,7 +29,8 @@ export interface LambdaPowertools {
   readonly service: string;
   readonly logger: Logger & HandlerLogger;
   readonly metrics: Metrics & HandlerMetrics;
-  readonly tracer: Tracer;
+  /** Absent when tracing is off (`POWERTOOLS_TRACE_ENABLED=false`): the X-Ray SDK is then never loaded. */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -39,6 +40,7 @@ export interface LambdaPowertools {
  * | --- | --- |
  * | `POWERTOOLS_SERVICE_NAME` | `service` of every log line and metric (default: the `service` argument, e.g. `statefun-relay`) |
  * | `POWERTOOLS_METRICS_NAMESPACE` | CloudWatch namespace of the metrics (default `StatefulFunctions`) |
+ * | `POWERTOOLS_TRACE_ENABLED` | `false` turns tracing off: no `Tracer`, and the X-Ray SDK (whose process-wide async hook slows every `await`) is not even loaded |
  * | `POWERTOOLS_LOG_LEVEL` | `TRACE`, `DEBUG`, `INFO` (default), `WARN`, `ERROR`, `CRITICAL` or `SILENT`; Lambda's own log level (`AWS_LAMBDA_LOG_LEVEL`) wins when set |
  *
  * @throws {@link ConfigurationError} for an unknown log level.
@@ -56,7 +58,24 @@ export function lambdaPowertools(env: Readonly<Record<string, string | undefined
   }
   const logger = new Logger({ serviceName, ...(level ? { logLevel: level as keyof typeof LogLevel } : {}) });
   const metrics = new Metrics({ serviceName, namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE, logger });
-  return { service: serviceName, logger, metrics, tracer: new Tracer({ serviceName }) };
+  const tracing = env.POWERTOOLS_TRACE_ENABLED?.trim().toLowerCase() !== 'false';
+  return { service: serviceName, logger, metrics, ...(tracing ? { tracer: new (loadTracer())({ serviceName }) } : {}) };
+}
+
+/** Loads Powertools' Tracer only when it is used: importing it installs the X-Ray SDK's async hook. */
+function loadTracer(): typeof Tracer {
+  return (require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer')).Tracer;
+}
+
+/**
+ * `client`, captured by the Lambda's tracer so its calls appear as X-Ray subsegments, or
+ * as it is when tracing is off.
+ *
+ * @example
+ * const kinesis = traced(tools, new KinesisClient({}));
+ */
+export function traced<T>(tools: LambdaPowertools, client: T): T {
+  return tools.tracer ? tools.tracer.captureAWSv3Client(client) : client;
 }
 
 /**
@@ -73,21 +92,21 @@ export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event
   const { service, logger, metrics, tracer } = tools;
   return async (event, context) => {
     if (context) logger.addContext(context);
-    const segment = tracer.getSegment();
+    const segment = tracer?.getSegment();
     const subsegment = segment?.addNewSubsegment(`## ${service}`);
-    if (subsegment) tracer.setSegment(subsegment);
-    tracer.annotateColdStart();
-    tracer.addServiceNameAnnotation();
+    if (subsegment) tracer!.setSegment(subsegment);
+    tracer?.annotateColdStart();
+    tracer?.addServiceNameAnnotation();
     try {
       return await handler(event);
     } catch (error) {
       logger.error('invocation failed: Lambda retries the batch', error as Error);
-      tracer.addErrorAsMetadata(error as Error);
+      tracer?.addErrorAsMetadata(error as Error);
       throw error;
     } finally {
       if (segment && subsegment) {
         subsegment.close();
-        tracer.setSegment(segment);
+        tracer!.setSegment(segment);
       }
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

@@ -4,6 +4,7 @@ import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
 import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/DynamoStateStore';
 import { ConfigurationError } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
+import { lambdaPowertools, traced } from '../../../runtime-lambda/handlers/observability/powertools';
 import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctions, Types, defineFunction, message } from '../../../runtime-lambda/sdk';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
@@ -186,6 +187,25 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
         reason: expect.stringContaining('stream unconfigured is not a configured ingress'),
       }),
     ]);
+  });
+
+  it('runs untraced with POWERTOOLS_TRACE_ENABLED=false: no Tracer, clients as they are, the batch committed', async () => {
+    // Prepare
+    const id = `c-${run++}`;
+    const address = Address.of('shop/counter', id);
+    const handler = handlerFromEnv({ POWERTOOLS_TRACE_ENABLED: 'false' });
+    const untraced = lambdaPowertools({ POWERTOOLS_TRACE_ENABLED: 'false' }, 'statefun-test');
+    const client = { send: async () => undefined };
+
+    // Act
+    const response = await handler(kinesisEvent(kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: id, data: 'plums' })));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(Types.int.deserialize((await fx.store.load([address])).get(address.key)!.values.get('count')!.value)).toBe(1);
+    expect(untraced.tracer).toBeUndefined();
+    expect(traced(untraced, client)).toBe(client);
+    expect(lambdaPowertools({}, 'statefun-test').tracer).toBeDefined();
   });
 
   it('rejects an unknown POWERTOOLS_LOG_LEVEL, naming the levels', () => {
