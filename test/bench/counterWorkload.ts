@@ -1,3 +1,4 @@
+import type { FunctionEndpoint } from '../../runtime-lambda/core/ports/FunctionEndpoint';
 import { LocalRuntime } from '../../runtime-lambda/local/LocalRuntime';
 import { StatefulFunctions, Types, defineFunction } from '../../runtime-lambda/sdk';
 
@@ -30,11 +31,19 @@ export async function runCounterWorkload(addresses: number, messages: number, ba
   const registry = new StatefulFunctions().withFunction(counter);
   let invocations = 0;
   const resolver = registry.resolver();
+  // One counting wrapper per type, made once: the dispatcher resolves on every invocation.
+  const counting = new Map<string, FunctionEndpoint>();
   const runtime = new LocalRuntime({
     functions: {
       resolve: (fnType) => {
-        const endpoint = resolver.resolve(fnType);
-        return endpoint && { invoke: (request) => (invocations++, endpoint.invoke(request)) };
+        let counted = counting.get(fnType);
+        if (counted === undefined) {
+          const endpoint = resolver.resolve(fnType);
+          if (endpoint === undefined) return undefined;
+          counted = { invoke: (request) => (invocations++, endpoint.invoke(request)) };
+          counting.set(fnType, counted);
+        }
+        return counted;
       },
     },
     ingresses: [{ name: 'increments', target: 'bench/counter' }],
