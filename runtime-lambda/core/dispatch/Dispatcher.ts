@@ -110,7 +110,7 @@ export class Dispatcher {
         const plan = await planBatch(state, group.envelopes, this.invoker, {
           nowMs: this.clock.now(),
           markRetentionMs: this.markRetentionMs,
-          ...(deadLetterReason !== undefined ? { deadLetterReason } : {}),
+          deadLetterReason,
         });
         if (plan.commit !== undefined) await this.store.commit(plan.commit);
         return plan;

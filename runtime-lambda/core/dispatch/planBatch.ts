@@ -1,6 +1,6 @@
 import type { Address } from '../Address';
 import type { AddressState, DeadLetter, Mark, PendingTimer, StoredValue } from '../AddressState';
-import type { CancelledTimer, EgressRecord, ScheduledTimer } from '../Effects';
+import { type CancelledTimer, type EgressRecord, type Effects, NO_EFFECTS, type ScheduledTimer } from '../Effects';
 import type { Envelope } from '../Envelope';
 import { CommitTooLargeError, TerminalError, describeError } from '../errors';
 import { batchId } from '../ids';
@@ -24,7 +24,7 @@ export interface PlanOptions {
    * Apply nothing: dead-letter every new message with this reason (the batch's real commit
    * could not be written), advancing the marks so the address moves on.
    */
-  readonly deadLetterReason?: string;
+  readonly deadLetterReason?: string | undefined;
   /** Marks not advanced for this long are dropped: longer than any redelivery can arrive late. */
   readonly markRetentionMs: number;
 }
@@ -50,24 +50,29 @@ export async function planBatch(
   const { nowMs } = options;
   const address = state.address;
   const marks = new Map<string, Mark>(state.marks);
-  const timers = new Map<string, PendingTimer>(state.timers);
+  const timers = new PendingTimers(state.timers);
 
   const accepted: Envelope[] = [];
+  const acceptedIds: string[] = [];
   for (const envelope of envelopes) {
     const origin = envelope.origin;
     if (origin.kind === 'timer') {
-      if (timers.delete(origin.timerId)) accepted.push(envelope);
+      if (timers.delete(origin.timerId)) {
+        accepted.push(envelope);
+        acceptedIds.push(envelope.id);
+      }
       continue;
     }
     const mark = marks.get(origin.source);
     if (mark !== undefined && comparePositions(origin.position, mark.position) <= 0) continue;
     marks.set(origin.source, { position: origin.position, atMs: nowMs });
     accepted.push(envelope);
+    acceptedIds.push(envelope.id);
   }
   const duplicates = envelopes.length - accepted.length;
   if (accepted.length === 0) return { commit: undefined, applied: 0, duplicates, deadLettered: 0 };
 
-  const id = batchId(address.key, state.version, accepted.map((e) => e.id));
+  const id = batchId(address.key, state.version, acceptedIds);
   const version = state.version + 1;
   const epochMs = state.version === 0 || state.epochMs === 0 ? nowMs : state.epochMs;
   const out = new EffectCollector(address, id, epochMs, version, nowMs, timers);
@@ -105,7 +110,7 @@ export async function planBatch(
       address,
       expectedVersion: state.version,
       token: id,
-      state: { address, version, epochMs, values, marks, timers },
+      state: { address, version, epochMs, values, marks, timers: timers.current },
       effects,
     },
     applied: accepted.length - deadLetters.length,
@@ -210,12 +215,46 @@ function touchAfterInvoke(values: Map<string, StoredValue>, nowMs: number): void
   }
 }
 
+/**
+ * An address's pending timers during a batch, copied on the first change only: most
+ * batches neither fire, schedule nor cancel a timer, and their commit then shares the
+ * loaded (never mutated) map instead of storing a copy.
+ */
+class PendingTimers {
+  private copied = false;
+
+  constructor(private map: ReadonlyMap<string, PendingTimer>) {}
+
+  /** The timers as the batch left them. */
+  get current(): ReadonlyMap<string, PendingTimer> {
+    return this.map;
+  }
+
+  /** Removes a pending timer; whether it was pending. */
+  delete(timerId: string): boolean {
+    return this.map.has(timerId) && this.writable().delete(timerId);
+  }
+
+  set(timerId: string, timer: PendingTimer): void {
+    this.writable().set(timerId, timer);
+  }
+
+  private writable(): Map<string, PendingTimer> {
+    if (!this.copied) {
+      this.map = new Map(this.map);
+      this.copied = true;
+    }
+    return this.map as Map<string, PendingTimer>;
+  }
+}
+
 /** Gathers a batch's effects with their deterministic ids and sender positions. */
 class EffectCollector {
-  private readonly messages: Envelope[] = [];
-  private readonly scheduled: ScheduledTimer[] = [];
-  private readonly cancelled: CancelledTimer[] = [];
-  private readonly egressRecords: EgressRecord[] = [];
+  // Most batches produce few kinds of effects: the arrays are made on first use.
+  private messages: Envelope[] | undefined;
+  private scheduled: ScheduledTimer[] | undefined;
+  private cancelled: CancelledTimer[] | undefined;
+  private egressRecords: EgressRecord[] | undefined;
   private timersScheduled = 0;
 
   constructor(
@@ -224,12 +263,13 @@ class EffectCollector {
     private readonly epochMs: number,
     private readonly version: number,
     private readonly nowMs: number,
-    private readonly timers: Map<string, PendingTimer>,
+    private readonly timers: PendingTimers,
   ) {}
 
   send(target: Address, argument: Envelope['argument']): void {
-    const index = this.messages.length;
-    this.messages.push({
+    const messages = (this.messages ??= []);
+    const index = messages.length;
+    messages.push({
       id: `${this.batchId}.m${index}`,
       target,
       caller: this.address,
@@ -242,7 +282,7 @@ class EffectCollector {
     const timerId = `${this.batchId}.t${this.timersScheduled++}`;
     const dueAtMs = this.nowMs + delayMs;
     this.timers.set(timerId, cancellationToken ? { dueAtMs, cancellationToken } : { dueAtMs });
-    this.scheduled.push({
+    (this.scheduled ??= []).push({
       timerId,
       dueAtMs,
       envelope: {
@@ -258,25 +298,26 @@ class EffectCollector {
 
   /** Cancels every pending timer of this address with `token`; an unknown token is a no-op (already fired). */
   cancel(token: string): void {
-    for (const [timerId, timer] of this.timers) {
+    for (const [timerId, timer] of this.timers.current) {
       if (timer.cancellationToken !== token) continue;
       this.timers.delete(timerId);
-      const scheduledHere = this.scheduled.findIndex((s) => s.timerId === timerId);
-      if (scheduledHere >= 0) this.scheduled.splice(scheduledHere, 1);
-      else this.cancelled.push({ timerId, owner: this.address });
+      const scheduledHere = this.scheduled?.findIndex((s) => s.timerId === timerId) ?? -1;
+      if (scheduledHere >= 0) this.scheduled!.splice(scheduledHere, 1);
+      else (this.cancelled ??= []).push({ timerId, owner: this.address });
     }
   }
 
   egress(egress: string, argument: Envelope['argument']): void {
-    this.egressRecords.push({ id: `${this.batchId}.e${this.egressRecords.length}`, egress, argument });
+    const records = (this.egressRecords ??= []);
+    records.push({ id: `${this.batchId}.e${records.length}`, egress, argument });
   }
 
-  effects(deadLetters: readonly DeadLetter[]) {
+  effects(deadLetters: readonly DeadLetter[]): Effects {
     return {
-      messages: this.messages,
-      timers: this.scheduled,
-      cancelledTimers: this.cancelled,
-      egress: this.egressRecords,
+      messages: this.messages ?? NO_EFFECTS.messages,
+      timers: this.scheduled ?? NO_EFFECTS.timers,
+      cancelledTimers: this.cancelled ?? NO_EFFECTS.cancelledTimers,
+      egress: this.egressRecords ?? NO_EFFECTS.egress,
       deadLetters,
     };
   }
