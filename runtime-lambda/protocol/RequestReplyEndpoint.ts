@@ -2,6 +2,7 @@ import { RetryableError, StatefunError, TerminalError } from '../core/errors';
 import type { InvocationRequest, InvocationResponse } from '../core/Invocation';
 import type { FunctionEndpoint } from '../core/ports/FunctionEndpoint';
 import { decodeFromFunction, encodeToFunction, readFromFunction, toFunctionMessage } from './codec';
+import type * as pb from './generated/request-reply_pb';
 import type { InProcessTransport } from './InProcessTransport';
 import type { RequestReplyTransport } from './RequestReplyTransport';
 
@@ -31,35 +32,47 @@ export class RequestReplyEndpoint implements FunctionEndpoint {
   ) {}
 
   async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+    // Each branch awaits the transport itself (no closure, no extra async frame): this runs
+    // once per invocation.
     const transport = this.transport;
     if (typeof transport === 'function') {
       const bytes = encodeToFunction(request);
-      const reply = await this.carry(request, () => transport(bytes));
-      return this.read(request, () => decodeFromFunction(reply));
+      let reply: Uint8Array;
+      try {
+        reply = await transport(bytes);
+      } catch (error) {
+        throw this.transportError(request, error);
+      }
+      try {
+        return decodeFromFunction(reply);
+      } catch (cause) {
+        throw this.invalidReply(request, cause);
+      }
     }
     const message = toFunctionMessage(request, { copyValues: true });
-    const reply = await this.carry(request, () => transport.exchangeMessages(message));
-    return this.read(request, () => readFromFunction(reply, 'in process'));
-  }
-
-  private async carry<Reply>(request: InvocationRequest, exchange: () => Promise<Reply>): Promise<Reply> {
+    let reply: pb.FromFunction;
     try {
-      return await exchange();
+      reply = await transport.exchangeMessages(message);
     } catch (error) {
-      if (error instanceof StatefunError) throw error;
-      throw RetryableError.from(error, `calling function ${this.fnType} for ${request.target}`);
+      throw this.transportError(request, error);
+    }
+    try {
+      return readFromFunction(reply, 'in process');
+    } catch (cause) {
+      throw this.invalidReply(request, cause);
     }
   }
 
-  private read(request: InvocationRequest, decode: () => InvocationResponse): InvocationResponse {
-    try {
-      return decode();
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new TerminalError(
-        `function ${this.fnType} answered ${request.target} with an invalid response: ${reason}`,
-        { cause, code: 'BAD_FUNCTION_RESPONSE' },
-      );
-    }
+  private transportError(request: InvocationRequest, error: unknown): Error {
+    if (error instanceof StatefunError) return error;
+    return RetryableError.from(error, `calling function ${this.fnType} for ${request.target}`);
+  }
+
+  private invalidReply(request: InvocationRequest, cause: unknown): TerminalError {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new TerminalError(
+      `function ${this.fnType} answered ${request.target} with an invalid response: ${reason}`,
+      { cause, code: 'BAD_FUNCTION_RESPONSE' },
+    );
   }
 }
