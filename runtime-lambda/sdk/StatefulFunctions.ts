@@ -75,9 +75,14 @@ export class StatefulFunctions {
   }
 
   /** {@link handle} on the protocol's messages: the embedded endpoint's transport. */
-  private async exchangeMessages(toFunction: pb.ToFunction): Promise<pb.FromFunction> {
-    const request = readToFunction(toFunction, 'in process');
-    return fromFunctionMessage(await this.invoke(request), { copyValues: true });
+  private exchangeMessages(toFunction: pb.ToFunction): Promise<pb.FromFunction> {
+    // No async frames here: a batch of synchronous handlers is answered without awaiting.
+    try {
+      const response = this.run(readToFunction(toFunction, 'in process'));
+      return response instanceof Promise ? response.then(replyMessage) : Promise.resolve(replyMessage(response));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -87,6 +92,14 @@ export class StatefulFunctions {
    * const response = await registry.invoke({ target: Address.of('example/greeter', 'ada'), state: [...], invocations: [...] });
    */
   async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+    return this.run(request);
+  }
+
+  /**
+   * {@link invoke}, synchronous until a handler returns a promise: from there on the rest of
+   * the batch runs in {@link finishAsync}.
+   */
+  private run(request: InvocationRequest): InvocationResponse | Promise<InvocationResponse> {
     const fnType = request.target.typename;
     const registered = this.functions.get(fnType);
     if (registered === undefined) throw new UnknownFunctionError(fnType, this.functionTypes);
@@ -103,30 +116,11 @@ export class StatefulFunctions {
     if (missing !== undefined) return { kind: 'incomplete', missing: missing.map((s) => s.toCore()) };
 
     const ctx = new ContextImpl(request.target, storage.create(cells) as Storage<StateDecls>);
-    const invocations = request.invocations;
-    for (let i = 0; i < invocations.length; i++) {
-      const invocation = invocations[i];
-      const caller = invocation.caller ?? null;
-      ctx.caller = caller;
-      const message = new Message(request.target, caller, invocation.argument);
-      try {
-        const done = definition.handle(ctx, message);
-        if (done !== undefined && typeof (done as Promise<void>).then === 'function') await done;
-      } catch (cause) {
-        throw new FunctionFailedError(
-          fnType,
-          request.target.key,
-          `function ${fnType} failed at ${request.target} on message ${i + 1} of ${invocations.length} (type ${invocation.argument.typename}${
-            caller ? `, from ${caller}` : ''
-          }): ${describeError(cause)}`,
-          { cause },
-        );
-      }
+    for (let i = 0; i < request.invocations.length; i++) {
+      const done = handleOne(definition, ctx, request, i);
+      if (done !== undefined) return finishAsync(definition, ctx, request, i, done, cells);
     }
-
-    const mutations = [];
-    for (const cell of cells) if (cell.mutated) mutations.push(cell.mutation());
-    return { kind: 'result', mutations, messages: ctx.messages, delayed: ctx.delayed, egress: ctx.egresses };
+    return result(ctx, cells);
   }
 
   /**
@@ -170,6 +164,69 @@ export class StatefulFunctions {
       },
     };
   }
+}
+
+/** Runs the handler on message `i`; a promise when the handler returned one. */
+function handleOne(
+  definition: FunctionDefinition<StateDecls>,
+  ctx: ContextImpl,
+  request: InvocationRequest,
+  i: number,
+): Promise<void> | undefined {
+  const invocation = request.invocations[i];
+  const caller = invocation.caller ?? null;
+  ctx.caller = caller;
+  try {
+    const done = definition.handle(ctx, new Message(request.target, caller, invocation.argument));
+    if (done !== undefined && typeof (done as Promise<void>).then === 'function') {
+      return Promise.resolve(done).catch((cause: unknown) => {
+        throw handlerFailure(definition.typename, request, i, cause);
+      });
+    }
+  } catch (cause) {
+    throw handlerFailure(definition.typename, request, i, cause);
+  }
+  return undefined;
+}
+
+/** The rest of a batch once message `i`'s handler returned `pending`. */
+async function finishAsync(
+  definition: FunctionDefinition<StateDecls>,
+  ctx: ContextImpl,
+  request: InvocationRequest,
+  i: number,
+  pending: Promise<void>,
+  cells: readonly Cell[],
+): Promise<InvocationResponse> {
+  await pending;
+  for (let next = i + 1; next < request.invocations.length; next++) {
+    const done = handleOne(definition, ctx, request, next);
+    if (done !== undefined) await done;
+  }
+  return result(ctx, cells);
+}
+
+function handlerFailure(fnType: string, request: InvocationRequest, i: number, cause: unknown): FunctionFailedError {
+  const invocation = request.invocations[i];
+  const caller = invocation.caller;
+  return new FunctionFailedError(
+    fnType,
+    request.target.key,
+    `function ${fnType} failed at ${request.target} on message ${i + 1} of ${request.invocations.length} (type ${invocation.argument.typename}${
+      caller ? `, from ${caller}` : ''
+    }): ${describeError(cause)}`,
+    { cause },
+  );
+}
+
+function result(ctx: ContextImpl, cells: readonly Cell[]): InvocationResponse {
+  const mutations = [];
+  for (const cell of cells) if (cell.mutated) mutations.push(cell.mutation());
+  return { kind: 'result', mutations, messages: ctx.messages, delayed: ctx.delayed, egress: ctx.egresses };
+}
+
+function replyMessage(response: InvocationResponse): pb.FromFunction {
+  return fromFunctionMessage(response, { copyValues: true });
 }
 
 function findState(state: InvocationRequest['state'], name: string): TypedValue | undefined {
