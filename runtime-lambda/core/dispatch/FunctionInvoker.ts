@@ -1,8 +1,8 @@
 import type { Address } from '../Address';
 import type { StoredValue } from '../AddressState';
 import { StatefunError, TerminalError, describeError } from '../errors';
-import type { InvocationRequest, InvocationResult } from '../Invocation';
-import type { FunctionEndpoint, FunctionResolver } from '../ports/FunctionEndpoint';
+import type { InvocationRequest, InvocationResponse, InvocationResult } from '../Invocation';
+import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { TypedValue } from '../TypedValue';
 import type { ValueSpec } from '../ValueSpec';
 import { type BackoffPolicy, type Sleep, backoffDelayMs } from './retry';
@@ -58,7 +58,16 @@ export class FunctionInvoker {
     }
     for (let round = 0; round <= MAX_MISSING_STATE_ROUNDS; round++) {
       const request = this.buildRequest(target, values, invocations);
-      const response = await this.callWithRetries(endpoint, request);
+      // The retries are inline rather than in a helper: one async frame less per invocation.
+      let response: InvocationResponse;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          response = await endpoint.invoke(request);
+          break;
+        } catch (thrown) {
+          await this.afterFailedAttempt(request, thrown, attempt);
+        }
+      }
       if (response.kind === 'result') return response;
       this.register(target.typename, response.missing);
     }
@@ -75,16 +84,17 @@ export class FunctionInvoker {
   ): InvocationRequest {
     const specs = this.specsOf(target.typename);
     const state: { name: string; value: TypedValue }[] = [];
-    for (const spec of specs.values()) {
+    // forEach rather than for...of: no iterator or entry arrays on this per-invocation path.
+    specs.forEach((spec) => {
       const stored = values.get(spec.name);
       state.push({
         name: spec.name,
         value: stored ? { typename: stored.typename, value: stored.value } : { typename: spec.typename, value: null },
       });
-    }
-    for (const [name, stored] of values) {
+    });
+    values.forEach((stored, name) => {
       if (!specs.has(name)) state.push({ name, value: { typename: stored.typename, value: stored.value } });
-    }
+    });
     return { target, state, invocations };
   }
 
@@ -97,21 +107,16 @@ export class FunctionInvoker {
     for (const spec of missing) specs.set(spec.name, spec);
   }
 
-  private async callWithRetries(endpoint: FunctionEndpoint, request: InvocationRequest) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await endpoint.invoke(request);
-      } catch (thrown) {
-        // Anything but a declared terminal failure may be transient (a user function's
-        // own network call, say), so it gets the configured retries before a dead letter.
-        const retryable = thrown instanceof StatefunError ? thrown.retryable : true;
-        if (!retryable || attempt >= this.retry.maxAttempts) {
-          const reason = `function "${request.target.typename}" failed on ${request.target.key}` +
-            (retryable ? ` after ${attempt} attempts` : '') + `: ${describeError(thrown)}`;
-          throw new TerminalError(reason, { cause: thrown, code: 'FUNCTION_FAILED' });
-        }
-        await this.sleep(backoffDelayMs(this.retry, attempt));
-      }
+  /** Waits out the backoff after failed attempt `attempt`, or throws when there is no retry left. */
+  private async afterFailedAttempt(request: InvocationRequest, thrown: unknown, attempt: number): Promise<void> {
+    // Anything but a declared terminal failure may be transient (a user function's own
+    // network call, say), so it gets the configured retries before a dead letter.
+    const retryable = thrown instanceof StatefunError ? thrown.retryable : true;
+    if (!retryable || attempt >= this.retry.maxAttempts) {
+      const reason = `function "${request.target.typename}" failed on ${request.target.key}` +
+        (retryable ? ` after ${attempt} attempts` : '') + `: ${describeError(thrown)}`;
+      throw new TerminalError(reason, { cause: thrown, code: 'FUNCTION_FAILED' });
     }
+    await this.sleep(backoffDelayMs(this.retry, attempt));
   }
 }
