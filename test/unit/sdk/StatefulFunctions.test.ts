@@ -240,6 +240,67 @@ describe('Class: StatefulFunctions', () => {
     expect(error.cause).toBe(boom);
   });
 
+  it('runs a batch mixing synchronous and asynchronous handlers in order, embedded and over bytes', async () => {
+    // Prepare
+    const seen: string[] = [];
+    const mixed = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/mixed',
+        state: { log: Types.string },
+        handle(ctx, msg) {
+          const text = msg.as(Types.string);
+          const record = () => {
+            seen.push(text);
+            ctx.storage.log = `${ctx.storage.log ?? ''}${text}`;
+          };
+          if (!text.startsWith('async')) return record();
+          return new Promise<void>((resolve) => setImmediate(resolve)).then(record);
+        },
+      }),
+    );
+    const request = fullRequest({
+      target: Address.of('example/mixed', 'm1'),
+      state: [{ name: 'log', value: absent(Types.string.typename) }],
+      invocations: [{ argument: stringArg('a,') }, { argument: stringArg('async-b,') }, { argument: stringArg('c') }],
+    });
+
+    // Act
+    const embedded = await mixed.endpoint('example/mixed').invoke(request);
+    const overBytes = decodeFromFunction(await mixed.handle(encodeToFunction(request)));
+
+    // Assess
+    expect(seen).toEqual(['a,', 'async-b,', 'c', 'a,', 'async-b,', 'c']);
+    expect(embedded).toEqual(overBytes);
+    expect(embedded.kind === 'result' && embedded.mutations).toEqual([{ name: 'log', value: stringArg('a,async-b,c') }]);
+  });
+
+  it('wraps a rejecting asynchronous handler into a FunctionFailedError naming the message', async () => {
+    // Prepare
+    const boom = new Error('async boom');
+    const failing = new StatefulFunctions().withFunction(
+      defineFunction({
+        typename: 'example/failing',
+        async handle(_ctx, msg) {
+          if (msg.as(Types.string) === 'pear') throw boom;
+        },
+      }),
+    );
+    const request = fullRequest({ target: Address.of('example/failing', 'f1'), state: [] });
+
+    // Act
+    const embedded = await rejection(failing.endpoint('example/failing').invoke(request));
+    const overBytes = await rejection(failing.handle(encodeToFunction(request)));
+
+    // Assess
+    for (const error of [embedded, overBytes]) {
+      expect(error).toBeInstanceOf(FunctionFailedError);
+      expect(error.message).toBe(
+        'function example/failing failed at example/failing/f1 on message 2 of 2 (type io.statefun.types/string, from example/front/web): Error: async boom',
+      );
+      expect(error.cause).toBe(boom);
+    }
+  });
+
   it('fails with a TypeMismatchError when message.as() is given the wrong type', async () => {
     // Prepare
     const request = fullRequest({ invocations: [{ argument: intValue(5) }] });
