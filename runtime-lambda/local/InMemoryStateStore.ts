@@ -11,6 +11,8 @@ export interface OutboxEntry {
   readonly effects: Effects;
 }
 
+const COMMITTED: Promise<void> = Promise.resolve();
+
 /**
  * The {@link StateStore} of the local runtime: a map of address states with a version check
  * on every commit, and an outbox of committed effects that the local relay drains. Commits
@@ -26,15 +28,17 @@ export class InMemoryStateStore implements StateStore {
     return loaded;
   }
 
-  async commit(commit: Commit): Promise<void> {
+  // Not `async`: a commit runs once per invocation, and a settled promise is all it needs.
+  commit(commit: Commit): Promise<void> {
     const current = this.states.get(commit.address.key);
     if ((current?.version ?? 0) !== commit.expectedVersion) {
-      throw new StateConflictError(commit.address.key, commit.expectedVersion);
+      return Promise.reject(new StateConflictError(commit.address.key, commit.expectedVersion));
     }
     this.states.set(commit.address.key, commit.state);
     if (hasEffects(commit.effects)) {
       this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
     }
+    return COMMITTED;
   }
 
   /** Removes and returns the committed effects not yet relayed, oldest first. */
