@@ -80,7 +80,7 @@ export class Dispatcher {
   /** Dispatches `batch`; envelopes of one address are applied in batch order. */
   async dispatch(batch: readonly Envelope[]): Promise<DispatchOutcome> {
     const groups = groupByAddress(batch);
-    const totals = { applied: 0, duplicates: 0, deadLettered: 0 };
+    const totals: Totals = { applied: 0, duplicates: 0, deadLettered: 0 };
     const failures: DispatchFailure[] = [];
     let states: Map<string, AddressState>;
     try {
@@ -89,42 +89,49 @@ export class Dispatcher {
       return { ...totals, failures: groups.map((g) => ({ ...g, error: ensureError(error) })) };
     }
 
-    await forEachConcurrently(groups, this.concurrency, async (group) => {
-      try {
-        const counts = await this.dispatchAddress(group, states.get(group.address.key)!);
-        totals.applied += counts.applied;
-        totals.duplicates += counts.duplicates;
-        totals.deadLettered += counts.deadLettered;
-      } catch (error) {
-        failures.push({ ...group, error: ensureError(error) });
-      }
-    });
+    await forEachConcurrently(groups, this.concurrency, (group) =>
+      this.dispatchAddress(group, states.get(group.address.key)!, totals, failures),
+    );
     return { ...totals, failures };
   }
 
-  private async dispatchAddress(group: AddressGroup, loaded: AddressState) {
+  /** Plans and commits one address's messages, adding the outcome to `totals` or `failures`. */
+  private async dispatchAddress(group: AddressGroup, loaded: AddressState, totals: Totals, failures: DispatchFailure[]) {
     let state = loaded;
     let deadLetterReason: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const plan = await planBatch(state, group.envelopes, this.invoker, {
-          nowMs: this.clock.now(),
-          markRetentionMs: this.markRetentionMs,
-          deadLetterReason,
-        });
-        if (plan.commit !== undefined) await this.store.commit(plan.commit);
-        return plan;
-      } catch (error) {
-        if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
-          // The batch's own commit can never be made or written: commit its messages as dead letters.
-          deadLetterReason = describeError(error);
-          continue;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const plan = await planBatch(state, group.envelopes, this.invoker, {
+            nowMs: this.clock.now(),
+            markRetentionMs: this.markRetentionMs,
+            deadLetterReason,
+          });
+          if (plan.commit !== undefined) await this.store.commit(plan.commit);
+          totals.applied += plan.applied;
+          totals.duplicates += plan.duplicates;
+          totals.deadLettered += plan.deadLettered;
+          return;
+        } catch (error) {
+          if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
+            // The batch's own commit can never be made or written: commit its messages as dead letters.
+            deadLetterReason = describeError(error);
+            continue;
+          }
+          if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
+          state = (await this.store.load([group.address])).get(group.address.key)!;
         }
-        if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
-        state = (await this.store.load([group.address])).get(group.address.key)!;
       }
+    } catch (error) {
+      failures.push({ ...group, error: ensureError(error) });
     }
   }
+}
+
+interface Totals {
+  applied: number;
+  duplicates: number;
+  deadLettered: number;
 }
 
 interface AddressGroup {
