@@ -52,39 +52,43 @@ export async function planBatch(
   const marks = copyMap(state.marks);
   const timers = new PendingTimers(state.timers);
 
-  const accepted: Envelope[] = [];
-  const acceptedIds: string[] = [];
-  for (const envelope of envelopes) {
+  // Usually every message is new and none is a forwarded timer: the arrays below are then
+  // the group's own, and a filtered copy is made only at the first exception.
+  let copied: Envelope[] | undefined;
+  for (let i = 0; i < envelopes.length; i++) {
+    const envelope = envelopes[i]!;
     const origin = envelope.origin;
+    let isNew: boolean;
     if (origin.kind === 'timer') {
-      if (timers.delete(origin.timerId)) {
-        accepted.push(envelope);
-        acceptedIds.push(envelope.id);
-      }
-      continue;
+      isNew = timers.delete(origin.timerId);
+    } else {
+      const mark = marks.get(origin.source);
+      isNew = mark === undefined || comparePositions(origin.position, mark.position) > 0;
+      if (isNew) marks.set(origin.source, { position: origin.position, atMs: nowMs });
     }
-    const mark = marks.get(origin.source);
-    if (mark !== undefined && comparePositions(origin.position, mark.position) <= 0) continue;
-    marks.set(origin.source, { position: origin.position, atMs: nowMs });
-    accepted.push(envelope);
-    acceptedIds.push(envelope.id);
+    if (!isNew) copied ??= envelopes.slice(0, i);
+    else copied?.push(envelope);
   }
+  const accepted = copied ?? envelopes;
   const duplicates = envelopes.length - accepted.length;
   if (accepted.length === 0) return { commit: undefined, applied: 0, duplicates, deadLettered: 0 };
 
-  const id = batchId(address.key, state.version, acceptedIds);
+  const id = batchId(address.key, state.version, accepted.map((e) => e.id));
   const version = state.version + 1;
   const epochMs = state.version === 0 || state.epochMs === 0 ? nowMs : state.epochMs;
   const out = new EffectCollector(address, id, epochMs, version, nowMs, timers);
 
-  const toInvoke: Envelope[] = [];
-  for (const envelope of accepted) {
+  let invokedCopy: Envelope[] | undefined;
+  for (let i = 0; i < accepted.length; i++) {
+    const envelope = accepted[i]!;
     if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
+      invokedCopy ??= accepted.slice(0, i);
       out.send(envelope.forwardTo, envelope.argument);
     } else {
-      toInvoke.push(envelope);
+      invokedCopy?.push(envelope);
     }
   }
+  const toInvoke = invokedCopy ?? accepted;
 
   const values = liveValues(state.values, nowMs);
   const deadLetters: DeadLetter[] = [];
