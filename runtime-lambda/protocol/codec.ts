@@ -219,15 +219,7 @@ export function fromFunctionMessage(response: InvocationResponse, opts: MessageO
       },
     };
   }
-  let copy: ValueCopies | undefined;
-  if (opts.copyValues === true) {
-    let size = 0;
-    for (const m of response.mutations) size += valueSize(m.value);
-    for (const m of response.messages) size += valueSize(m.argument);
-    for (const d of response.delayed) size += d.kind === 'send' ? valueSize(d.argument) : 0;
-    for (const e of response.egress) size += valueSize(e.argument);
-    copy = new ValueCopies(size);
-  }
+  const copy = opts.copyValues === true ? COPY_EACH_VALUE : undefined;
   const stateMutations: pb.FromFunction_PersistedValueMutation[] = new Array(response.mutations.length);
   for (let i = 0; i < stateMutations.length; i++) {
     const m = response.mutations[i];
@@ -420,17 +412,24 @@ function pbAddress(a: Address): pb.Address {
   return { $typeName: 'io.statefun.sdk.reqreply.Address', namespace: a.namespace, type: a.type, id: a.id };
 }
 
-function pbTypedValue(v: TypedValue, copy: ValueCopies | undefined): pb.TypedValue {
+function pbTypedValue(v: TypedValue, copy: ValueCopier | undefined): pb.TypedValue {
   return v.value === null
     ? { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: false, value: EMPTY }
     : { $typeName: 'io.statefun.sdk.reqreply.TypedValue', typename: v.typename, hasValue: true, value: copy ? copy.take(v.value) : v.value };
 }
 
+/** Copies the values of one message (see {@link MessageOpts.copyValues}). */
+interface ValueCopier {
+  take(value: Uint8Array): Uint8Array;
+}
+
 /**
- * A message's values copied into one new buffer, as encoding copies them into its output:
- * one allocation per message, and each value a view on it, as decoded values are.
+ * The values of a `ToFunction` message copied into one new buffer, as encoding copies them
+ * into its output: one allocation per message, and each value a view on it, as decoded
+ * values are. The SDK reads them through protobuf-es's reader, which takes each value's
+ * `buffer`: a view on one shared buffer costs less there than a small array of its own.
  */
-class ValueCopies {
+class ValueCopies implements ValueCopier {
   private readonly buffer: Uint8Array;
   private offset = 0;
 
@@ -446,11 +445,24 @@ class ValueCopies {
   }
 }
 
+/**
+ * The values of a `FromFunction` message copied one by one: the dispatcher stores them and
+ * copies them again, never taking their `buffer`, so small ones stay plain arrays on V8's
+ * heap, cheaper to make and to keep than views on a shared buffer.
+ */
+const COPY_EACH_VALUE: ValueCopier = {
+  take(value) {
+    const copy = new Uint8Array(value.byteLength);
+    copy.set(value);
+    return copy;
+  },
+};
+
 function valueSize(v: TypedValue | null): number {
   return v?.value?.byteLength ?? 0;
 }
 
-function pbDelayed(d: DelayedInvocation, copy: ValueCopies | undefined): pb.FromFunction_DelayedInvocation {
+function pbDelayed(d: DelayedInvocation, copy: ValueCopier | undefined): pb.FromFunction_DelayedInvocation {
   if (d.kind === 'cancel') {
     if (typeof d.cancellationToken !== 'string' || d.cancellationToken === '') {
       throw new InvalidInputError('invalid delayed message cancellation: the cancellation token must be a non-empty string');
