@@ -95,7 +95,13 @@ export async function planBatch(
   if (options.deadLetterReason !== undefined) {
     for (const envelope of toInvoke) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
   } else if (toInvoke.length > 0) {
-    await invokeBatch(address, toInvoke, values, invoker, out, deadLetters, nowMs);
+    // The whole batch is invoked here rather than in a helper: one async frame less per invocation.
+    try {
+      const result = await invoker.invoke(address, values, toInvoke.map(toInvocation));
+      applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+    } catch (error) {
+      await invokeOneByOne(address, toInvoke, error, values, invoker, out, deadLetters, nowMs);
+    }
     touchAfterInvoke(values, nowMs);
   }
 
@@ -123,26 +129,24 @@ export async function planBatch(
   };
 }
 
-async function invokeBatch(
+/**
+ * After the batch failed as a whole with `error`: isolates the failing messages, keeping
+ * the effects of the rest (a single message is a dead letter right away).
+ */
+async function invokeOneByOne(
   address: Address,
   envelopes: readonly Envelope[],
+  error: unknown,
   values: Map<string, StoredValue>,
   invoker: FunctionInvoker,
   out: EffectCollector,
   deadLetters: DeadLetter[],
   nowMs: number,
 ): Promise<void> {
-  try {
-    const result = await invoker.invoke(address, values, envelopes.map(toInvocation));
-    applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+  if (envelopes.length === 1) {
+    deadLetters.push(deadLetter(address, envelopes[0]!, describeError(error), nowMs));
     return;
-  } catch (error) {
-    if (envelopes.length === 1) {
-      deadLetters.push(deadLetter(address, envelopes[0]!, describeError(error), nowMs));
-      return;
-    }
   }
-  // The batch failed as a whole: isolate the failing messages, keeping the effects of the rest.
   for (const envelope of envelopes) {
     try {
       const result = await invoker.invoke(address, values, [toInvocation(envelope)]);
