@@ -430,15 +430,17 @@ interface ValueCopier {
  * `buffer`: a view on one shared buffer costs less there than a small array of its own.
  */
 class ValueCopies implements ValueCopier {
-  private readonly buffer: Uint8Array;
+  // An ArrayBuffer and views made with the constructor: a small Uint8Array would start on
+  // V8's heap and be moved off it by the first `subarray` (measured about 1.25x slower).
+  private readonly buffer: ArrayBuffer;
   private offset = 0;
 
   constructor(size: number) {
-    this.buffer = new Uint8Array(size);
+    this.buffer = new ArrayBuffer(size);
   }
 
   take(value: Uint8Array): Uint8Array {
-    const copy = this.buffer.subarray(this.offset, this.offset + value.byteLength);
+    const copy = new Uint8Array(this.buffer, this.offset, value.byteLength);
     copy.set(value);
     this.offset += value.byteLength;
     return copy;
