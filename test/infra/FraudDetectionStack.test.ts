@@ -1,8 +1,7 @@
-import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { FraudDetectionStack, NO_SCORING_SERVICE_URL } from '../../infra/lib/FraudDetectionStack';
-import { TEST_ENV, XRAY_STATEMENT, cfn, policyStatements, testApp } from './helpers';
+import { TEST_ENV, XRAY_STATEMENT, cfn, expectSchedulerRoleScoped, policyStatements, roleLogicalId, testApp } from './helpers';
 
 // One bundled synthesis shared by every assertion (esbuild runs once per Lambda).
 let stack: FraudDetectionStack;
@@ -12,8 +11,7 @@ beforeAll(() => {
   template = Template.fromStack(stack);
 });
 
-const logicalId = (s: Stack, construct: { node: { defaultChild?: unknown } }) => s.getLogicalId(construct.node.defaultChild as CfnElement);
-const roleId = (role: iam.IRole | undefined) => logicalId(stack, role as iam.Role);
+const roleId = (role: iam.IRole | undefined) => roleLogicalId(stack, role);
 
 const SAFE_MAPPING = {
   StartingPosition: 'TRIM_HORIZON',
@@ -285,23 +283,8 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expect(statements).toEqual(expect.arrayContaining(expected));
     });
 
-    test('scheduler role: assumed by Scheduler for this schedule group only, PutRecord on the message stream only', () => {
-      const role = template.findResources('AWS::IAM::Role')[roleId(stack.app.schedulerRole)] as { Properties: { AssumeRolePolicyDocument: unknown } };
-      expect(role.Properties.AssumeRolePolicyDocument).toEqual({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Action: 'sts:AssumeRole',
-            Effect: 'Allow',
-            Principal: { Service: 'scheduler.amazonaws.com' },
-            Condition: { StringEquals: { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': cfn(stack, stack.app.scheduleGroup.scheduleGroupArn) } },
-          },
-        ],
-      });
-      expect(policyStatements(template, stack, roleId(stack.app.schedulerRole))).toEqual([
-        { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
-        { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, stack.app.deadLetterQueue.queueArn) },
-      ]);
+    test('scheduler role: assumed by Scheduler for this schedule group only, PutRecord on the message stream and SendMessage on the dead-letter queue only', () => {
+      expectSchedulerRoleScoped(template, stack, stack.app);
     });
 
     test('only the relay may pass the scheduler role', () => {

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
 import { parseFunctionEndpoints } from '../../runtime-lambda/aws/envConfig';
-import { cfn, policyStatements, testStack } from './helpers';
+import { cfn, policyStatements, roleLogicalId, testStack } from './helpers';
 
 const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
 
@@ -18,7 +18,7 @@ function build(props: (stack: Stack) => StatefulFunctionsProps) {
   return { stack, app, template: Template.fromStack(stack) };
 }
 
-const roleOf = (stack: Stack, fn: { role?: iam.IRole }) => stack.getLogicalId((fn.role as iam.Role).node.defaultChild as iam.CfnRole);
+const roleOf = (stack: Stack, fn: { role?: iam.IRole }) => roleLogicalId(stack, fn.role);
 
 describe('Construct: StatefulFunctions', () => {
   describe('with a customer managed key, a provisioned stream and tuned mappings', () => {
@@ -121,7 +121,7 @@ describe('Construct: StatefulFunctions', () => {
         expect((s as { Resource: unknown }).Resource).toEqual(keyArn);
       }
       // Scheduler puts records on the encrypted stream and dead letters on the encrypted queue: a data key and Decrypt, nothing else of the key.
-      expect(policyStatements(template, stack, stack.getLogicalId(app.schedulerRole.node.defaultChild as iam.CfnRole))).toEqual([
+      expect(policyStatements(template, stack, roleLogicalId(stack, app.schedulerRole))).toEqual([
         { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
         { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
         { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: keyArn },

@@ -1,8 +1,7 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type * as iam from 'aws-cdk-lib/aws-iam';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
-import { cfn, policyStatements, testStack } from './helpers';
+import { cfn, expectSchedulerRoleScoped, policyStatements, roleLogicalId, testStack } from './helpers';
 
 const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
 
@@ -12,7 +11,6 @@ function build(props: StatefulFunctionsProps = HTTP) {
   return { stack, app, template: Template.fromStack(stack) };
 }
 
-const roleId = (stack: Stack, role: iam.IRole | undefined) => stack.getLogicalId((role as iam.Role).node.defaultChild as iam.CfnRole);
 
 describe('Construct: StatefulFunctions, delayed messages', () => {
   const { stack, app, template } = build({ ...HTTP, scheduleGroupName: 'shop-timers', sqsDelayMaxDuration: Duration.minutes(5) });
@@ -22,27 +20,12 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
     expect(cfn(stack, app.scheduleGroup.scheduleGroupName)).toBe('shop-timers');
   });
 
-  it("gives the Scheduler execution role kinesis:PutRecord on the message stream only, assumable by Scheduler for this group's schedules only", () => {
-    const role = template.findResources('AWS::IAM::Role')[roleId(stack, app.schedulerRole)] as { Properties: { AssumeRolePolicyDocument: unknown } };
-    expect(role.Properties.AssumeRolePolicyDocument).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Action: 'sts:AssumeRole',
-          Effect: 'Allow',
-          Principal: { Service: 'scheduler.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': cfn(stack, app.scheduleGroup.scheduleGroupArn) } },
-        },
-      ],
-    });
-    expect(policyStatements(template, stack, roleId(stack, app.schedulerRole))).toEqual([
-      { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
-      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
-    ]);
+  it("gives the Scheduler execution role PutRecord on the message stream and SendMessage on the dead-letter queue only, assumable by Scheduler for this group's schedules only", () => {
+    expectSchedulerRoleScoped(template, stack, app);
   });
 
   it("lets the relay create and delete this group's schedules and pass the scheduler role only", () => {
-    const statements = policyStatements(template, stack, roleId(stack, app.relay.role));
+    const statements = policyStatements(template, stack, roleLogicalId(stack, app.relay.role));
     expect(statements).toContainEqual({
       Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
       Effect: 'Allow',
@@ -106,7 +89,7 @@ describe('Construct: StatefulFunctions, delayed messages', () => {
     });
     // Exactly: its logs, X-Ray, PutRecords (what the handler calls) on the message stream, and the
     // delay queue (the mapping's receive/delete, SendMessage to delay again).
-    expect(policyStatements(template, stack, roleId(stack, app.delayedDelivery.role))).toEqual([
+    expect(policyStatements(template, stack, roleLogicalId(stack, app.delayedDelivery.role))).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: cfn(stack, app.delayedDeliveryLogGroup.logGroupArn) },
       { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
       { Action: 'kinesis:PutRecords', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },

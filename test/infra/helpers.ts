@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { StatefulFunctions } from '../../infra/lib/StatefulFunctions';
 
 /** The feature flags of `cdk.json`, so tests synthesize what `cdk synth` does. */
 export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
@@ -41,3 +43,32 @@ export function cfn(stack: Stack, value: unknown): unknown {
 }
 
 export const XRAY_STATEMENT = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
+
+/** The logical id of `role` (an `iam.Role`) in `stack`. */
+export function roleLogicalId(stack: Stack, role: iam.IRole | undefined): string {
+  return stack.getLogicalId((role as iam.Role).node.defaultChild as iam.CfnRole);
+}
+
+/**
+ * Asserts `app`'s Scheduler execution role: assumable by Scheduler only, for the app's
+ * schedule group and account only (confused-deputy conditions); `kinesis:PutRecord` on the
+ * message stream and `sqs:SendMessage` on the dead-letter queue, nothing else.
+ */
+export function expectSchedulerRoleScoped(template: Template, stack: Stack, app: StatefulFunctions): void {
+  const role = template.findResources('AWS::IAM::Role')[roleLogicalId(stack, app.schedulerRole)] as { Properties: { AssumeRolePolicyDocument: unknown } };
+  expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': TEST_ENV.account, 'aws:SourceArn': cfn(stack, app.scheduleGroup.scheduleGroupArn) } },
+      },
+    ],
+  });
+  expect(policyStatements(template, stack, roleLogicalId(stack, app.schedulerRole))).toEqual([
+    { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
+    { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
+  ]);
+}
