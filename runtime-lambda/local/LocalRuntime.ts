@@ -41,8 +41,8 @@ export interface LocalRuntimeOptions {
   readonly timers?: TimerDeliveryOptions;
   /**
    * A file that keeps the application's state across restarts: read when the runtime is
-   * created (if it exists), written each time the runtime becomes idle (log drained,
-   * outbox relayed), atomically. It holds every address state, the pending delayed
+   * created (if it exists), written atomically at the end of each `runUntilIdle`,
+   * `advanceTo` and `fireDueTimers` (the log drained, the outbox relayed). It holds every address state, the pending delayed
    * messages, the log positions and the dead letters; a simulated clock resumes from the
    * time it was written. @default - none: state lives in memory only
    */
@@ -149,36 +149,25 @@ export class LocalRuntime {
    * Then writes the {@link LocalRuntimeOptions.stateFile}, if there is one.
    */
   async runUntilIdle(): Promise<void> {
-    for (;;) {
-      await this.relay();
-      if (this.log.size === 0) {
-        this.saveSnapshot();
-        return;
-      }
-      const work: Promise<void>[] = [];
-      for (let p = 0; p < this.log.partitionCount; p++) {
-        const batch = this.log.take(p, this.batchSize);
-        if (batch.length > 0) work.push(this.dispatchPartition(p, batch));
-      }
-      await Promise.all(work);
-    }
+    await this.drain();
+    this.saveSnapshot();
   }
 
   /**
    * Moves a {@link SimulatedClock} to `timeMs`, firing every timer due on the way at its
    * delivery time (see {@link LocalRuntimeOptions.timers}) and processing everything each
-   * one causes before the next.
+   * one causes before the next. Then writes the {@link LocalRuntimeOptions.stateFile}, once.
    */
   async advanceTo(timeMs: number): Promise<void> {
     const clock = this.simulatedClock();
     if (timeMs < clock.now()) clock.set(timeMs); // throws: time only moves forward
-    await this.runUntilIdle();
+    await this.drain();
     for (;;) {
       const next = this.timers.nextDueAt();
       if (next === undefined || next > timeMs) break;
       if (next > clock.now()) clock.set(next);
       this.fireDue();
-      await this.runUntilIdle();
+      await this.drain();
     }
     clock.set(timeMs);
     await this.runUntilIdle();
@@ -208,6 +197,20 @@ export class LocalRuntime {
   /** The stored state of an address. */
   state(address: Address): AddressState {
     return this.store.peek(address);
+  }
+
+  /** Processes messages until the log and the outbox are empty. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      await this.relay();
+      if (this.log.size === 0) return;
+      const work: Promise<void>[] = [];
+      for (let p = 0; p < this.log.partitionCount; p++) {
+        const batch = this.log.take(p, this.batchSize);
+        if (batch.length > 0) work.push(this.dispatchPartition(p, batch));
+      }
+      await Promise.all(work);
+    }
   }
 
   private saveSnapshot(): void {
