@@ -46,7 +46,7 @@ export interface SchedulerDelaySchedulerOptions {
 
 /** The universal target that calls Kinesis PutRecord. */
 export const KINESIS_PUT_RECORD_TARGET_ARN = 'arn:aws:scheduler:::aws-sdk:kinesis:putRecord';
-/** Schedule names: 1 to 64 of `[0-9a-zA-Z-_.]`. */
+/** Schedule and schedule group names: 1 to 64 of `[0-9a-zA-Z-_.]`. */
 const SCHEDULE_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
 /**
@@ -97,7 +97,7 @@ export class SchedulerDelayScheduler implements DelayScheduler {
         `SchedulerDelayScheduler: deadLetterQueueArn ${JSON.stringify(options.deadLetterQueueArn)} is not a standard SQS queue ARN: give arn:aws:sqs:<region>:<account>:<name>`,
       );
     }
-    if (!/^[0-9a-zA-Z\-_.]{1,64}$/.test(options.groupName)) {
+    if (!SCHEDULE_NAME.test(options.groupName)) {
       throw new InvalidInputError(`SchedulerDelayScheduler: groupName ${JSON.stringify(options.groupName)} must be 1 to 64 of [0-9a-zA-Z-_.]`);
     }
   }
