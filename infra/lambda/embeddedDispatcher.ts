@@ -8,12 +8,10 @@
  */
 import * as registryModule from 'statefun-embedded-functions';
 import { type DispatcherLambdaHandler, dispatcherHandlerFromEnv } from '../../runtime-lambda/handlers/dispatcher';
+import { configuredOnFirstInvocation } from '../../runtime-lambda/handlers/observability/powertools';
 import { embeddedResolver } from './embeddedResolver';
 
-let fromEnv: DispatcherLambdaHandler | undefined;
-
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
-export const handler: DispatcherLambdaHandler = (event, context) => {
-  fromEnv ??= dispatcherHandlerFromEnv(process.env, { embedded: embeddedResolver(registryModule, process.env) });
-  return fromEnv(event, context);
-};
+export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(() =>
+  dispatcherHandlerFromEnv(process.env, { embedded: embeddedResolver(registryModule, process.env) }),
+);

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../core/ports/Clock';
 import { requiredEnv } from '../aws/envConfig';
 import { decodeMessageBundle, partitionKeyOf } from '../aws/messageRecords';
 import { DUE_AT_ATTRIBUTE, TIMER_ID_ATTRIBUTE, delaySecondsFor, sendBatch } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
+import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** One record of an SQS event as Lambda delivers it (the fields this handler reads). */
@@ -167,12 +167,7 @@ export function delayedDeliveryHandlerFromEnv(env: Readonly<Record<string, strin
   return powertoolsHandler(tools, handler);
 }
 
-let fromEnv: DelayedDeliveryLambdaHandler | undefined;
-
-/** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: DelayedDeliveryLambdaHandler = (event, context) => {
-  fromEnv ??= delayedDeliveryHandlerFromEnv();
-  return fromEnv(event, context);
-};
+/** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
+export const handler: DelayedDeliveryLambdaHandler = configuredOnFirstInvocation(() => delayedDeliveryHandlerFromEnv());
 
 export default handler;

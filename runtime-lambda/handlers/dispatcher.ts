@@ -11,7 +11,7 @@ import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
+import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createDispatcherHandler}. */
@@ -205,12 +205,7 @@ function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>
   return value;
 }
 
-let fromEnv: DispatcherLambdaHandler | undefined;
-
-/** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: DispatcherLambdaHandler = (event, context) => {
-  fromEnv ??= dispatcherHandlerFromEnv();
-  return fromEnv(event, context);
-};
+/** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
+export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(() => dispatcherHandlerFromEnv());
 
 export default handler;

@@ -13,7 +13,7 @@ import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
 import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
-import { type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
+import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger and metrics. */
@@ -250,12 +250,7 @@ export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefi
   return powertoolsHandler(tools, handler);
 }
 
-let fromEnv: RelayLambdaHandler | undefined;
-
-/** The Lambda entry point (`index.handler`), configured from the environment. */
-export const handler: RelayLambdaHandler = (event, context) => {
-  fromEnv ??= relayHandlerFromEnv();
-  return fromEnv(event, context);
-};
+/** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
+export const handler: RelayLambdaHandler = configuredOnFirstInvocation(() => relayHandlerFromEnv());
 
 export default handler;

@@ -112,3 +112,19 @@ export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event
     }
   };
 }
+
+/**
+ * A Lambda entry point that builds its handler at the first invocation, from the
+ * environment, and reuses it: importing the module reads no configuration, so tests and
+ * bundling can load it anywhere.
+ *
+ * @example
+ * export const handler = configuredOnFirstInvocation(() => relayHandlerFromEnv());
+ */
+export function configuredOnFirstInvocation<E, R>(build: () => (event: E, context?: LambdaContext) => Promise<R>): (event: E, context?: LambdaContext) => Promise<R> {
+  let configured: ((event: E, context?: LambdaContext) => Promise<R>) | undefined;
+  return (event, context) => {
+    configured ??= build();
+    return configured(event, context);
+  };
+}
