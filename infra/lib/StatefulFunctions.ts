@@ -318,6 +318,8 @@ export interface IStatefulFunctions {
   readonly stateTable: dynamodb.ITableV2;
   /** One item per commit with effects (`address`, `version`), streamed to the relay. */
   readonly outboxTable: dynamodb.ITableV2;
+  /** Messages committed by their senders and not yet applied: one item per receiver and sending commit (`address`, `key`). */
+  readonly inboxTable: dynamodb.ITableV2;
   /** Dead letters (from the relay) and skipped batches (from the event-source mappings). */
   readonly deadLetterQueue: sqs.IQueue;
   readonly dispatcher: lambda.IFunction;
@@ -374,6 +376,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   readonly messageStream: kinesis.Stream;
   readonly stateTable: dynamodb.TableV2;
   readonly outboxTable: dynamodb.TableV2;
+  readonly inboxTable: dynamodb.TableV2;
   readonly deadLetterQueue: sqs.Queue;
   readonly dispatcher: NodejsFunction;
   readonly relay: NodejsFunction;
@@ -438,6 +441,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       // TTL deletions reach the stream as REMOVE records, which the relay ignores.
       timeToLiveAttribute: 'ttl',
     });
+    // No TTL: an inbox item is a message not yet applied, removed by its receiver's dispatcher.
+    this.inboxTable = new dynamodb.TableV2(this, 'InboxTable', {
+      ...tableBase,
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'key', type: dynamodb.AttributeType.STRING },
+    });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
@@ -475,6 +484,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       ...powertoolsEnv(SERVICE_NAMES.dispatcher),
       STATEFUN_STATE_TABLE: this.stateTable.tableName,
       STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
+      STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
     };
     if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
     if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
@@ -489,9 +499,11 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       environment: dispatcherEnv,
       bundling: bundling(embedded ? { '--alias': `${EMBEDDED_FUNCTIONS_MODULE}=${path.resolve(embedded.entry)}` } : undefined),
     });
-    // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit.
+    // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit,
+    // Query to read an inbox, BatchWriteItem(Delete) to clear it.
     this.stateTable.grant(this.dispatcher, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     this.outboxTable.grant(this.dispatcher, 'dynamodb:PutItem');
+    this.inboxTable.grant(this.dispatcher, 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     acknowledgeSynchronousOnly(this.dispatcher, "the event-source mappings' on-failure destination, the dead-letter queue");
     key?.grant(this.dispatcher, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
     for (const remote of props.remoteFunctions ?? []) {

@@ -2,18 +2,25 @@ import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
   PutItemCommand,
+  QueryCommand,
   TransactWriteItemsCommand,
+  type TransactWriteItem,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { Address } from '../core/Address';
 import { type AddressState, emptyState } from '../core/AddressState';
-import { hasEffects } from '../core/Effects';
+import { type Effects, hasEffects } from '../core/Effects';
+import type { Envelope } from '../core/Envelope';
+import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
 import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
 import { encodeEffects } from './effectsCodec';
+import { decodeMessageBundle, encodeMessageBundle } from './messageRecords';
 import { STATE_ATTR, decodeStateItem, encodeStateItem, latestTimeMs } from './stateItem';
 
 /** Attribute names of the outbox item (one item per commit that has effects). */
@@ -24,6 +31,21 @@ export const OUTBOX_ATTR = {
   effects: 'effects',
   ttl: 'ttl',
 } as const;
+
+/** Attribute names of an inbox item (one per receiver and sending commit). */
+export const INBOX_ATTR = {
+  /** The receiver's address key: the partition key. */
+  address: 'address',
+  /** The entry's key ({@link inboxKeyOf}): the sort key. */
+  key: 'key',
+  /** The messages, as one message bundle (see `encodeMessageBundle`). */
+  messages: 'messages',
+} as const;
+
+/** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
+const MAX_TRANSACTION_ITEMS = 100;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_MAX = 25;
 
 /** Days an outbox item is kept past its commit by default: well past the 24-hour stream retention. */
 export const DEFAULT_OUTBOX_TTL_DAYS = 7;
@@ -52,6 +74,8 @@ interface DynamoStateStoreBaseOptions {
   readonly tableName: string;
   /** The outbox table: partition key `address` (S), sort key `version` (N), stream NEW_IMAGE. */
   readonly outboxTableName: string;
+  /** The inbox table: partition key `address` (S, the receiver), sort key `key` (S). */
+  readonly inboxTableName: string;
   /**
    * Hook for the state item's `ttl` attribute (epoch seconds), for a table with TTL enabled
    * on `ttl`; return `undefined` to write none. It must be a pure function of the state
@@ -120,6 +144,7 @@ export type DynamoStateStoreOptions = DynamoStateStoreBaseOptions & (WithClient 
 export class DynamoStateStore implements StateStore {
   readonly tableName: string;
   readonly outboxTableName: string;
+  readonly inboxTableName: string;
   readonly client: DynamoDBClient;
   private readonly ownsClient: boolean;
   private readonly stateTtl: ((state: AddressState) => number | undefined) | undefined;
@@ -127,16 +152,16 @@ export class DynamoStateStore implements StateStore {
   private readonly outboxTtlDays: number;
 
   constructor(options: DynamoStateStoreOptions) {
-    if (!options.tableName || !options.outboxTableName) {
-      throw new TypeError(
-        `DynamoStateStore needs tableName and outboxTableName, got ${JSON.stringify({ tableName: options.tableName, outboxTableName: options.outboxTableName })}`,
-      );
+    if (!options.tableName || !options.outboxTableName || !options.inboxTableName) {
+      const given = { tableName: options.tableName, outboxTableName: options.outboxTableName, inboxTableName: options.inboxTableName };
+      throw new TypeError(`DynamoStateStore needs tableName, outboxTableName and inboxTableName, got ${JSON.stringify(given)}`);
     }
     if (options.client && options.clientConfig) {
       throw new TypeError('DynamoStateStore takes either client or clientConfig, not both: configure the client you pass');
     }
     this.tableName = options.tableName;
     this.outboxTableName = options.outboxTableName;
+    this.inboxTableName = options.inboxTableName;
     this.ownsClient = !options.client;
     this.client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
     if (options.outboxTtlDays !== undefined && !(Number.isFinite(options.outboxTtlDays) && options.outboxTtlDays > 0)) {
@@ -212,25 +237,32 @@ export class DynamoStateStore implements StateStore {
       return;
     }
 
+    const transactItems: TransactWriteItem[] = [{ Put: { TableName: this.tableName, Item: stateItem, ...condition } }];
+    const inboxEntries = inboxEntriesOf(commit.effects.messages);
+    if (inboxEntries.length + 2 > MAX_TRANSACTION_ITEMS) {
+      throw new CommitTooLargeError(
+        `batch on ${address.key} sent messages to ${inboxEntries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
+        { code: 'TOO_MANY_RECEIVERS' },
+      );
+    }
+    for (const entry of inboxEntries) {
+      const item = inboxItem(entry);
+      this.checkSize(item, `inbox item for ${entry.target.key} from ${address.key}`, 'send fewer or smaller messages to one address in one batch');
+      // A key is never written twice: an entry exists until its receiver has applied it.
+      transactItems.push({ Put: { TableName: this.inboxTableName, Item: item, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
+    }
     const outboxItem: Record<string, AttributeValue> = {
       [OUTBOX_ATTR.address]: { S: address.key },
       [OUTBOX_ATTR.version]: { N: String(state.version) },
       [OUTBOX_ATTR.token]: { S: token },
-      [OUTBOX_ATTR.effects]: { B: encodeEffects(commit.effects) },
+      [OUTBOX_ATTR.effects]: { B: encodeEffects(withWakeUps(commit.effects)) },
       [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, this.outboxTtlDays)) },
     };
     this.checkSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
+    transactItems.push({ Put: { TableName: this.outboxTableName, Item: outboxItem } });
 
     try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          ClientRequestToken: token,
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: stateItem, ...condition } },
-            { Put: { TableName: this.outboxTableName, Item: outboxItem } },
-          ],
-        }),
-      );
+      await this.client.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: transactItems }));
     } catch (error) {
       const name = errorName(error);
       if (name === 'TransactionCanceledException') {
@@ -239,17 +271,78 @@ export class DynamoStateStore implements StateStore {
           throw new StateConflictError(address.key, expectedVersion, { cause: error });
         }
         const codes = reasons.map((r) => r.Code ?? 'None').join(', ');
-        const terminal = reasons.some((r) => r.Code === 'ValidationError' || r.Code === 'ItemCollectionSizeLimitExceeded');
         const message = `TransactWriteItems of the state of ${address.key} was cancelled (reasons: ${codes || 'unknown'})`;
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
+          // Only an inbox item can fail its condition here: its key was written before, which
+          // a commit on top of the expected version never does.
+          throw new TerminalError(`${message}: an inbox entry of this batch exists already; the sender's state was restored or edited under it`, {
+            cause: error,
+            code: 'INBOX_ENTRY_EXISTS',
+          });
+        }
+        const terminal = reasons.some((r) => r.Code === 'ValidationError' || r.Code === 'ItemCollectionSizeLimitExceeded');
         throw terminal
-          ? new TerminalError(`${message}: the request is invalid for the table; check the table schemas (see createTables)`, {
+          ? new TerminalError(`${message}: the request is invalid for the tables; check the table schemas (see createTables)`, {
               cause: error,
               code: 'COMMIT_REJECTED',
             })
           : new RetryableError(`${message}: a concurrent write or throttling; retry`, { cause: error, code: 'COMMIT_CANCELLED' });
       }
-      throw classify(error, `TransactWriteItems of the state of ${address.key} into ${this.tableName}/${this.outboxTableName}`);
+      throw classify(error, `TransactWriteItems of the state of ${address.key} into ${this.tableName}/${this.inboxTableName}/${this.outboxTableName}`);
     }
+  }
+
+  /**
+   * Queries each address's inbox, strongly consistent (an entry committed before is always
+   * seen), at most `limit` entries each, in key order.
+   */
+  async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {
+    const pages = await Promise.all(addresses.map((address) => this.queryInbox(address, limit)));
+    return new Map(addresses.map((address, i) => [address.key, pages[i]!]));
+  }
+
+  /** Deletes inbox entries of `address`, 25 a call, retrying unprocessed ones a few times. */
+  async clearInbox(address: Address, keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += BATCH_WRITE_MAX) {
+      let pending: WriteRequest[] = keys.slice(start, start + BATCH_WRITE_MAX).map((key) => ({
+        DeleteRequest: { Key: { [INBOX_ATTR.address]: { S: address.key }, [INBOX_ATTR.key]: { S: key } } },
+      }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        let response;
+        try {
+          response = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.inboxTableName]: pending } }));
+        } catch (error) {
+          throw classify(error, `BatchWriteItem deleting ${pending.length} inbox entries of ${address.key} from ${this.inboxTableName}`);
+        }
+        pending = response.UnprocessedItems?.[this.inboxTableName] ?? [];
+        if (pending.length > 0 && attempt >= this.maxBatchGetAttempts) {
+          throw new RetryableError(`BatchWriteItem left ${pending.length} inbox entries of ${address.key} undeleted after ${attempt} attempts: the table is throttled`, {
+            code: 'BATCH_WRITE_UNPROCESSED',
+          });
+        }
+        if (pending.length > 0) await backoff(attempt);
+      }
+    }
+  }
+
+  private async queryInbox(address: Address, limit: number): Promise<InboxPage> {
+    let response;
+    try {
+      response = await this.client.send(
+        new QueryCommand({
+          TableName: this.inboxTableName,
+          KeyConditionExpression: '#address = :address',
+          ExpressionAttributeNames: { '#address': INBOX_ATTR.address },
+          ExpressionAttributeValues: { ':address': { S: address.key } },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      );
+    } catch (error) {
+      throw classify(error, `Query of the inbox of ${address.key} in ${this.inboxTableName}`);
+    }
+    const entries = (response.Items ?? []).map((item) => decodeInboxItem(item, address, this.inboxTableName));
+    return { entries, truncated: response.LastEvaluatedKey !== undefined };
   }
 
   /** Destroys the client if the store created it (from `clientConfig`). */
@@ -288,10 +381,55 @@ export class DynamoStateStore implements StateStore {
           { code: 'BATCH_GET_UNPROCESSED' },
         );
       }
-      const capMs = Math.min(2_000, 25 * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
+      await backoff(attempt);
     }
   }
+}
+
+/** Exponential backoff with full jitter from 25 ms up to 2 s, for throttled batch calls. */
+function backoff(attempt: number): Promise<void> {
+  const capMs = Math.min(2_000, 25 * 2 ** (attempt - 1));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
+}
+
+function inboxItem(entry: InboxEntry): Record<string, AttributeValue> {
+  return {
+    [INBOX_ATTR.address]: { S: entry.target.key },
+    [INBOX_ATTR.key]: { S: entry.key },
+    [INBOX_ATTR.messages]: { B: encodeMessageBundle(entry.envelopes).data },
+  };
+}
+
+function decodeInboxItem(item: Record<string, AttributeValue>, address: Address, tableName: string): InboxEntry {
+  const key = item[INBOX_ATTR.key]?.S;
+  const bytes = item[INBOX_ATTR.messages]?.B;
+  try {
+    if (key === undefined || bytes === undefined) throw new Error(`it has no "${INBOX_ATTR.key}" string or no binary "${INBOX_ATTR.messages}"`);
+    const envelopes = decodeMessageBundle(bytes);
+    if (!envelopes.every((envelope) => envelope.target.equals(address) && envelope.origin.kind === 'function')) {
+      throw new Error(`its messages are not all from functions to ${address.key}`);
+    }
+    return { key, target: address, envelopes };
+  } catch (cause) {
+    throw new TerminalError(
+      `inbox item ${JSON.stringify(key ?? '?')} of ${address.key} in table ${tableName} is malformed: ${describeError(cause)}; it was not written by DynamoStateStore: repair or delete it`,
+      { cause, code: 'MALFORMED_INBOX_ITEM' },
+    );
+  }
+}
+
+/**
+ * The effects as the outbox keeps them: the messages without their values. Their inbox
+ * entries hold them; the relay only wakes the receivers up, and a receiver applies what its
+ * inbox holds.
+ */
+function withWakeUps(effects: Effects): Effects {
+  if (effects.messages.length === 0) return effects;
+  return { ...effects, messages: effects.messages.map(wakeUpOf) };
+}
+
+function wakeUpOf(message: Envelope): Envelope {
+  return { ...message, argument: { typename: message.argument.typename, value: null } };
 }
 
 /**

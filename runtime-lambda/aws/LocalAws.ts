@@ -103,6 +103,7 @@ export interface LocalAwsSpec {
 export interface LocalAwsResources {
   readonly tableName: string;
   readonly outboxTableName: string;
+  readonly inboxTableName: string;
   readonly outboxStreamArn: string;
   readonly messageStream: string;
   readonly deadLetterQueueUrl: string;
@@ -117,8 +118,9 @@ export interface LocalAwsResources {
 export async function provisionLocalAws(clients: LocalAwsClients, spec: LocalAwsSpec): Promise<LocalAwsResources> {
   const tableName = `${spec.prefix}-state`;
   const outboxTableName = `${spec.prefix}-outbox`;
+  const inboxTableName = `${spec.prefix}-inbox`;
   const messageStream = `${spec.prefix}-messages`;
-  await createTables(clients.dynamo, { tableName, outboxTableName });
+  await createTables(clients.dynamo, { tableName, outboxTableName, inboxTableName });
   const outboxStreamArn = (await clients.dynamo.send(new DescribeTableCommand({ TableName: outboxTableName }))).Table?.LatestStreamArn;
   if (!outboxStreamArn) throw new Error(`table ${outboxTableName} has no stream: delete it and run again (it must be created with a NEW_IMAGE stream)`);
 
@@ -132,7 +134,7 @@ export async function provisionLocalAws(clients: LocalAwsClients, spec: LocalAws
     const url = (await clients.sqs.send(new CreateQueueCommand({ QueueName: queue, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
     egress[name] = { sqsQueueUrl: url };
   }
-  return { tableName, outboxTableName, outboxStreamArn, messageStream, deadLetterQueueUrl, egress };
+  return { tableName, outboxTableName, inboxTableName, outboxStreamArn, messageStream, deadLetterQueueUrl, egress };
 }
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {

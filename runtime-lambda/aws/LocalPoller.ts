@@ -20,7 +20,9 @@ export interface MappingOptions {
   readonly batchSize?: number;
   /**
    * Batches of one shard in flight at once, 1 to 10. Records are assigned to a lane by a
-   * hash of their partition key, so the records of one key stay in order. @default 1
+   * hash of their ordering key, so the records of one key stay in order: the partition key
+   * on Kinesis; on DynamoDB Streams the whole item key (partition and sort key), the only
+   * order AWS keeps there at a factor above 1. @default 1
    */
   readonly parallelizationFactor?: number;
   /**
@@ -66,11 +68,6 @@ export interface DynamoStreamSource {
   /** The table's `LatestStreamArn`. */
   readonly streamArn: string;
   readonly handler: (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse | void>;
-  /**
-   * The key attribute whose value is the record's partition key for the parallelization
-   * factor: the table's partition (hash) key. @default 'address' (the outbox table's)
-   */
-  readonly partitionKeyAttribute?: string;
   readonly mapping?: MappingOptions;
 }
 
@@ -130,7 +127,8 @@ export interface PollerProgress {
 
 interface PolledRecord {
   readonly sequenceNumber: string;
-  readonly partitionKey: string;
+  /** What Lambda keeps in order at a parallelization factor above 1. */
+  readonly orderingKey: string;
   readonly event: KinesisStreamRecord | DynamoDBStreamRecord;
 }
 
@@ -175,7 +173,9 @@ export function mappingOptions(options: MappingOptions = {}, where = 'mapping'):
  *
  * - batches of at most `batchSize` records of one shard, in order;
  * - `parallelizationFactor` batches of a shard in flight at once, records assigned to a lane
- *   by partition key, so one key's records keep their order;
+ *   by their ordering key: the partition key on Kinesis, the item key (partition and sort
+ *   key) on DynamoDB Streams, as strict as AWS: two items of one partition may be relayed
+ *   in either order;
  * - with `ReportBatchItemFailures`, the checkpoint advances only past the records before the
  *   lowest reported `itemIdentifier`; that record and the rest of its batch are retried (an
  *   identifier that is not in the batch fails the whole batch, as Lambda does);
@@ -446,7 +446,7 @@ class ShardWorker {
     const { mapping } = this.driver;
     const byLane: PolledRecord[][] = this.lanes.map(() => []);
     for (const record of this.buffer) {
-      const lane = mapping.parallelizationFactor === 1 ? 0 : laneOf(record.partitionKey, mapping.parallelizationFactor);
+      const lane = mapping.parallelizationFactor === 1 ? 0 : laneOf(record.orderingKey, mapping.parallelizationFactor);
       if (byLane[lane]!.length < this.lanes[lane]!.limit) byLane[lane]!.push(record);
     }
     const completed = new Set<string>();
@@ -522,8 +522,13 @@ class ShardWorker {
   }
 }
 
-function laneOf(partitionKey: string, lanes: number): number {
-  return createHash('md5').update(partitionKey).digest().readUInt32BE(0) % lanes;
+/** The item key of a DynamoDB stream record, its attributes in name order: one string per item. */
+function itemKeyOf(keys: Record<string, unknown> | undefined): string {
+  return JSON.stringify(Object.entries(keys ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function laneOf(orderingKey: string, lanes: number): number {
+  return createHash('md5').update(orderingKey).digest().readUInt32BE(0) % lanes;
 }
 
 function kinesisDriver(source: KinesisSource): SourceDriver {
@@ -571,7 +576,7 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
           eventName: 'aws:kinesis:record',
           eventSourceARN,
         };
-        return { sequenceNumber: r.SequenceNumber!, partitionKey: r.PartitionKey!, event };
+        return { sequenceNumber: r.SequenceNumber!, orderingKey: r.PartitionKey!, event };
       });
       // A closed shard answers no next iterator; an open one always does.
       return { records, next: got.NextShardIterator };
@@ -584,7 +589,6 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
 
 function dynamoDriver(source: DynamoStreamSource): SourceDriver {
   const { api, streamArn } = source;
-  const keyAttribute = source.partitionKeyAttribute ?? 'address';
   const name = streamArn.includes(':table/') ? streamArn.slice(streamArn.indexOf(':table/') + 7) : streamArn;
   return {
     name,
@@ -605,9 +609,7 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
     async read(_shardId, iterator, limit) {
       const got = await api.getRecords(iterator, Math.min(limit, 1000));
       const records = got.records.map((r): PolledRecord => {
-        const key = r.dynamodb.Keys?.[keyAttribute];
-        const partitionKey = key === undefined ? JSON.stringify(r.dynamodb.Keys ?? {}) : JSON.stringify(key);
-        return { sequenceNumber: r.dynamodb.SequenceNumber, partitionKey, event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord };
+        return { sequenceNumber: r.dynamodb.SequenceNumber, orderingKey: itemKeyOf(r.dynamodb.Keys), event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord };
       });
       return { records, next: got.nextShardIterator };
     },

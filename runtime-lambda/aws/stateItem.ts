@@ -17,6 +17,7 @@ export const STATE_ATTR = {
   values: 'values',
   marks: 'marks',
   timers: 'timers',
+  inboxApplied: 'inboxApplied',
   commitToken: 'commitToken',
   ttl: 'ttl',
 } as const;
@@ -56,6 +57,8 @@ export function encodeStateItem(state: AddressState, commitToken: string, ttlEpo
     [STATE_ATTR.timers]: { M: timers },
     [STATE_ATTR.commitToken]: { S: commitToken },
   };
+  // A string set cannot be empty: no attribute means none applied.
+  if (state.inboxApplied.size > 0) item[STATE_ATTR.inboxApplied] = { SS: [...state.inboxApplied] };
   if (ttlEpochSeconds !== undefined) item[STATE_ATTR.ttl] = num(Math.floor(ttlEpochSeconds));
   return item;
 }
@@ -131,6 +134,9 @@ export function decodeStateItem(item: Item, tableName: string): AddressState {
     timers.set(id, timer);
   }
 
+  const appliedAttr = item[STATE_ATTR.inboxApplied];
+  if (appliedAttr !== undefined && appliedAttr.SS === undefined) fail(STATE_ATTR.inboxApplied, 'a string set (SS)', appliedAttr);
+
   return {
     address,
     version: int(STATE_ATTR.version, item[STATE_ATTR.version]),
@@ -138,6 +144,7 @@ export function decodeStateItem(item: Item, tableName: string): AddressState {
     values,
     marks,
     timers,
+    inboxApplied: new Set(appliedAttr?.SS ?? []),
   };
 }
 

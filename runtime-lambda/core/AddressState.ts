@@ -40,11 +40,28 @@ export interface AddressState {
   readonly values: ReadonlyMap<string, StoredValue>;
   readonly marks: ReadonlyMap<string, Mark>;
   readonly timers: ReadonlyMap<string, PendingTimer>;
+  /**
+   * Keys of inbox entries (`InboxEntry`) this address has applied and whose removal
+   * from its inbox is not yet confirmed: an entry still in the inbox and listed here is a
+   * duplicate. At most one commit's worth of entries, whatever the number of senders.
+   */
+  readonly inboxApplied: ReadonlySet<string>;
 }
 
 /** The state of an address that was never written. */
 export function emptyState(address: Address): AddressState {
-  return { address, version: 0, epochMs: 0, values: new Map(), marks: new Map(), timers: new Map() };
+  return { address, version: 0, epochMs: 0, values: new Map(), marks: new Map(), timers: new Map(), inboxApplied: NO_KEYS };
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * Whether `state` holds nothing a function can see or wait for: no values, no pending
+ * timers. Such an address is kept only as a tombstone of its marks until the duplicate
+ * window has passed (see `docs/exactly-once.md`).
+ */
+export function isEmptyState(state: AddressState): boolean {
+  return state.values.size === 0 && state.timers.size === 0 && state.inboxApplied.size === 0;
 }
 
 /**

@@ -2,8 +2,9 @@ import { Address } from './Address';
 
 /**
  * JSON for the runtime's own records (outbox effects, local snapshots), which hold bytes,
- * addresses and maps: a `Uint8Array` is written `{"$b": base64}`, an {@link Address}
- * `{"$a": "namespace/type/id"}` and a `Map` `{"$m": [[key, value], ...]}`; everything else
+ * addresses, maps and sets: a `Uint8Array` is written `{"$b": base64}`, an {@link Address}
+ * `{"$a": "namespace/type/id"}`, a `Map` `{"$m": [[key, value], ...]}` and a `Set`
+ * `{"$s": [value, ...]}`; everything else
  * as `JSON.stringify` writes it.
  *
  * @example
@@ -16,6 +17,7 @@ export function toRichJson(value: unknown): string {
     if (original instanceof Address) return { $a: original.key };
     if (original instanceof Uint8Array) return { $b: Buffer.from(original).toString('base64') };
     if (original instanceof Map) return { $m: [...original.entries()] };
+    if (original instanceof Set) return { $s: [...original] };
     return converted;
   });
 }
@@ -31,10 +33,11 @@ export function fromRichJson(text: string): unknown {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
     const keys = Object.keys(value);
     if (keys.length !== 1) return value;
-    const tagged = value as { $a?: unknown; $b?: unknown; $m?: unknown };
+    const tagged = value as { $a?: unknown; $b?: unknown; $m?: unknown; $s?: unknown };
     if (typeof tagged.$a === 'string') return Address.parse(tagged.$a);
     if (typeof tagged.$b === 'string') return new Uint8Array(Buffer.from(tagged.$b, 'base64'));
     if (Array.isArray(tagged.$m)) return new Map(tagged.$m as [unknown, unknown][]);
+    if (Array.isArray(tagged.$s)) return new Set(tagged.$s as unknown[]);
     return value;
   });
 }

@@ -111,6 +111,8 @@ function countingConflicts(store: StateStore, metrics: HandlerMetrics): StateSto
   if (metrics === NO_METRICS) return store;
   return {
     load: (addresses) => store.load(addresses),
+    readInbox: (addresses, limit) => store.readInbox(addresses, limit),
+    clearInbox: (address, keys) => store.clearInbox(address, keys),
     commit: async (commit) => {
       try {
         await store.commit(commit);
@@ -156,6 +158,7 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | --- | --- |
  * | `STATEFUN_STATE_TABLE` | the state table (required) |
  * | `STATEFUN_OUTBOX_TABLE` | the outbox table (required) |
+ * | `STATEFUN_INBOX_TABLE` | the inbox table (required) |
  * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
  * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
@@ -175,11 +178,13 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
   const outboxTtlDays = optionalPositiveNumber(env, 'STATEFUN_OUTBOX_TTL_DAYS', '7');
   const tableName = requiredEnv(env, 'STATEFUN_STATE_TABLE', 'statefun-state');
   const outboxTableName = requiredEnv(env, 'STATEFUN_OUTBOX_TABLE', 'statefun-outbox');
+  const inboxTableName = requiredEnv(env, 'STATEFUN_INBOX_TABLE', 'statefun-inbox');
   const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
   const handler = createDispatcherHandler({
     store: new DynamoStateStore({
       tableName,
       outboxTableName,
+      inboxTableName,
       ...(outboxTtlDays !== undefined ? { outboxTtlDays } : {}),
       client: traced(tools, new DynamoDBClient(options.dynamoClientConfig ?? {})),
     }),

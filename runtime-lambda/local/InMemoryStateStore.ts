@@ -2,6 +2,7 @@ import type { Address } from '../core/Address';
 import { type AddressState, emptyState } from '../core/AddressState';
 import { type Effects, hasEffects } from '../core/Effects';
 import { StateConflictError } from '../core/errors';
+import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 
 /** Effects committed and not yet relayed, with the token of the commit that wrote them. */
@@ -15,11 +16,14 @@ const COMMITTED: Promise<void> = Promise.resolve();
 
 /**
  * The {@link StateStore} of the local runtime: a map of address states with a version check
- * on every commit, and an outbox of committed effects that the local relay drains. Commits
- * are atomic because they run without an `await` between the check and the write.
+ * on every commit, the inboxes of the messages committed and not yet applied, and an outbox
+ * of committed effects that the local relay drains. Commits are atomic because they run
+ * without an `await` between the check and the writes.
  */
 export class InMemoryStateStore implements StateStore {
   private readonly states = new Map<string, AddressState>();
+  /** Receiver key → inbox key → entry. */
+  private readonly inboxes = new Map<string, Map<string, InboxEntry>>();
   private pendingOutbox: OutboxEntry[] = [];
 
   async load(addresses: readonly Address[]): Promise<Map<string, AddressState>> {
@@ -35,10 +39,33 @@ export class InMemoryStateStore implements StateStore {
       return Promise.reject(new StateConflictError(commit.address.key, commit.expectedVersion));
     }
     this.states.set(commit.address.key, commit.state);
+    for (const entry of inboxEntriesOf(commit.effects.messages)) this.addToInbox(entry);
     if (hasEffects(commit.effects)) {
       this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
     }
     return COMMITTED;
+  }
+
+  async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {
+    const pages = new Map<string, InboxPage>();
+    for (const address of addresses) {
+      const inbox = this.inboxes.get(address.key);
+      const keys = inbox === undefined ? [] : [...inbox.keys()].sort(compareUtf8);
+      pages.set(address.key, { entries: keys.slice(0, limit).map((key) => inbox!.get(key)!), truncated: keys.length > limit });
+    }
+    return pages;
+  }
+
+  async clearInbox(address: Address, keys: readonly string[]): Promise<void> {
+    const inbox = this.inboxes.get(address.key);
+    if (inbox === undefined) return;
+    for (const key of keys) inbox.delete(key);
+    if (inbox.size === 0) this.inboxes.delete(address.key);
+  }
+
+  /** Every inbox entry not yet cleared. */
+  allInboxEntries(): InboxEntry[] {
+    return [...this.inboxes.values()].flatMap((inbox) => [...inbox.values()]);
   }
 
   /** Removes and returns the committed effects not yet relayed, oldest first. */
@@ -68,8 +95,20 @@ export class InMemoryStateStore implements StateStore {
     return this.states.values();
   }
 
-  /** Stores `states` as they are, as if committed (to restore a snapshot). */
-  restore(states: Iterable<AddressState>): void {
+  /** Stores `states` and inbox `entries` as they are, as if committed (to restore a snapshot). */
+  restore(states: Iterable<AddressState>, entries: Iterable<InboxEntry> = []): void {
     for (const state of states) this.states.set(state.address.key, state);
+    for (const entry of entries) this.addToInbox(entry);
   }
+
+  private addToInbox(entry: InboxEntry): void {
+    let inbox = this.inboxes.get(entry.target.key);
+    if (inbox === undefined) this.inboxes.set(entry.target.key, (inbox = new Map()));
+    inbox.set(entry.key, entry);
+  }
+}
+
+/** Orders strings by their UTF-8 bytes, as DynamoDB orders sort keys. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

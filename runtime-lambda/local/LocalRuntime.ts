@@ -97,7 +97,7 @@ export class LocalRuntime {
     this.timers = new TimerQueue(this.clock, options.timers);
     this.log = new LocalLog(partitions, snapshot?.logOffsets);
     if (snapshot) {
-      this.store.restore(snapshot.states);
+      this.store.restore(snapshot.states, snapshot.inbox);
       for (const { timer, fireAtMs } of snapshot.timers) this.timers.restore(timer, fireAtMs);
       this.deadLetters.push(...snapshot.deadLetters);
       this.externalSeq = snapshot.externalSeq;
@@ -220,6 +220,7 @@ export class LocalRuntime {
       logOffsets: this.log.nextOffsets,
       externalSeq: this.externalSeq,
       states: [...this.store.all()],
+      inbox: this.store.allInboxEntries(),
       timers: this.timers.entries(),
       deadLetters: this.deadLetters,
     });

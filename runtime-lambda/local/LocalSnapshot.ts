@@ -2,11 +2,12 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { Address } from '../core/Address';
 import type { AddressState, DeadLetter } from '../core/AddressState';
 import type { ScheduledTimer } from '../core/Effects';
+import type { InboxEntry } from '../core/Inbox';
 import { InvalidInputError } from '../core/errors';
 import { fromRichJson, toRichJson } from '../core/richJson';
 
-/** Format version of a snapshot file. */
-const SNAPSHOT_FORMAT = 1;
+/** Format version of a snapshot file: 2 adds inboxes. A version-1 file is read as having empty ones. */
+const SNAPSHOT_FORMAT = 2;
 
 /**
  * Everything durable about an idle {@link LocalRuntime} (its log drained, its outbox
@@ -20,6 +21,8 @@ export interface LocalSnapshot {
   /** The next position of messages sent from outside (`LocalRuntime.send`). */
   readonly externalSeq: number;
   readonly states: readonly AddressState[];
+  /** Messages committed by their senders and not yet applied by their receivers. */
+  readonly inbox: readonly InboxEntry[];
   /** Pending delayed messages and when each is delivered. */
   readonly timers: readonly { readonly timer: ScheduledTimer; readonly fireAtMs: number }[];
   readonly deadLetters: readonly DeadLetter[];
@@ -63,9 +66,14 @@ export function readSnapshot(file: string): LocalSnapshot | undefined {
   } catch (error) {
     throw invalid(`it does not parse (${(error as Error).message})`);
   }
-  const snapshot = raw as Partial<LocalSnapshot> & { statefunLocalSnapshot?: unknown };
-  if (snapshot === null || typeof snapshot !== 'object' || snapshot.statefunLocalSnapshot !== SNAPSHOT_FORMAT) {
+  const snapshot = raw as { -readonly [K in keyof LocalSnapshot]?: LocalSnapshot[K] } & { statefunLocalSnapshot?: unknown };
+  if (snapshot === null || typeof snapshot !== 'object' || (snapshot.statefunLocalSnapshot !== SNAPSHOT_FORMAT && snapshot.statefunLocalSnapshot !== 1)) {
     throw invalid(`expected an object with "statefunLocalSnapshot": ${SNAPSHOT_FORMAT}`);
+  }
+  if (snapshot.statefunLocalSnapshot === 1) {
+    // Version 1 kept no inboxes: its states have applied none.
+    snapshot.inbox = [];
+    if (Array.isArray(snapshot.states)) snapshot.states = snapshot.states.map((state) => ({ ...state, inboxApplied: new Set<string>() }));
   }
   const wholeNumber = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   if (!wholeNumber(snapshot.clockMs) || !wholeNumber(snapshot.externalSeq)) throw invalid('"clockMs" and "externalSeq" must be whole numbers');
@@ -75,6 +83,7 @@ export function readSnapshot(file: string): LocalSnapshot | undefined {
     throw invalid('"timers" must be a list of { timer, fireAtMs }');
   }
   if (!Array.isArray(snapshot.deadLetters)) throw invalid('"deadLetters" must be a list');
+  if (!Array.isArray(snapshot.inbox) || !snapshot.inbox.every(isInboxEntry)) throw invalid('"inbox" must be a list of inbox entries');
   return snapshot as LocalSnapshot;
 }
 
@@ -89,6 +98,19 @@ function isAddressState(state: unknown): state is AddressState {
     s.values instanceof Map &&
     [...s.values.values()].every((v) => typeof v?.typename === 'string' && v.value instanceof Uint8Array) &&
     s.marks instanceof Map &&
-    s.timers instanceof Map
+    s.timers instanceof Map &&
+    s.inboxApplied instanceof Set
+  );
+}
+
+function isInboxEntry(entry: unknown): entry is InboxEntry {
+  const e = entry as Partial<InboxEntry> | null;
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.key === 'string' &&
+    e.target instanceof Address &&
+    Array.isArray(e.envelopes) &&
+    e.envelopes.every((envelope) => envelope?.target instanceof Address && typeof envelope.id === 'string')
   );
 }

@@ -174,7 +174,7 @@ export async function startDev(options: DevOptions, functions: FunctionResolver,
   });
   const delays = new LocalDelayScheduler(clients.kinesis, resources.messageStream, logger);
   const dispatcher = createDispatcherHandler({
-    store: new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: clients.dynamo }),
+    store: new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo }),
     functions,
     ingresses: options.ingresses,
     logger,
@@ -233,7 +233,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   const session = await startDev(options, functions, endpoints);
   const r = session.resources;
   out(`statefun dev: DynamoDB ${endpoints.dynamodb}, Kinesis/SQS ${endpoints.aws} (${emulators.started.length > 0 ? 'emulators started for this session' : 'existing endpoint'})`);
-  out(`  tables ${r.tableName}, ${r.outboxTableName}; message stream ${r.messageStream}; DLQ ${r.deadLetterQueueUrl}`);
+  out(`  tables ${r.tableName}, ${r.outboxTableName}, ${r.inboxTableName}; message stream ${r.messageStream}; DLQ ${r.deadLetterQueueUrl}`);
   for (const stream of Object.keys(options.ingresses)) out(`  ingress stream ${stream} → ${options.ingresses[stream]!.functionType}`);
   for (const [name, target] of Object.entries(r.egress)) out(`  egress ${name} → ${'sqsQueueUrl' in target ? target.sqsQueueUrl : target.kinesisStream}`);
   const done = new Promise<void>((resolve) => {

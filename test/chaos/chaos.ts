@@ -346,6 +346,12 @@ class CrashingStore implements StateStore {
   load(addresses: Parameters<StateStore['load']>[0]) {
     return this.inner.load(addresses);
   }
+  readInbox(addresses: Parameters<StateStore['readInbox']>[0], limit: number) {
+    return this.inner.readInbox(addresses, limit);
+  }
+  clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
+    return this.inner.clearInbox(address, keys);
+  }
   async commit(commit: Commit): Promise<void> {
     const context = invocation.getStore();
     if (context?.crashed) throw context.crashed;
@@ -475,7 +481,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     }
 
     const store = new CrashingStore(
-      new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: clients.dynamo }),
+      new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo }),
       faults,
     );
     const flaky = flakyFunction(chaosFunction, chance, faults);
@@ -557,7 +563,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
 
     // Final state of every address.
     const addresses = Array.from({ length: options.addresses }, (_, i) => Address.of(FN_TYPE, `n${i}`));
-    const plainStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: clients.dynamo });
+    const plainStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo });
     const states = await plainStore.load(addresses);
     const logs = new Map<string, string[]>();
     const counts = new Map<string, number>();
@@ -585,6 +591,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       await Promise.allSettled([
         clients.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
         clients.dynamo.send(new DeleteTableCommand({ TableName: r.outboxTableName })),
+        clients.dynamo.send(new DeleteTableCommand({ TableName: r.inboxTableName })),
         clients.kinesis.send(new DeleteStreamCommand({ StreamName: r.messageStream })),
         clients.kinesis.send(new DeleteStreamCommand({ StreamName: ingressStream })),
         ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => (t as { sqsQueueUrl: string }).sqsQueueUrl)].map((QueueUrl) => clients.sqs.send(new DeleteQueueCommand({ QueueUrl }))),

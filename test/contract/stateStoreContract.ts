@@ -3,7 +3,8 @@ import type { AddressState } from '../../runtime-lambda/core/AddressState';
 import type { Effects } from '../../runtime-lambda/core/Effects';
 import { StateConflictError } from '../../runtime-lambda/core/errors';
 import type { StateStore } from '../../runtime-lambda/core/ports/StateStore';
-import { commitOf, richEffects, richState } from '../helpers/factories';
+import { inboxKeyOf } from '../../runtime-lambda/core/Inbox';
+import { commitOf, richEffects, richState, withoutMessageValues } from '../helpers/factories';
 
 /** What a contract run needs from an adapter. */
 export interface StateStoreUnderTest {
@@ -71,7 +72,11 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
       expectSameState(loaded, state);
       const outbox = await underTest.outboxOf(address);
       expect(outbox).toHaveLength(1);
-      expect(JSON.stringify(outbox[0])).toBe(JSON.stringify(richEffects(address)));
+      expect(withoutMessageValues(outbox[0]!)).toEqual(withoutMessageValues(richEffects(address)));
+      const message = richEffects(address).messages[0]!;
+      const inbox = (await store.readInbox([message.target], 1000)).get(message.target.key)!;
+      expect(inbox.entries.map((e) => e.key)).toContain(inboxKeyOf(message));
+      expect(inbox.entries.find((e) => e.key === inboxKeyOf(message))!.envelopes).toEqual([message]);
     });
 
     it('loads many addresses in one call, keyed by address', async () => {

@@ -53,6 +53,7 @@ export function richState(address: Address, version: number): AddressState {
       ['batch1.t0', { dueAtMs: 1_769_817_600_000, cancellationToken: 'report-7' }],
       ['batch1.t1', { dueAtMs: 1_769_817_600_001 }],
     ]),
+    inboxApplied: new Set(['fraud/count/acct-1 0000000000000000000000000000000000012345']),
   };
 }
 
@@ -81,4 +82,12 @@ export function richEffects(address: Address): Effects {
 /** A commit of `state` from `expectedVersion`, with the given effects. */
 export function commitOf(state: AddressState, expectedVersion: number, effects: Effects = NO_EFFECTS, token = `tok-${state.address.key}-${expectedVersion}`): Commit {
   return { address: state.address, expectedVersion, state, effects, token };
+}
+
+/**
+ * `effects` as a store's outbox may keep them: the messages without their values (their
+ * inbox entries hold them; the relay only wakes the receivers up).
+ */
+export function withoutMessageValues(effects: Effects): unknown {
+  return { ...effects, messages: effects.messages.map((m) => ({ ...m, argument: { typename: m.argument.typename } })) };
 }

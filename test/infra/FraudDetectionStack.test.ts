@@ -207,13 +207,14 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
   describe('least privilege: each role touches only its own resources', () => {
     const logs = (logGroup: { logGroupArn: string }) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: cfn(stack, logGroup.logGroupArn) });
 
-    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, invoke the functions Lambda, DLQ', () => {
+    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, PutItem/Query/BatchWriteItem on inbox, invoke the functions Lambda, DLQ', () => {
       const statements = policyStatements(template, stack, roleId(stack.app.dispatcher.role));
       const expected = [
         logs(stack.app.dispatcherLogGroup),
         XRAY_STATEMENT,
         { Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: cfn(stack, stack.app.stateTable.tableArn) },
         { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: cfn(stack, stack.app.outboxTable.tableArn) },
+        { Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
         { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: cfn(stack, stack.functions!.functionArn) },
         { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: cfn(stack, stack.app.deadLetterQueue.queueArn) },
         {

@@ -54,9 +54,9 @@ describe('Construct: StatefulFunctions', () => {
       });
     });
 
-    test('both tables and the DLQ use the key', () => {
+    test('the state, outbox and inbox tables and the DLQ use the key', () => {
       const tables = built.template.findResources('AWS::DynamoDB::GlobalTable');
-      expect(Object.keys(tables)).toHaveLength(2);
+      expect(Object.keys(tables)).toHaveLength(3);
       built.template.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
         Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: cfn(built.stack, key.keyArn) } })],

@@ -13,6 +13,7 @@ export interface DynamoStoreFixture {
   readonly client: DynamoDBClient;
   readonly tableName: string;
   readonly outboxTableName: string;
+  readonly inboxTableName: string;
   /** The SDK commands sent through `client` so far, by name (e.g. `PutItemCommand`). */
   readonly calls: string[];
   /** The decoded effects of every outbox item of `address`, in version order. */
@@ -37,13 +38,15 @@ export async function dynamoStoreFixture(): Promise<DynamoStoreFixture> {
   const suffix = randomUUID().slice(0, 8);
   const tableName = `statefun-state-${suffix}`;
   const outboxTableName = `statefun-outbox-${suffix}`;
-  await createTables(client, { tableName, outboxTableName });
-  const store = new DynamoStateStore({ tableName, outboxTableName, client });
+  const inboxTableName = `statefun-inbox-${suffix}`;
+  await createTables(client, { tableName, outboxTableName, inboxTableName });
+  const store = new DynamoStateStore({ tableName, outboxTableName, inboxTableName, client });
   return {
     store,
     client,
     tableName,
     outboxTableName,
+    inboxTableName,
     calls,
     outboxOf: async (address) => {
       const out = await client.send(

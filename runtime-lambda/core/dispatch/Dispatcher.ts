@@ -1,12 +1,13 @@
 import type { Address } from '../Address';
 import type { AddressState } from '../AddressState';
 import type { Envelope } from '../Envelope';
+import { EMPTY_INBOX_PAGE, type InboxPage } from '../Inbox';
 import { CommitTooLargeError, StateConflictError, describeError, ensureError } from '../errors';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { StateStore } from '../ports/StateStore';
 import { FunctionInvoker } from './FunctionInvoker';
-import { planBatch } from './planBatch';
+import { type BatchPlan, planBatch } from './planBatch';
 import { type BackoffPolicy, type Sleep, realSleep } from './retry';
 
 /** Options of a {@link Dispatcher}; everything but the ports has a default. */
@@ -22,6 +23,12 @@ export interface DispatcherOptions {
   readonly concurrency?: number;
   /** @default - 7 days: marks idle longer are pruned; keep above the longest redelivery delay */
   readonly markRetentionMs?: number;
+  /**
+   * Inbox entries applied per commit: a backlog larger than this is applied in several
+   * commits, in order. Bounds the applied-entry list the state item carries.
+   * @default 100
+   */
+  readonly inboxPageSize?: number;
   /** @default - real timers */
   readonly sleep?: Sleep;
 }
@@ -67,6 +74,7 @@ export class Dispatcher {
   private readonly maxCommitAttempts: number;
   private readonly concurrency: number;
   private readonly markRetentionMs: number;
+  private readonly inboxPageSize: number;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -75,56 +83,119 @@ export class Dispatcher {
     this.maxCommitAttempts = options.maxCommitAttempts ?? 8;
     this.concurrency = options.concurrency ?? 64;
     this.markRetentionMs = options.markRetentionMs ?? SEVEN_DAYS_MS;
+    this.inboxPageSize = options.inboxPageSize ?? 100;
+    if (!(Number.isSafeInteger(this.inboxPageSize) && this.inboxPageSize >= 1)) {
+      throw new TypeError(`Dispatcher: inboxPageSize must be a whole number of at least 1, got ${String(options.inboxPageSize)}`);
+    }
   }
 
-  /** Dispatches `batch`; envelopes of one address are applied in batch order. */
+  /**
+   * Dispatches `batch`; envelopes of one address are applied in batch order. A message from
+   * a function is a wake-up for its receiver, whose inbox is read with its state: the
+   * pending inbox messages are applied in its place (see {@link planBatch}).
+   */
   async dispatch(batch: readonly Envelope[]): Promise<DispatchOutcome> {
     const groups = groupByAddress(batch);
     const totals: Totals = { applied: 0, duplicates: 0, deadLettered: 0 };
     const failures: DispatchFailure[] = [];
     let states: Map<string, AddressState>;
+    let inboxes: Map<string, InboxPage>;
     try {
-      states = await this.store.load(groups.map((g) => g.address));
+      [states, inboxes] = await Promise.all([
+        this.store.load(groups.map((g) => g.address)),
+        this.readInboxes(groups.filter((g) => g.wakeUp).map((g) => g.address)),
+      ]);
     } catch (error) {
-      return { ...totals, failures: groups.map((g) => ({ ...g, error: ensureError(error) })) };
+      return { ...totals, failures: groups.map((g) => ({ address: g.address, envelopes: g.envelopes, error: ensureError(error) })) };
     }
 
     await forEachConcurrently(groups, this.concurrency, (group) =>
-      this.dispatchAddress(group, states.get(group.address.key)!, totals, failures),
+      this.dispatchAddress(group, states.get(group.address.key)!, inboxes.get(group.address.key), totals, failures),
     );
     return { ...totals, failures };
   }
 
-  /** Plans and commits one address's messages, adding the outcome to `totals` or `failures`. */
-  private async dispatchAddress(group: AddressGroup, loaded: AddressState, totals: Totals, failures: DispatchFailure[]) {
+  /**
+   * Plans and commits one address's messages, adding the outcome to `totals` or `failures`.
+   * An inbox backlog beyond one page is applied in further commits, in order.
+   */
+  private async dispatchAddress(
+    group: AddressGroup,
+    loaded: AddressState,
+    loadedInbox: InboxPage | undefined,
+    totals: Totals,
+    failures: DispatchFailure[],
+  ) {
     let state = loaded;
-    let deadLetterReason: string | undefined;
+    let inbox = loadedInbox;
+    let envelopes: readonly Envelope[] = group.envelopes;
+    const cleared = new Set<string>();
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const plan = await planBatch(state, group.envelopes, this.invoker, {
-            nowMs: this.clock.now(),
-            markRetentionMs: this.markRetentionMs,
-            deadLetterReason,
-          });
-          if (plan.commit !== undefined) await this.store.commit(plan.commit);
-          totals.applied += plan.applied;
-          totals.duplicates += plan.duplicates;
-          totals.deadLettered += plan.deadLettered;
-          return;
-        } catch (error) {
-          if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
-            // The batch's own commit can never be made or written: commit its messages as dead letters.
-            deadLetterReason = describeError(error);
-            continue;
-          }
-          if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
-          state = (await this.store.load([group.address])).get(group.address.key)!;
+      for (;;) {
+        const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared);
+        totals.applied += plan.applied;
+        totals.duplicates += plan.duplicates;
+        totals.deadLettered += plan.deadLettered;
+        if (plan.inboxToClear.length > 0) {
+          // Best effort: an entry left behind is listed as applied and cleared by a later batch.
+          await this.store.clearInbox(group.address, plan.inboxToClear).then(
+            () => plan.inboxToClear.forEach((key) => cleared.add(key)),
+            () => undefined,
+          );
         }
+        if (inbox === undefined || !inbox.truncated) return;
+        state = plan.commit?.state ?? state;
+        envelopes = [];
+        inbox = await this.readInbox(group.address);
       }
     } catch (error) {
-      failures.push({ ...group, error: ensureError(error) });
+      failures.push({ address: group.address, envelopes: group.envelopes, error: ensureError(error) });
     }
+  }
+
+  /** Plans one commit and writes it; a lost version race reloads the state (and inbox) and plans again. */
+  private async planAndCommit(
+    address: Address,
+    loaded: AddressState,
+    envelopes: readonly Envelope[],
+    loadedInbox: InboxPage | undefined,
+    cleared: ReadonlySet<string>,
+  ): Promise<BatchPlan> {
+    let state = loaded;
+    let inbox = loadedInbox;
+    let deadLetterReason: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const plan = await planBatch(state, envelopes, inbox, this.invoker, {
+          nowMs: this.clock.now(),
+          markRetentionMs: this.markRetentionMs,
+          deadLetterReason,
+          clearedInbox: cleared,
+        });
+        if (plan.commit !== undefined) await this.store.commit(plan.commit);
+        return plan;
+      } catch (error) {
+        if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
+          // The batch's own commit can never be made or written: commit its messages as dead letters.
+          deadLetterReason = describeError(error);
+          continue;
+        }
+        if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
+        [state, inbox] = await Promise.all([
+          this.store.load([address]).then((states) => states.get(address.key)!),
+          inbox === undefined ? undefined : this.readInbox(address),
+        ]);
+      }
+    }
+  }
+
+  private async readInbox(address: Address): Promise<InboxPage> {
+    return (await this.readInboxes([address])).get(address.key) ?? EMPTY_INBOX_PAGE;
+  }
+
+  private async readInboxes(addresses: readonly Address[]): Promise<Map<string, InboxPage>> {
+    if (addresses.length === 0) return new Map();
+    return this.store.readInbox(addresses, this.inboxPageSize);
   }
 }
 
@@ -137,15 +208,20 @@ interface Totals {
 interface AddressGroup {
   readonly address: Address;
   readonly envelopes: Envelope[];
+  /** Whether a message from a function is among them: the address's inbox must be read. */
+  wakeUp: boolean;
 }
 
 function groupByAddress(batch: readonly Envelope[]): AddressGroup[] {
   const groups = new Map<string, AddressGroup>();
   for (const envelope of batch) {
     const key = envelope.target.key;
+    const wakeUp = envelope.origin.kind === 'function';
     const group = groups.get(key);
-    if (group) group.envelopes.push(envelope);
-    else groups.set(key, { address: envelope.target, envelopes: [envelope] });
+    if (group) {
+      group.envelopes.push(envelope);
+      group.wakeUp ||= wakeUp;
+    } else groups.set(key, { address: envelope.target, envelopes: [envelope], wakeUp });
   }
   return [...groups.values()];
 }

@@ -4,6 +4,7 @@ import { type CancelledTimer, type EgressRecord, type Effects, NO_EFFECTS, type 
 import type { Envelope } from '../Envelope';
 import { CommitTooLargeError, TerminalError, describeError } from '../errors';
 import { batchId } from '../ids';
+import type { InboxEntry, InboxPage } from '../Inbox';
 import type { InvocationResult } from '../Invocation';
 import { MAX_EFFECTS_PER_BATCH, comparePositions, senderPosition } from '../positions';
 import type { Commit } from '../ports/StateStore';
@@ -16,6 +17,8 @@ export interface BatchPlan {
   readonly applied: number;
   readonly duplicates: number;
   readonly deadLettered: number;
+  /** Inbox entries applied (by this commit or an earlier one) to remove from the inbox once the commit has landed. */
+  readonly inboxToClear: readonly string[];
 }
 
 export interface PlanOptions {
@@ -27,12 +30,18 @@ export interface PlanOptions {
   readonly deadLetterReason?: string | undefined;
   /** Marks not advanced for this long are dropped: longer than any redelivery can arrive late. */
   readonly markRetentionMs: number;
+  /** Inbox entries confirmed removed since the state was loaded: no longer listed as applied. */
+  readonly clearedInbox?: ReadonlySet<string>;
 }
 
 /**
  * Runs one address's pending messages against its loaded state and plans the commit:
  *
- * 1. drops duplicates: a message at or below its source's mark, a timer no longer pending;
+ * 1. drops duplicates: an ingress record at or below its source's mark, a timer no longer
+ *    pending. A message from a function arrives as a wake-up: its message, read from the
+ *    address's `inbox` (by the caller), takes its place after the same sender's earlier
+ *    pending messages; pending messages without a wake-up in the batch come last. A wake-up
+ *    whose message is not pending was applied before: a duplicate;
  * 2. invokes the function once with every remaining message (StateFun's invocation batch);
  *    if that fails for good, invokes message by message so only the failing ones become
  *    dead letters;
@@ -44,6 +53,7 @@ export interface PlanOptions {
 export async function planBatch(
   state: AddressState,
   envelopes: readonly Envelope[],
+  inbox: InboxPage | undefined,
   invoker: FunctionInvoker,
   options: PlanOptions,
 ): Promise<BatchPlan> {
@@ -51,27 +61,41 @@ export async function planBatch(
   const address = state.address;
   const marks = copyMap(state.marks);
   const timers = new PendingTimers(state.timers);
+  const inboxMessages = inbox === undefined ? undefined : new PendingInbox(state.inboxApplied, inbox, options.clearedInbox);
 
   // Usually every message is new and none is a forwarded timer: the arrays below are then
   // the group's own, and a filtered copy is made only at the first exception.
   let copied: Envelope[] | undefined;
+  let duplicates = 0;
   for (let i = 0; i < envelopes.length; i++) {
     const envelope = envelopes[i]!;
     const origin = envelope.origin;
     let isNew: boolean;
     if (origin.kind === 'timer') {
       isNew = timers.delete(origin.timerId);
+    } else if (origin.kind === 'function') {
+      if (inboxMessages === undefined) {
+        throw new TypeError(`planBatch: message ${envelope.id} from ${origin.source} is a wake-up, but no inbox was read for ${address.key}`);
+      }
+      copied ??= envelopes.slice(0, i);
+      if (inboxMessages.placeFor(envelope.id, copied)) duplicates++;
+      continue;
     } else {
       const mark = marks.get(origin.source);
       isNew = mark === undefined || comparePositions(origin.position, mark.position) > 0;
       if (isNew) marks.set(origin.source, { position: origin.position, atMs: nowMs });
     }
-    if (!isNew) copied ??= envelopes.slice(0, i);
-    else copied?.push(envelope);
+    if (!isNew) {
+      copied ??= envelopes.slice(0, i);
+      duplicates++;
+    } else copied?.push(envelope);
   }
+  if (inboxMessages !== undefined) inboxMessages.placeRest((copied ??= envelopes.slice()));
   const accepted = copied ?? envelopes;
-  const duplicates = envelopes.length - accepted.length;
-  if (accepted.length === 0) return { commit: undefined, applied: 0, duplicates, deadLettered: 0 };
+  const inboxApplied = inboxMessages?.appliedAfter() ?? state.inboxApplied;
+  if (accepted.length === 0) {
+    return { commit: undefined, applied: 0, duplicates, deadLettered: 0, inboxToClear: inboxMessages?.lingering() ?? [] };
+  }
 
   const id = batchId(address.key, state.version, accepted.map((e) => e.id));
   const version = state.version + 1;
@@ -120,12 +144,13 @@ export async function planBatch(
       address,
       expectedVersion: state.version,
       token: id,
-      state: { address, version, epochMs, values, marks, timers: timers.current },
+      state: { address, version, epochMs, values, marks, timers: timers.current, inboxApplied },
       effects,
     },
     applied: accepted.length - deadLetters.length,
     duplicates,
     deadLettered: deadLetters.length,
+    inboxToClear: [...inboxApplied],
   };
 }
 
@@ -232,6 +257,78 @@ function copyMap<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
   const copy = new Map<K, V>();
   map.forEach((value, key) => copy.set(key, value));
   return copy;
+}
+
+/**
+ * The inbox of an address during a batch: which of its entries are pending (not listed as
+ * applied in the loaded state), where their messages go in the batch, and what the state
+ * lists as applied afterwards. A pending entry goes where its wake-up is, after the
+ * sender's earlier pending entries (so each sender's messages keep the order sent, however
+ * the wake-ups were reordered); entries whose wake-up is not in the batch go at its end.
+ */
+class PendingInbox {
+  /** Pending entries by sender, in the order sent; `next` is the first not yet placed. */
+  private readonly bySender = new Map<string, { entries: InboxEntry[]; next: number }>();
+  /** Envelope id → the sender and index of its pending entry. */
+  private readonly pendingIds = new Map<string, { sender: string; index: number }>();
+  private readonly newlyApplied: string[] = [];
+  private readonly present = new Set<string>();
+
+  constructor(
+    private readonly appliedBefore: ReadonlySet<string>,
+    private readonly page: InboxPage,
+    private readonly cleared: ReadonlySet<string> | undefined,
+  ) {
+    for (const entry of page.entries) {
+      this.present.add(entry.key);
+      if (appliedBefore.has(entry.key)) continue;
+      this.newlyApplied.push(entry.key);
+      const sender = entry.envelopes[0]!.origin.kind === 'function' ? entry.envelopes[0]!.origin.source : entry.key;
+      let queue = this.bySender.get(sender);
+      if (queue === undefined) this.bySender.set(sender, (queue = { entries: [], next: 0 }));
+      for (const envelope of entry.envelopes) this.pendingIds.set(envelope.id, { sender, index: queue.entries.length });
+      queue.entries.push(entry);
+    }
+  }
+
+  /**
+   * Places the message of wake-up `id` in `batch`, after its sender's earlier pending ones;
+   * answers whether it was applied before: not pending, and the read saw the whole inbox
+   * (a truncated read may have left it for the next round).
+   */
+  placeFor(id: string, batch: Envelope[]): boolean {
+    const pending = this.pendingIds.get(id);
+    if (pending === undefined) return !this.page.truncated;
+    const queue = this.bySender.get(pending.sender)!;
+    while (queue.next <= pending.index) batch.push(...queue.entries[queue.next++]!.envelopes);
+    return false;
+  }
+
+  /** Places every pending message not placed yet, each sender's in order. */
+  placeRest(batch: Envelope[]): void {
+    this.bySender.forEach((queue) => {
+      while (queue.next < queue.entries.length) batch.push(...queue.entries[queue.next++]!.envelopes);
+    });
+  }
+
+  /**
+   * The entries the state lists as applied after this batch: those it applies, and those
+   * listed before that may still be in the inbox. An entry is dropped from the list only
+   * when it is provably gone: absent from a complete read, or confirmed cleared.
+   */
+  appliedAfter(): ReadonlySet<string> {
+    const after = new Set(this.newlyApplied);
+    this.appliedBefore.forEach((key) => {
+      const gone = this.page.truncated ? this.cleared?.has(key) === true : !this.present.has(key);
+      if (!gone) after.add(key);
+    });
+    return after;
+  }
+
+  /** Entries applied before and still in the inbox: to clear. */
+  lingering(): string[] {
+    return this.page.entries.filter((entry) => this.appliedBefore.has(entry.key)).map((entry) => entry.key);
+  }
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { Address } from '../Address';
 import type { AddressState } from '../AddressState';
 import type { Effects } from '../Effects';
+import type { InboxEntry, InboxPage } from '../Inbox';
 
 /**
  * One atomic commit for one address: the new state (written only if the stored version is
- * still `expectedVersion`) together with every effect of the batch. `token` is derived from
+ * still `expectedVersion`) together with every effect of the batch, and the messages in the
+ * effects written to their receivers' inboxes (see {@link InboxEntry}). `token` is derived from
  * the address, the expected version and the consumed messages, so a retried commit is
  * recognisable (DynamoDB's ClientRequestToken).
  */
@@ -33,4 +35,19 @@ export interface StateStore {
    * @throws {@link StateConflictError} when the stored version is no longer `expectedVersion`.
    */
   commit(commit: Commit): Promise<void>;
+
+  /**
+   * Reads the inbox of each address: the entries committed by senders and not yet cleared,
+   * in key order (each sender's in the order sent), at most `limit` per address. Must see
+   * every entry whose commit has completed (a strongly consistent read): a message's
+   * wake-up is published only after its entry is committed, so an entry not seen has been
+   * cleared, which is what lets the dispatcher treat a re-delivered wake-up as a duplicate.
+   */
+  readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>>;
+
+  /**
+   * Removes entries from the inbox of `address` once a commit listing them in
+   * `inboxApplied` has landed. Idempotent; a failure only leaves them to be cleared later.
+   */
+  clearInbox(address: Address, keys: readonly string[]): Promise<void>;
 }

@@ -257,7 +257,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
 
   const quiet = { warn: (message: string, attributes?: Readonly<Record<string, unknown>>) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`${attributes ? `${message} ${JSON.stringify(attributes)}` : message}\n`); } };
   const scheduler = await simulatedDelays(endpoints, options, resources, prefix, metered, free, meter, quiet);
-  const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: metered.dynamo });
+  const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: metered.dynamo });
   const dispatcher = createDispatcherHandler({
     store,
     functions: options.functions,
@@ -306,7 +306,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
     logger: quiet,
   });
   poller.start();
-  const checkStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, client: free.dynamo });
+  const checkStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: free.dynamo });
 
   let stopped = false;
   return {
@@ -339,6 +339,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
       await Promise.allSettled([
         free.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
         free.dynamo.send(new DeleteTableCommand({ TableName: r.outboxTableName })),
+        free.dynamo.send(new DeleteTableCommand({ TableName: r.inboxTableName })),
         ...[r.messageStream, ...Object.values(ingressStreams)].map((StreamName) => free.kinesis.send(new DeleteStreamCommand({ StreamName }))),
         ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => (t as { sqsQueueUrl: string }).sqsQueueUrl)].map((QueueUrl) =>
           free.sqs.send(new DeleteQueueCommand({ QueueUrl })),

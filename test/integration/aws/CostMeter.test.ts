@@ -14,10 +14,10 @@ describe('Class: CostMeter (on DynamoDB Local)', () => {
   const meter = new CostMeter();
   meter.attach(client);
   const suffix = randomUUID().slice(0, 8);
-  const store = new DynamoStateStore({ tableName: `cost-state-${suffix}`, outboxTableName: `cost-outbox-${suffix}`, client });
+  const store = new DynamoStateStore({ tableName: `cost-state-${suffix}`, outboxTableName: `cost-outbox-${suffix}`, inboxTableName: `cost-inbox-${suffix}`, client });
 
   beforeAll(async () => {
-    await createTables(client, { tableName: `cost-state-${suffix}`, outboxTableName: `cost-outbox-${suffix}` });
+    await createTables(client, { tableName: `cost-state-${suffix}`, outboxTableName: `cost-outbox-${suffix}`, inboxTableName: `cost-inbox-${suffix}` });
   });
   afterAll(() => client.destroy());
 

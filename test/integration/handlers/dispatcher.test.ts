@@ -1,4 +1,5 @@
 import { Address } from '../../../runtime-lambda/core/Address';
+import { NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
 import { RetryableError, StateConflictError } from '../../../runtime-lambda/core/errors';
 import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/StateStore';
@@ -7,7 +8,7 @@ import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambd
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
-import { readText, textValue } from '../../helpers/factories';
+import { commitOf, readText, textValue } from '../../helpers/factories';
 import { RecordingMetrics } from './recordingMetrics';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
@@ -35,6 +36,12 @@ class FlakyStore implements StateStore {
   load(addresses: Parameters<StateStore['load']>[0]) {
     return this.inner.load(addresses);
   }
+  readInbox(addresses: Parameters<StateStore['readInbox']>[0], limit: number) {
+    return this.inner.readInbox(addresses, limit);
+  }
+  clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
+    return this.inner.clearInbox(address, keys);
+  }
   async commit(commit: Commit): Promise<void> {
     if (this.failing.has(commit.address.key)) throw new RetryableError(`injected: commit of ${commit.address.key} throttled`);
     return this.inner.commit(commit);
@@ -51,6 +58,12 @@ class RacedStore implements StateStore {
   constructor(private readonly inner: StateStore) {}
   load(addresses: Parameters<StateStore['load']>[0]) {
     return this.inner.load(addresses);
+  }
+  readInbox(addresses: Parameters<StateStore['readInbox']>[0], limit: number) {
+    return this.inner.readInbox(addresses, limit);
+  }
+  clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
+    return this.inner.clearInbox(address, keys);
   }
   async commit(commit: Commit): Promise<void> {
     if (!this.raced.has(commit.address.key)) {
@@ -94,6 +107,14 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     return { fn, handler, metrics };
   }
 
+  /** Commits `messages` as one batch of their sender, writing their inbox entries as a real sender's commit does. */
+  const sent = async (...messages: Envelope[]): Promise<Envelope[]> => {
+    const sender = messages[0]!.caller!;
+    const state = (await fx.store.load([sender])).get(sender.key)!;
+    await fx.store.commit(commitOf({ ...state, version: state.version + 1 }, state.version, { ...NO_EFFECTS, messages }));
+    return messages;
+  };
+
   const journalOf = async (address: Address) => {
     const state = (await fx.store.load([address])).get(address.key)!;
     return { journal: readText(state.values.get('journal')), version: state.version, state };
@@ -106,11 +127,11 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     const b = fresh('b');
     const sender = Address.of('test/sender', `s-${run}`);
     const event = kinesisEvent(
-      bundleRecord(MESSAGES, 1, [fromSender(a, sender, 10, 'a1'), fromSender(a, sender, 11, 'a2')]),
+      bundleRecord(MESSAGES, 1, await sent(fromSender(a, sender, 10, 'a1'), fromSender(a, sender, 11, 'a2'))),
       kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: b.id, data: 'b1' }),
-      bundleRecord(MESSAGES, 3, [fromSender(b, sender, 12, 'b2')]),
+      bundleRecord(MESSAGES, 3, await sent(fromSender(b, sender, 12, 'b2'))),
       kinesisRecordFactory({ stream: INGRESS, n: 4, partitionKey: a.id, data: 'a3' }),
-      bundleRecord(MESSAGES, 5, [fromSender(a, sender, 13, 'a4')]),
+      bundleRecord(MESSAGES, 5, await sent(fromSender(a, sender, 13, 'a4'))),
     );
 
     // Act
@@ -120,8 +141,9 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect((await journalOf(a)).journal).toBe('a1|a2|a3|a4');
     expect((await journalOf(b)).journal).toBe('b1|b2');
-    const marks = (await journalOf(a)).state.marks;
-    expect(marks.get(sender.key)?.position).toBe('13');
+    const { marks } = (await journalOf(a)).state;
+    expect(marks.has(sender.key)).toBe(false); // messages from functions leave no mark: their inbox entries are cleared
+    expect((await fx.store.readInbox([a, b], 10)).get(a.key)!.entries).toEqual([]);
     expect(marks.get(`${INGRESS}/shardId-000000000000`)?.position).toBe(sequenceNumber(4));
   });
 
@@ -158,9 +180,9 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
     const poison = kinesisRecordFactory({ stream: MESSAGES, shardId, n: 2, partitionKey: a.key, data: '{"not":"a bundle"}' });
     const event = kinesisEvent(
-      bundleRecord(MESSAGES, 1, [fromSender(a, a, 1, 'before')], shardId),
+      bundleRecord(MESSAGES, 1, await sent(fromSender(a, a, 1, 'before')), shardId),
       poison,
-      bundleRecord(MESSAGES, 3, [fromSender(a, a, 2, 'behind')], shardId),
+      bundleRecord(MESSAGES, 3, await sent(fromSender(a, a, 2, 'behind')), shardId),
     );
     const sink = Address.of(UNDECODABLE_TYPE, `${MESSAGES}/${shardId}`);
 
@@ -224,7 +246,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     const unknown = Address.of('test/nobody', `n-${run++}`);
     const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
     const event = kinesisEvent(
-      bundleRecord(MESSAGES, 1, [fromSender(unknown, unknown, 1, 'hello')], shardId),
+      bundleRecord(MESSAGES, 1, await sent(fromSender(unknown, unknown, 1, 'hello')), shardId),
       kinesisRecordFactory({ stream: 'unconfigured', shardId, n: 2, partitionKey: 'k', data: 'raw' }),
     );
 
@@ -233,7 +255,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    const [unknownEffects] = await fx.outboxOf(unknown);
+    const unknownEffects = (await fx.outboxOf(unknown)).at(-1); // after the sender's own commit
     expect(unknownEffects!.deadLetters[0]!.reason).toContain('no function is registered for type "test/nobody"');
     const [sinkEffects] = await fx.outboxOf(Address.of(UNDECODABLE_TYPE, `unconfigured/${shardId}`));
     expect(sinkEffects!.deadLetters[0]!.reason).toContain('stream unconfigured is not a configured ingress');
@@ -267,7 +289,7 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
 
     // Act
     await handler(kinesisEvent(
-      bundleRecord(MESSAGES, 1, [fromSender(unknown, unknown, 1, 'hello')], shardId),
+      bundleRecord(MESSAGES, 1, await sent(fromSender(unknown, unknown, 1, 'hello')), shardId),
       kinesisRecordFactory({ stream: 'unconfigured', shardId, n: 2, partitionKey: 'k', data: 'raw' }),
     ));
 

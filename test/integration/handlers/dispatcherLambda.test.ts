@@ -68,6 +68,7 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
       {
         STATEFUN_STATE_TABLE: fx.tableName,
         STATEFUN_OUTBOX_TABLE: fx.outboxTableName,
+        STATEFUN_INBOX_TABLE: fx.inboxTableName,
         STATEFUN_FUNCTIONS: JSON.stringify({ 'shop/*': { lambda: ARN, timeoutMs: 5000, maxAttempts: 3 } }),
         STATEFUN_INGRESSES: JSON.stringify({ [INGRESS]: 'shop/counter' }),
         POWERTOOLS_SERVICE_NAME: 'shop-dispatcher',
@@ -110,8 +111,9 @@ describe('Handler: dispatcher from env with a Lambda-hosted function (DynamoDB L
     expect(response).toEqual({ batchItemFailures: [] });
     const state = (await fx.store.load([address])).get(address.key)!;
     expect(Types.int.deserialize(state.values.get('count')!.value)).toBe(2);
-    const [effects] = await fx.outboxOf(address);
-    expect(effects!.messages.map((m) => [m.target.key, Types.string.deserialize(m.argument.value!)])).toEqual([
+    const audit = Address.of('shop/audit', id);
+    const [entry] = (await fx.store.readInbox([audit], 10)).get(audit.key)!.entries;
+    expect(entry!.envelopes.map((m) => [m.target.key, Types.string.deserialize(m.argument.value!)])).toEqual([
       [`shop/audit/${id}`, 'apples#1'],
       [`shop/audit/${id}`, 'pears#2'],
     ]);

@@ -25,7 +25,8 @@ import { RELAY_METRICS } from '../../../runtime-lambda/handlers/observability/te
 import { SqsDelayScheduler } from '../../../runtime-lambda/aws/SqsDelayScheduler';
 import { outboxStreamRecord } from '../../helpers/awsEventFactories';
 import { readKinesisStream } from '../../support/readKinesisStream';
-import { ingressEnvelope, readText, textValue } from '../../helpers/factories';
+import { commitOf, ingressEnvelope, readText, textValue } from '../../helpers/factories';
+import { emptyState } from '../../../runtime-lambda/core/AddressState';
 import { JournalFunction, resolverOf } from '../../helpers/journalFunction';
 import { awsClientConfig } from '../../support/awsClientConfig';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
@@ -190,19 +191,24 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     // Records of at most ~1 envelope each, so T's messages need several records of one key.
     const relay = createRelayHandler({ kinesis: flaky, messageStream: stream, maxRecordBytes: 420, sleep: async () => undefined, logger: quiet });
     const texts = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
-    const batch1 = {
-      Records: [
-        outboxStreamRecord(outboxItem(11, { messages: [message(T, 101, texts[0]!), message(U, 102, 'y1'), message(T, 103, texts[1]!)] }), 11),
-        outboxStreamRecord(outboxItem(12, { messages: [message(T, 104, texts[2]!), message(T, 105, texts[3]!)] }), 12),
-      ],
-    };
-    const batch2 = { Records: [outboxStreamRecord(outboxItem(13, { messages: [message(T, 106, texts[4]!), message(T, 107, texts[5]!)] }), 13)] };
+    const commits = [
+      [message(T, 101, texts[0]!), message(U, 102, 'y1'), message(T, 103, texts[1]!)],
+      [message(T, 104, texts[2]!), message(T, 105, texts[3]!)],
+      [message(T, 106, texts[4]!), message(T, 107, texts[5]!)],
+    ];
+    const batch1 = { Records: [outboxStreamRecord(outboxItem(11, { messages: commits[0]! }), 11), outboxStreamRecord(outboxItem(12, { messages: commits[1]! }), 12)] };
+    const batch2 = { Records: [outboxStreamRecord(outboxItem(13, { messages: commits[2]! }), 13)] };
 
     // Act
     const responses = [await relay(batch1), await relay(batch2)];
     const received = (await readStream()).slice(before);
     const fx: DynamoStoreFixture = await dynamoStoreFixture();
     try {
+      // The sender's commits, which wrote the messages into the receivers' inboxes.
+      for (const [version, messages] of commits.entries()) {
+        const state = { ...emptyState(SENDER), version: version + 1, epochMs: 1 };
+        await fx.store.commit(commitOf(state, version, { ...NO_EFFECTS, messages }));
+      }
       const dispatch = createDispatcherHandler({
         store: fx.store,
         functions: resolverOf({ 'test/journal': new JournalFunction() }),

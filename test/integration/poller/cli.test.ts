@@ -84,7 +84,7 @@ describe('statefun dev --aws-local', () => {
         await session.poller.waitForIdle({ quietMs: 1000, timeoutMs: 60_000 });
 
         // Assess
-        const store = new DynamoStateStore({ tableName: session.resources.tableName, outboxTableName: session.resources.outboxTableName, client: clients.dynamo });
+        const store = new DynamoStateStore({ tableName: session.resources.tableName, outboxTableName: session.resources.outboxTableName, inboxTableName: session.resources.inboxTableName, client: clients.dynamo });
         const bob = Address.of('test/journal', 'bob');
         const states = await store.load([Address.of('test/journal', 'alice'), bob]);
         expect(readText(states.get('test/journal/alice')!.values.get('journal'))).toBe('send test/journal/bob egress hi bob');

@@ -104,7 +104,7 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
   });
 
   it.each(['0', '-1', 'seven'])('rejects STATEFUN_OUTBOX_TTL_DAYS=%s naming the variable and the fix', (value) => {
-    const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_OUTBOX_TTL_DAYS: value });
+    const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_OUTBOX_TTL_DAYS: value });
     expect(make).toThrow(ConfigurationError);
     expect(make).toThrow(`environment variable STATEFUN_OUTBOX_TTL_DAYS must be a positive number, got "${value}": set it, e.g. STATEFUN_OUTBOX_TTL_DAYS=7, or unset it for the default`);
   });
@@ -120,6 +120,7 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
     const handler = dispatcherHandlerFromEnv({
       STATEFUN_STATE_TABLE: 's',
       STATEFUN_OUTBOX_TABLE: 'o',
+      STATEFUN_INBOX_TABLE: 'i',
       STATEFUN_FUNCTIONS: '{"a/*":"http://x/"}',
       STATEFUN_INGRESSES: '{"orders":"a/b"}',
     });

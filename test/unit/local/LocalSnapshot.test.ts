@@ -63,12 +63,13 @@ describe('LocalRuntime: stateFile', () => {
 
     // Assess
     expect(before).toEqual([]);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 1, externalSeq: 0 });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 2, externalSeq: 0, inbox: [] });
   });
 
   it.each([
     ['not JSON', '{"statefunLocalSnapshot": 1,', /does not parse/],
-    ['another format', '{"statefunLocalSnapshot": 2}', /expected an object with "statefunLocalSnapshot": 1/],
+    ['another format', '{"statefunLocalSnapshot": 3}', /expected an object with "statefunLocalSnapshot": 2/],
+    ['a bad inbox', '{"statefunLocalSnapshot":2,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"inbox":[{"key":"k"}],"timers":[],"deadLetters":[]}', /"inbox" must be a list of inbox entries/],
     ['a bad clock', '{"statefunLocalSnapshot":1,"clockMs":-1,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"timers":[],"deadLetters":[]}', /"clockMs" and "externalSeq" must be whole numbers/],
     ['a bad state', '{"statefunLocalSnapshot":1,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[{"address":"test/journal/a"}],"timers":[],"deadLetters":[]}', /"states" must be a list of address states/],
     ['a bad timer', '{"statefunLocalSnapshot":1,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"timers":[{"fireAtMs":5}],"deadLetters":[]}', /"timers" must be a list/],

@@ -1,0 +1,70 @@
+import type { Address } from './Address';
+import type { Envelope } from './Envelope';
+import { InvalidInputError } from './errors';
+
+/**
+ * The messages one committed batch sent to one address, kept in the receiver's inbox until
+ * the receiver has applied them. The entry is written in the sender's commit and removed
+ * after the receiver's: a message is pending exactly while its entry exists and the
+ * receiver's state does not list the entry as applied. That is what makes a re-delivered
+ * message provably a duplicate, whatever the number of senders, without per-sender marks.
+ */
+export interface InboxEntry {
+  /**
+   * Unique per receiver and sending batch: {@link inboxKeyOf} the first message. Entries of
+   * one sender sort in the order it sent them.
+   */
+  readonly key: string;
+  /** The receiver. */
+  readonly target: Address;
+  /** The messages, in the order sent; all to `target`, all with origin `function`. */
+  readonly envelopes: readonly Envelope[];
+}
+
+/** Digits of a zero-padded sender position: positions stay below 2^128 (39 digits). */
+const POSITION_DIGITS = 40;
+
+/**
+ * The inbox key of a function message: its sender, a space, then its sender position
+ * zero-padded to 40 digits. For one sender the keys sort as its positions do (epoch, then
+ * version, then index), so reading an inbox in key order reads each sender's messages in the
+ * order they were sent.
+ *
+ * @throws {@link InvalidInputError} for a message whose origin is not `function`.
+ */
+export function inboxKeyOf(envelope: Envelope): string {
+  const origin = envelope.origin;
+  if (origin.kind !== 'function') {
+    throw new InvalidInputError(`message ${envelope.id} has origin "${origin.kind}": only messages sent by functions go through an inbox`);
+  }
+  return `${origin.source} ${origin.position.padStart(POSITION_DIGITS, '0')}`;
+}
+
+/**
+ * Groups the messages of one commit into inbox entries: one per target, each holding that
+ * target's messages in order.
+ *
+ * @example
+ * const entries = inboxEntriesOf(commit.effects.messages); // one entry per receiver
+ */
+export function inboxEntriesOf(messages: readonly Envelope[]): InboxEntry[] {
+  const byTarget = new Map<string, { target: Address; envelopes: Envelope[] }>();
+  for (const message of messages) {
+    const group = byTarget.get(message.target.key);
+    if (group) group.envelopes.push(message);
+    else byTarget.set(message.target.key, { target: message.target, envelopes: [message] });
+  }
+  const entries: InboxEntry[] = [];
+  byTarget.forEach(({ target, envelopes }) => entries.push({ key: inboxKeyOf(envelopes[0]!), target, envelopes }));
+  return entries;
+}
+
+/** Inbox entries of one address as read: in key order, and whether more remain after them. */
+export interface InboxPage {
+  readonly entries: readonly InboxEntry[];
+  /** More entries follow the last one: read again after committing these. */
+  readonly truncated: boolean;
+}
+
+/** An inbox with nothing in it. */
+export const EMPTY_INBOX_PAGE: InboxPage = Object.freeze({ entries: Object.freeze([]) as readonly InboxEntry[], truncated: false });
