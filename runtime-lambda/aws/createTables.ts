@@ -2,6 +2,7 @@ import {
   CreateTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  type StreamSpecification,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
@@ -30,52 +31,30 @@ export interface TableNames {
  */
 export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   await Promise.all([
-    create(
-      client,
-      new CreateTableCommand({
-        TableName: names.tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'address', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'address', KeyType: 'HASH' }],
-      }),
-    ),
-    create(
-      client,
-      new CreateTableCommand({
-        TableName: names.outboxTableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'address', AttributeType: 'S' },
-          { AttributeName: 'version', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'address', KeyType: 'HASH' },
-          { AttributeName: 'version', KeyType: 'RANGE' },
-        ],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-      }),
-    ),
-    create(
-      client,
-      new CreateTableCommand({
-        TableName: names.inboxTableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'address', AttributeType: 'S' },
-          { AttributeName: 'key', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'address', KeyType: 'HASH' },
-          { AttributeName: 'key', KeyType: 'RANGE' },
-        ],
-      }),
-    ),
+    create(client, keyedByAddress(names.tableName)),
+    create(client, keyedByAddress(names.outboxTableName, { name: 'version', type: 'N' }, { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' })),
+    create(client, keyedByAddress(names.inboxTableName, { name: 'key', type: 'S' })),
   ]);
   await Promise.all(
     [names.tableName, names.outboxTableName, names.inboxTableName].map((TableName) =>
       waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName }),
     ),
   );
+}
+
+/** An on-demand table with partition key `address` (S) and, if given, a sort key and a stream. */
+function keyedByAddress(
+  tableName: string,
+  sortKey?: { readonly name: string; readonly type: 'S' | 'N' },
+  stream?: StreamSpecification,
+): CreateTableCommand {
+  return new CreateTableCommand({
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'address', AttributeType: 'S' }, ...(sortKey ? [{ AttributeName: sortKey.name, AttributeType: sortKey.type }] : [])],
+    KeySchema: [{ AttributeName: 'address', KeyType: 'HASH' }, ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : [])],
+    ...(stream ? { StreamSpecification: stream } : {}),
+  });
 }
 
 async function create(client: DynamoDBClient, command: CreateTableCommand): Promise<void> {
