@@ -1,12 +1,13 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   KinesisClient,
   PutRecordsCommand,
   ResourceInUseException,
   waitUntilStreamExists,
 } from '@aws-sdk/client-kinesis';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { describeError } from '../core/errors';
@@ -135,6 +136,21 @@ export async function provisionLocalAws(clients: LocalAwsClients, spec: LocalAws
     egress[name] = { sqsQueueUrl: url };
   }
   return { tableName, outboxTableName, inboxTableName, outboxStreamArn, messageStream, deadLetterQueueUrl, egress };
+}
+
+/**
+ * Deletes what {@link provisionLocalAws} made (and the ingress streams named), best effort:
+ * for tests and benches that provision an app of their own on shared emulators.
+ */
+export async function deleteLocalAws(clients: LocalAwsClients, resources: LocalAwsResources, ingressStreams: readonly string[] = []): Promise<void> {
+  const r = resources;
+  await Promise.allSettled([
+    ...[r.tableName, r.outboxTableName, r.inboxTableName].map((TableName) => clients.dynamo.send(new DeleteTableCommand({ TableName }))),
+    ...[r.messageStream, ...ingressStreams].map((StreamName) => clients.kinesis.send(new DeleteStreamCommand({ StreamName }))),
+    ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => ('sqsQueueUrl' in t ? t.sqsQueueUrl : undefined))]
+      .filter((url): url is string => url !== undefined)
+      .map((QueueUrl) => clients.sqs.send(new DeleteQueueCommand({ QueueUrl }))),
+  ]);
 }
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {

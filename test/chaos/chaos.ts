@@ -13,9 +13,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteStreamCommand,
   type KinesisClient,
   PutRecordsCommand,
   type PutRecordsCommandInput,
@@ -23,7 +22,6 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-kinesis';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { InitializeMiddleware } from '@smithy/types';
 import { Address } from '../../runtime-lambda/core/Address';
 import type { AddressState } from '../../runtime-lambda/core/AddressState';
@@ -35,7 +33,7 @@ import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
 import { decodeEffects } from '../../runtime-lambda/aws/effectsCodec';
 import { decodeMessageBundle } from '../../runtime-lambda/aws/messageRecords';
-import { type LocalAwsEndpoints, type LocalAwsResources, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
+import { type LocalAwsEndpoints, type LocalAwsResources, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
 import { LocalPoller, type PollerProgress } from '../../runtime-lambda/aws/LocalPoller';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
 import { createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
@@ -55,19 +53,31 @@ export interface ChaosOptions {
   readonly seed: number;
   /** Probability of each fault at each boundary it applies to. */
   readonly faultRate: number;
+  /** One-shot senders of the fan-in run (`test/chaos/fanIn.ts`); 0 skips it. */
+  readonly fanInSenders: number;
 }
 
-export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05 };
+export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05, fanInSenders: 20_000 };
+
+/** The largest state item the fan-in receiver may write (the exactly-once issue's bound). */
+export const FAN_IN_MAX_ITEM_BYTES = 64 * 1024;
 
 /** A command line that cannot be run; `main` prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-export const USAGE = 'usage: npx tsx test/chaos/chaos.ts [--messages N (>= 1)] [--addresses A (>= 1)] [--seed S (integer)] [--fault-rate P (0..0.5)]';
+export const USAGE =
+  'usage: npx tsx test/chaos/chaos.ts [--messages N (>= 1)] [--addresses A (>= 1)] [--seed S (integer)] [--fault-rate P (0..0.5)] [--fan-in-senders S (>= 0, 0 skips the fan-in run)]';
 
-/** Parses `--messages N --addresses A --seed S --fault-rate P` (also `--name=value`). */
+/** Parses `--messages N --addresses A --seed S --fault-rate P --fan-in-senders S` (also `--name=value`). */
 export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   const out: { -readonly [K in keyof ChaosOptions]: ChaosOptions[K] } = { ...DEFAULT_CHAOS };
-  const keys: Record<string, keyof ChaosOptions> = { '--messages': 'messages', '--addresses': 'addresses', '--seed': 'seed', '--fault-rate': 'faultRate' };
+  const keys: Record<string, keyof ChaosOptions> = {
+    '--messages': 'messages',
+    '--addresses': 'addresses',
+    '--seed': 'seed',
+    '--fault-rate': 'faultRate',
+    '--fan-in-senders': 'fanInSenders',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -79,6 +89,8 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
     const value = Number(text);
     if (key === 'faultRate') {
       if (!Number.isFinite(value) || value < 0 || value > 0.5) throw new UsageError(`${flag} must be a number from 0 to 0.5, got ${JSON.stringify(text)}`);
+    } else if (key === 'fanInSenders') {
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a whole number (0 skips the fan-in run), got ${JSON.stringify(text)}`);
     } else if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || (key !== 'seed' && value < 1)) {
       throw new UsageError(`${flag} must be ${key === 'seed' ? 'an integer' : 'a positive integer'}, got ${JSON.stringify(text)}`);
     }
@@ -316,7 +328,7 @@ export interface FaultCounts {
 }
 
 /** Thrown to kill an invocation the way a dying Lambda does. */
-class InjectedCrash extends Error {
+export class InjectedCrash extends Error {
   constructor(where: string) {
     super(`injected crash: ${where}`);
   }
@@ -332,13 +344,13 @@ interface InvocationContext {
   commits: number;
   crashed?: InjectedCrash;
 }
-const invocation = new AsyncLocalStorage<InvocationContext>();
+export const invocation = new AsyncLocalStorage<InvocationContext>();
 
 /** Debugging aid: every outbox stream sequence number handed to the relay, in delivery order. */
 const relayedSequenceNumbers: string[] = [];
 
 /** A store that crashes the invocation around the commit the context chose. */
-class CrashingStore implements StateStore {
+export class CrashingStore implements StateStore {
   constructor(
     private readonly inner: StateStore,
     private readonly faults: FaultCounts,
@@ -371,7 +383,7 @@ class CrashingStore implements StateStore {
 }
 
 /** Runs `handler` as one Lambda invocation, which dies if `crashAt` says so. */
-async function asInvocation<E>(handler: (event: E) => Promise<StreamBatchResponse>, event: E, crashAt?: InvocationContext['crashAt']): Promise<StreamBatchResponse> {
+export async function asInvocation<E>(handler: (event: E) => Promise<StreamBatchResponse>, event: E, crashAt?: InvocationContext['crashAt']): Promise<StreamBatchResponse> {
   const context: InvocationContext = { commits: 0, ...(crashAt ? { crashAt } : {}) };
   const response = await invocation.run(context, () => handler(event));
   if (context.crashed) throw context.crashed;
@@ -404,7 +416,7 @@ function flakyFunction(inner: FunctionEndpoint, chance: () => boolean, faults: F
  * answered ProvisionedThroughputExceededException (an SDK middleware on the relay's
  * client; no emulator fails single entries).
  */
-function partialPutRecordsFailures(client: KinesisClient, stream: string, chance: () => boolean, faults: FaultCounts): void {
+export function partialPutRecordsFailures(client: KinesisClient, stream: string, chance: () => boolean, faults: FaultCounts): void {
   const inject: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
     const input = args.input as PutRecordsCommandInput;
     if (!input.Records || input.StreamName !== stream) return next(args);
@@ -591,23 +603,13 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller: poller.summary() };
   } finally {
     await poller?.stop();
-    if (resources) {
-      const r = resources;
-      await Promise.allSettled([
-        clients.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
-        clients.dynamo.send(new DeleteTableCommand({ TableName: r.outboxTableName })),
-        clients.dynamo.send(new DeleteTableCommand({ TableName: r.inboxTableName })),
-        clients.kinesis.send(new DeleteStreamCommand({ StreamName: r.messageStream })),
-        clients.kinesis.send(new DeleteStreamCommand({ StreamName: ingressStream })),
-        ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => (t as { sqsQueueUrl: string }).sqsQueueUrl)].map((QueueUrl) => clients.sqs.send(new DeleteQueueCommand({ QueueUrl }))),
-      ]);
-    }
+    if (resources) await deleteLocalAws(clients, resources, [ingressStream]);
     clients.destroy();
     relayClients.destroy();
   }
 }
 
-/** Debugging aid (CHAOS_VERBOSE): for each lost hop, what its sender committed and the receiver's mark. */
+/** Debugging aid (CHAOS_VERBOSE): for each lost hop, what its sender committed and where the receiver stands. */
 async function explainLosses(
   chains: readonly Chain[],
   logs: ReadonlyMap<string, readonly string[]>,
@@ -647,7 +649,7 @@ async function explainLosses(
       );
       const receiverState = states.get(Address.of(FN_TYPE, receiver).key)!;
       const senderState = states.get(sender.key)!;
-      progress(`lost ${id}: ${sender.key} (v${senderState.version} epoch ${senderState.epochMs}) -> ${receiver}; ${found.join('; ') || 'no outbox item'}; receiver mark ${JSON.stringify(receiverState.marks.get(sender.key) ?? null)}`);
+      progress(`lost ${id}: ${sender.key} (v${senderState.version} epoch ${senderState.epochMs}) -> ${receiver}; ${found.join('; ') || 'no outbox item'}; receiver at v${receiverState.version} lists ${receiverState.inboxApplied.size} inbox entries as applied`);
     }
   }
 }
@@ -695,7 +697,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`poller ${JSON.stringify(result.poller)}`);
     log(`details ${JSON.stringify(result.details)} deadLetters=${result.deadLetters} in ${(result.elapsedMs / 1000).toFixed(1)} s`);
     process.stdout.write(`${result.line}\n`);
-    return result.lost === 0 && result.duplicated === 0 && result.reordered === 0 && result.deadLetters === 0 ? 0 : 1;
+    let clean = result.lost === 0 && result.duplicated === 0 && result.reordered === 0 && result.deadLetters === 0;
+    if (options.fanInSenders > 0) {
+      const { runFanIn } = await import('./fanIn');
+      const fanIn = await runFanIn({ senders: options.fanInSenders, seed: options.seed, faultRate: options.faultRate }, endpoints, log);
+      log(`fan-in in ${(fanIn.elapsedMs / 1000).toFixed(1)} s`);
+      process.stdout.write(`${fanIn.line}\n`);
+      clean &&= fanIn.lost === 0 && fanIn.duplicated === 0 && fanIn.maxItemBytes <= FAN_IN_MAX_ITEM_BYTES;
+    }
+    return clean ? 0 : 1;
   } finally {
     await stop();
   }

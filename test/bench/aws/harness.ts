@@ -10,10 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateScheduleGroupCommand, DeleteScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { InitializeMiddleware } from '@smithy/types';
 import type { CancelledTimer, ScheduledTimer } from '../../../runtime-lambda/core/Effects';
 import type { Clock } from '../../../runtime-lambda/core/ports/Clock';
@@ -28,6 +26,7 @@ import {
   type LocalAwsEndpoints,
   type LocalAwsResources,
   LocalDelayScheduler,
+  deleteLocalAws,
   localAwsClients,
   provisionLocalAws,
 } from '../../../runtime-lambda/aws/LocalAws';
@@ -335,16 +334,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
       stopped = true;
       await poller.stop();
       await scheduler.stop();
-      const r = resources;
-      await Promise.allSettled([
-        free.dynamo.send(new DeleteTableCommand({ TableName: r.tableName })),
-        free.dynamo.send(new DeleteTableCommand({ TableName: r.outboxTableName })),
-        free.dynamo.send(new DeleteTableCommand({ TableName: r.inboxTableName })),
-        ...[r.messageStream, ...Object.values(ingressStreams)].map((StreamName) => free.kinesis.send(new DeleteStreamCommand({ StreamName }))),
-        ...[r.deadLetterQueueUrl, ...Object.values(r.egress).map((t) => (t as { sqsQueueUrl: string }).sqsQueueUrl)].map((QueueUrl) =>
-          free.sqs.send(new DeleteQueueCommand({ QueueUrl })),
-        ),
-      ]);
+      await deleteLocalAws(free, resources, Object.values(ingressStreams));
       metered.destroy();
       free.destroy();
     },

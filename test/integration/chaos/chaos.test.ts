@@ -15,12 +15,17 @@ function chaos(args: string[], timeout = 600_000) {
 }
 
 describe('chaos (faults at every boundary, real handlers on DynamoDB Local + moto)', () => {
-  it('loses, duplicates and reorders nothing on a small seeded run, printing exactly one line', () => {
+  it('loses, duplicates and reorders nothing on a small seeded run, nor at fan-in, printing one line for each', () => {
     // Act
-    const run = chaos(['--messages', '500', '--addresses', '50', '--seed', '7']);
+    const run = chaos(['--messages', '500', '--addresses', '50', '--seed', '7', '--fan-in-senders', '400']);
 
     // Assess
-    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: 'chaos: messages=500 lost=0 duplicated=0 reordered=0\n' });
+    expect(run.status).toBe(0);
+    const [line, fanIn, ...rest] = run.stdout.split('\n');
+    expect(line).toBe('chaos: messages=500 lost=0 duplicated=0 reordered=0');
+    expect(fanIn).toMatch(/^chaos-fan-in: senders=400 max_item_bytes=\d+ lost=0 duplicated=0$/);
+    expect(Number(/max_item_bytes=(\d+)/.exec(fanIn!)![1])).toBeLessThanOrEqual(64 * 1024);
+    expect(rest).toEqual(['']);
     const faults = JSON.parse(/\[chaos\] faults (\{.*\})/.exec(run.stderr)![1]!) as Record<string, number>;
     // Enough faults fired for the run to mean something.
     expect(faults.crashBeforeCommit! + faults.crashAfterCommit! + faults.racingDispatchers! + faults.batchDeliveredTwice!).toBeGreaterThan(5);
@@ -32,6 +37,7 @@ describe('chaos (faults at every boundary, real handlers on DynamoDB Local + mot
       [['--addresses', '0'], '--addresses must be a positive integer, got "0"'],
       [['--seed'], '--seed needs a value'],
       [['--fault-rate', '0.9'], '--fault-rate must be a number from 0 to 0.5'],
+      [['--fan-in-senders', '-1'], '--fan-in-senders must be a whole number (0 skips the fan-in run), got "-1"'],
       [['--bogus'], 'unknown argument "--bogus"'],
     ] as const) {
       expect(() => parseChaosArgs(args)).toThrow(reason);
