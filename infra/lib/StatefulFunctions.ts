@@ -203,8 +203,12 @@ export interface StatefulFunctionsProps {
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Batches processed at once per shard of the stream mappings (1 to 10); order per
-   * partition key (address) is kept. Not the delay queue's mapping (see `batchSize`).
+   * Batches processed at once per shard of the Kinesis mappings (message stream and
+   * ingresses, 1 to 10); order per partition key (address) is kept. Not the relay's mapping
+   * of the outbox stream, which keeps 1: above 1, DynamoDB Streams keep order only per item,
+   * and every commit is its own outbox item, so one address's egress records could be
+   * published out of commit order (messages between functions keep their order at any
+   * factor: see docs/exactly-once.md). Not the delay queue's mapping (see `batchSize`).
    * @default 1
    */
   readonly parallelizationFactor?: number;
@@ -220,6 +224,16 @@ export interface StatefulFunctionsProps {
    * @default Duration.hours(24), the message stream's and DynamoDB Streams' retention
    */
   readonly maxRecordAge?: Duration;
+  /**
+   * The duplicate window: how long the runtime keeps proof that an ingress record was
+   * applied (an address's mark for a shard, and an address left empty as a tombstone). An
+   * ingress record that arrived on its stream longer ago is dropped if provably a duplicate
+   * and dead-lettered otherwise, never applied. From 1 hour to 365 days, and at least the
+   * message stream's retention and `maxRecordAge`; keep it above the retention of your
+   * ingress streams too (see docs/exactly-once.md).
+   * @default Duration.days(7)
+   */
+  readonly duplicateWindow?: Duration;
 
   /**
    * Memory of the dispatcher Lambda, in MiB.
@@ -485,6 +499,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_STATE_TABLE: this.stateTable.tableName,
       STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
       STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
+      STATEFUN_DUPLICATE_WINDOW_SECONDS: String((props.duplicateWindow ?? Duration.days(7)).toSeconds()),
     };
     if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
     if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
@@ -625,7 +640,15 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     }
     iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['iam:PassRole'], resourceArns: [this.schedulerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
     this.delayQueue.grantSendMessages(this.relay);
-    this.relay.addEventSource(new DynamoEventSource(this.outboxTable, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
+    // One batch per stream shard, and at most DynamoDB Streams' 1,000 records: see parallelizationFactor.
+    this.relay.addEventSource(
+      new DynamoEventSource(this.outboxTable, {
+        ...mapping,
+        batchSize: Math.min(mapping.batchSize, 1000),
+        parallelizationFactor: 1,
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      }),
+    );
 
     // --- alarms and dashboard
     const ageThreshold = (props.iteratorAgeAlarmThreshold ?? Duration.minutes(5)).toMilliseconds();
@@ -897,6 +920,7 @@ class PropsChecker {
     if (props.parallelizationFactor !== undefined) this.intRange('parallelizationFactor', props.parallelizationFactor, 1, 10);
     if (props.retryAttempts !== undefined) this.intRange('retryAttempts', props.retryAttempts, 0, 10000);
     if (props.maxRecordAge) this.durationRange('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
+    this.duplicateWindow(props);
     if (props.maxBatchingWindow) this.durationRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.minutes(5));
     if (props.dispatcherMemorySizeMiB !== undefined) this.intRange('dispatcherMemorySizeMiB', props.dispatcherMemorySizeMiB, 128, 10240);
     if (props.relayMemorySizeMiB !== undefined) this.intRange('relayMemorySizeMiB', props.relayMemorySizeMiB, 128, 10240);
@@ -907,6 +931,29 @@ class PropsChecker {
       this.fail('metricsNamespace', props.metricsNamespace, 'give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"');
     }
     if (props.iteratorAgeAlarmThreshold) this.durationRange('iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, Duration.seconds(1), Duration.hours(24));
+  }
+
+  /** The duplicate window must outlast every record the mappings can still deliver. */
+  private duplicateWindow(props: StatefulFunctionsProps): void {
+    const window = props.duplicateWindow;
+    if (window === undefined) {
+      const retention = props.messageStreamRetention;
+      if (retention && !retention.isUnresolved() && retention.toHours() > 24 * 7) {
+        this.fail('duplicateWindow', undefined, `the default of 7 days is shorter than messageStreamRetention (${retention.toHumanString()}): set duplicateWindow to at least ${retention.toHumanString()}, so a record replayed from the stream is recognised as applied`);
+      }
+      return;
+    }
+    if (window.isUnresolved()) return;
+    this.durationRange('duplicateWindow', window, Duration.hours(1), Duration.days(365));
+    const atLeast: [string, Duration][] = [
+      ['messageStreamRetention', props.messageStreamRetention ?? Duration.hours(24)],
+      ['maxRecordAge', props.maxRecordAge ?? Duration.hours(24)],
+    ];
+    for (const [prop, value] of atLeast) {
+      if (!value.isUnresolved() && window.toSeconds() < value.toSeconds()) {
+        this.fail('duplicateWindow', window.toHumanString(), `it must be at least ${prop} (${value.toHumanString()}): a record the mappings can still deliver would be dead-lettered instead of applied; raise duplicateWindow or lower ${prop}`);
+      }
+    }
   }
 
   private embedded(embedded: EmbeddedFunctionsProps): void {

@@ -12,7 +12,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { Address } from '../core/Address';
-import { type AddressState, emptyState } from '../core/AddressState';
+import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
+import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import { type Effects, hasEffects } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
 import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
@@ -21,7 +22,7 @@ import type { Commit, StateStore } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
 import { encodeEffects } from './effectsCodec';
 import { decodeMessageBundle, encodeMessageBundle } from './messageRecords';
-import { STATE_ATTR, decodeStateItem, encodeStateItem, latestTimeMs } from './stateItem';
+import { STATE_ATTR, decodeStateItem, encodeStateItem } from './stateItem';
 
 /** Attribute names of the outbox item (one item per commit that has effects). */
 export const OUTBOX_ATTR = {
@@ -92,6 +93,14 @@ interface DynamoStateStoreBaseOptions {
    */
   readonly outboxTtlDays?: number;
   /**
+   * The duplicate window (see `DEFAULT_DUPLICATE_WINDOW_MS`): an address left with no values,
+   * no pending timers and no applied inbox entries is written as a tombstone whose `ttl`
+   * (enable TTL on `ttl` on the state table, as the CDK construct does) lets DynamoDB
+   * delete it this long after its latest mark, so its marks outlive any record they guard.
+   * @default - 7 days
+   */
+  readonly duplicateWindowMs?: number;
+  /**
    * Attempts of one BatchGetItem chunk while DynamoDB returns `UnprocessedKeys`.
    * @default - 8, with exponential backoff and full jitter from 25 ms up to 2 s
    */
@@ -150,6 +159,7 @@ export class DynamoStateStore implements StateStore {
   private readonly stateTtl: ((state: AddressState) => number | undefined) | undefined;
   private readonly maxBatchGetAttempts: number;
   private readonly outboxTtlDays: number;
+  private readonly duplicateWindowMs: number;
 
   constructor(options: DynamoStateStoreOptions) {
     if (!options.tableName || !options.outboxTableName || !options.inboxTableName) {
@@ -170,6 +180,7 @@ export class DynamoStateStore implements StateStore {
     this.stateTtl = options.stateTtlEpochSeconds;
     this.outboxTtlDays = options.outboxTtlDays ?? DEFAULT_OUTBOX_TTL_DAYS;
     this.maxBatchGetAttempts = options.maxBatchGetAttempts ?? 8;
+    this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, 'DynamoStateStore: duplicateWindowMs');
   }
 
   async load(addresses: readonly Address[]): Promise<Map<string, AddressState>> {
@@ -199,7 +210,7 @@ export class DynamoStateStore implements StateStore {
       );
     }
     const token = requestToken(this.tableName, commit);
-    const stateItem = encodeStateItem(state, token, this.stateTtl?.(state));
+    const stateItem = encodeStateItem(state, token, isEmptyState(state) ? this.tombstoneTtlEpochSeconds(state) : this.stateTtl?.(state));
     this.checkSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
 
     const names: Record<string, string> = {};
@@ -343,6 +354,14 @@ export class DynamoStateStore implements StateStore {
     }
     const entries = (response.Items ?? []).map((item) => decodeInboxItem(item, address, this.inboxTableName));
     return { entries, truncated: response.LastEvaluatedKey !== undefined };
+  }
+
+  /**
+   * When DynamoDB may delete an empty address: the duplicate window after the latest time
+   * its state records (a pure function of the state: a retried commit sends the same item).
+   */
+  private tombstoneTtlEpochSeconds(state: AddressState): number {
+    return Math.floor((latestTimeMs(state) + this.duplicateWindowMs) / 1000);
   }
 
   /** Destroys the client if the store created it (from `clientConfig`). */

@@ -88,6 +88,9 @@ export function decodeKinesisRecord(record: KinesisStreamRecord, ingresses: Ingr
   const source = `${stream}/${shardId}`;
   const base = { stream, shardId, sequenceNumber };
   const partitionKey = String(record.kinesis.partitionKey ?? '');
+  const arrival = record.kinesis.approximateArrivalTimestamp;
+  const arrivedAtMs = typeof arrival === 'number' && Number.isFinite(arrival) ? Math.round(arrival * 1000) : undefined;
+  const arrived = arrivedAtMs === undefined ? {} : { arrivedAtMs };
   const data = new Uint8Array(Buffer.from(String(record.kinesis.data ?? ''), 'base64'));
   const undecodable = (reason: string): DecodedKinesisRecord => {
     const payload: UndecodableRecord = { reason, stream, shardId, sequenceNumber, partitionKey, data: String(record.kinesis.data ?? '') };
@@ -120,13 +123,15 @@ export function decodeKinesisRecord(record: KinesisStreamRecord, ingresses: Ingr
           id: `${source}/${sequenceNumber}`,
           target,
           argument: { typename: ingress.valueType ?? RAW_RECORD_VALUE_TYPE, value: data },
-          origin: { kind: 'ingress', source, position: sequenceNumber },
+          origin: { kind: 'ingress', source, position: sequenceNumber, ...arrived },
         },
       ],
     };
   }
   try {
-    return { ...base, envelopes: decodeMessageBundle(data, partitionKey) };
+    const envelopes = decodeMessageBundle(data, partitionKey);
+    // A producer's message on the message stream is an ingress record: it ages like one.
+    return { ...base, envelopes: arrivedAtMs === undefined ? envelopes : envelopes.map((e) => (e.origin.kind === 'ingress' ? { ...e, origin: { ...e.origin, arrivedAtMs } } : e)) };
   } catch (error) {
     const hint = ` (stream ${stream} is not a configured ingress, so its records must be message bundles)`;
     return undecodable(`${describeError(error)}${hint}`);

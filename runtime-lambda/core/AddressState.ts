@@ -65,6 +65,20 @@ export function isEmptyState(state: AddressState): boolean {
 }
 
 /**
+ * The latest moment the state records (epoch ms): its creation, a mark applied, a value
+ * written or touched. The dispatcher stamps these with its clock when it runs the batch, so
+ * for a committed state this is the commit's time (or, for a batch that only fired a timer
+ * and changed no value, the last time before it). A pure function of the state: a retried
+ * commit gets the same answer.
+ */
+export function latestTimeMs(state: AddressState): number {
+  let latest = state.epochMs;
+  for (const mark of state.marks.values()) latest = Math.max(latest, mark.atMs);
+  for (const value of state.values.values()) latest = Math.max(latest, value.touchedAtMs);
+  return latest;
+}
+
+/**
  * A message that could not be applied, or an egress record that could not be delivered,
  * kept whole with its reason so it can be inspected and redriven.
  */

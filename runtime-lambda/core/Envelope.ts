@@ -4,14 +4,16 @@ import type { TypedValue } from './TypedValue';
 /**
  * Where a message comes from, which decides how duplicates are recognised:
  * - `ingress`: a record of an ingress stream/topic; `source` names the ordered source
- *   (stream + shard, or topic + partition) and `position` is the record's place in it.
+ *   (stream + shard, or topic + partition) and `position` is the record's place in it;
+ *   `arrivedAtMs`, when known, is when it reached the stream (a record older than the
+ *   duplicate window is dead-lettered, not applied).
  * - `function`: a message sent by another function; `source` is the sender's address and
  *   `position` the sender's ever-growing sequence ({@link senderPosition}).
  * - `timer`: a delayed message firing at the address that scheduled it; it is applied only
  *   if its timer id is still in that address's pending set (not cancelled, not fired).
  */
 export type Origin =
-  | { readonly kind: 'ingress'; readonly source: string; readonly position: string }
+  | { readonly kind: 'ingress'; readonly source: string; readonly position: string; readonly arrivedAtMs?: number }
   | { readonly kind: 'function'; readonly source: string; readonly position: string }
   | { readonly kind: 'timer'; readonly timerId: string };
 

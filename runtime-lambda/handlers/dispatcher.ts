@@ -2,6 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
+import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import { StateConflictError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
@@ -58,11 +59,13 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
   const ingresses = validateIngresses(options.ingresses ?? {});
   const logger = options.logger ?? console;
   const metrics = options.metrics ?? NO_METRICS;
+  const clock = options.clock ?? systemClock;
+  const windowMs = options.dispatcher?.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
   const dispatcher = new Dispatcher({
     ...options.dispatcher,
     store: countingConflicts(options.store, metrics),
     functions: withUndecodableSink(options.functions),
-    clock: options.clock ?? systemClock,
+    clock,
   });
 
   return async (event) => {
@@ -79,8 +82,18 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
         });
       }
     }
-    const outcome = await dispatcher.dispatch(records.flatMap((r) => r.envelopes));
+    const envelopes = records.flatMap((r) => r.envelopes);
+    const windowStartMs = clock.now() - windowMs;
+    const pastWindow = envelopes.filter((e) => e.origin.kind === 'ingress' && e.origin.arrivedAtMs !== undefined && e.origin.arrivedAtMs < windowStartMs).length;
+    if (pastWindow > 0) {
+      logger.warn('ingress records older than the duplicate window: duplicates are dropped, the rest dead-lettered, none applied', {
+        records: pastWindow,
+        duplicateWindowSeconds: windowMs / 1000,
+      });
+    }
+    const outcome = await dispatcher.dispatch(envelopes);
     count(metrics, DISPATCHER_METRICS.recordsReceived, records.length);
+    count(metrics, DISPATCHER_METRICS.recordsPastDuplicateWindow, pastWindow);
     count(metrics, DISPATCHER_METRICS.messagesApplied, outcome.applied);
     count(metrics, DISPATCHER_METRICS.duplicatesDropped, outcome.duplicates);
     count(metrics, DISPATCHER_METRICS.deadLetters, outcome.deadLettered);
@@ -161,6 +174,7 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | `STATEFUN_INBOX_TABLE` | the inbox table (required) |
  * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
+ * | `STATEFUN_DUPLICATE_WINDOW_SECONDS` | the duplicate window in seconds, at least 3600 (optional, default 604800: 7 days); see `docs/exactly-once.md` |
  * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
  *
@@ -179,12 +193,15 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
   const tableName = requiredEnv(env, 'STATEFUN_STATE_TABLE', 'statefun-state');
   const outboxTableName = requiredEnv(env, 'STATEFUN_OUTBOX_TABLE', 'statefun-outbox');
   const inboxTableName = requiredEnv(env, 'STATEFUN_INBOX_TABLE', 'statefun-inbox');
+  const windowSeconds = optionalPositiveNumber(env, 'STATEFUN_DUPLICATE_WINDOW_SECONDS', '604800');
+  const windowMs = windowSeconds === undefined ? DEFAULT_DUPLICATE_WINDOW_MS : duplicateWindowFromEnv(windowSeconds);
   const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
   const handler = createDispatcherHandler({
     store: new DynamoStateStore({
       tableName,
       outboxTableName,
       inboxTableName,
+      duplicateWindowMs: windowMs,
       ...(outboxTtlDays !== undefined ? { outboxTtlDays } : {}),
       client: traced(tools, new DynamoDBClient(options.dynamoClientConfig ?? {})),
     }),
@@ -194,10 +211,21 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
       lambdaClient: traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
     }),
     ingresses: parseIngresses(env),
+    dispatcher: { duplicateWindowMs: windowMs },
     logger: options.logger ?? tools.logger,
     metrics: tools.metrics,
   });
   return powertoolsHandler(tools, handler);
+}
+
+function duplicateWindowFromEnv(seconds: number): number {
+  try {
+    return duplicateWindowMs(seconds * 1000);
+  } catch {
+    throw new ConfigurationError(
+      `environment variable STATEFUN_DUPLICATE_WINDOW_SECONDS must be a whole number of seconds of at least 3600, got ${seconds}: set it, e.g. STATEFUN_DUPLICATE_WINDOW_SECONDS=604800 (7 days), above the retention of the streams that feed the application`,
+    );
+  }
 }
 
 function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {

@@ -1,5 +1,5 @@
 import type { Address } from '../core/Address';
-import { type AddressState, emptyState } from '../core/AddressState';
+import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
 import { type Effects, hasEffects } from '../core/Effects';
 import { StateConflictError } from '../core/errors';
 import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
@@ -93,6 +93,22 @@ export class InMemoryStateStore implements StateStore {
   /** Every stored address state. */
   all(): IterableIterator<AddressState> {
     return this.states.values();
+  }
+
+  /**
+   * Deletes the tombstones of empty addresses (no values, timers or applied inbox entries)
+   * whose latest recorded time is `windowMs` or more before `nowMs`: what DynamoDB's TTL
+   * does to them on AWS (`DynamoStateStore`'s `duplicateWindowMs`). Answers how many.
+   */
+  sweepTombstones(nowMs: number, windowMs: number): number {
+    let swept = 0;
+    this.states.forEach((state, key) => {
+      if (isEmptyState(state) && latestTimeMs(state) + windowMs <= nowMs) {
+        this.states.delete(key);
+        swept++;
+      }
+    });
+    return swept;
   }
 
   /** Stores `states` and inbox `entries` as they are, as if committed (to restore a snapshot). */

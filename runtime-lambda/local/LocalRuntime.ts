@@ -2,6 +2,7 @@ import { Address, typename as validTypename } from '../core/Address';
 import type { AddressState, DeadLetter } from '../core/AddressState';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
+import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import { InvalidInputError } from '../core/errors';
 import type { Clock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
@@ -36,7 +37,14 @@ export interface LocalRuntimeOptions {
   /** Called for every dead letter, besides keeping it in {@link LocalRuntime.deadLetters}. */
   readonly onDeadLetter?: (deadLetter: DeadLetter) => void;
   /** Passed to the {@link Dispatcher}. */
-  readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock'>;
+  readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock' | 'duplicateWindowMs'>;
+  /**
+   * The duplicate window (see {@link DEFAULT_DUPLICATE_WINDOW_MS}): ingress marks are kept
+   * this long, a record ingested longer ago is dead-lettered rather than applied, and an
+   * address left empty is deleted this long after its latest mark (when the runtime is idle).
+   * @default - 7 days
+   */
+  readonly duplicateWindowMs?: number;
   /** When delayed messages are delivered. @default - as on AWS: whole seconds up to 15 minutes, whole minutes beyond */
   readonly timers?: TimerDeliveryOptions;
   /**
@@ -84,6 +92,7 @@ export class LocalRuntime {
   private readonly batchSize: number;
   private readonly redeliveries = new Map<string, number>();
   private externalSeq = 0;
+  private readonly duplicateWindowMs: number;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     const partitions = options.partitions ?? 4;
@@ -105,8 +114,10 @@ export class LocalRuntime {
     this.batchSize = options.batchSize ?? 1000;
     this.sink = new LocalEffectSink(this.log, this.timers, options.egresses ?? {}, (d) => this.deadLetter(d), this.clock);
     this.ingresses = new Map((options.ingresses ?? []).map((spec) => [spec.name, validTypename(spec.target)]));
+    this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, 'LocalRuntime: duplicateWindowMs');
     this.dispatcher = new Dispatcher({
       ...options.dispatcher,
+      duplicateWindowMs: this.duplicateWindowMs,
       store: this.store,
       functions: options.functions,
       clock: this.clock,
@@ -129,7 +140,7 @@ export class LocalRuntime {
       id: `${ingress}/${partition}/${offset}`,
       target: address,
       argument: value,
-      origin: { kind: 'ingress', source: `${ingress}/${partition}`, position: String(offset) },
+      origin: { kind: 'ingress', source: `${ingress}/${partition}`, position: String(offset), arrivedAtMs: this.clock.now() },
     }));
   }
 
@@ -140,16 +151,18 @@ export class LocalRuntime {
       id: `external/${seq}`,
       target,
       argument: value,
-      origin: { kind: 'ingress', source: 'external', position: String(seq) },
+      origin: { kind: 'ingress', source: 'external', position: String(seq), arrivedAtMs: this.clock.now() },
     }));
   }
 
   /**
    * Processes messages until the log and the outbox are empty; does not move the clock.
-   * Then writes the {@link LocalRuntimeOptions.stateFile}, if there is one.
+   * Then deletes the addresses left empty longer than the duplicate window ago, and writes
+   * the {@link LocalRuntimeOptions.stateFile}, if there is one.
    */
   async runUntilIdle(): Promise<void> {
     await this.drain();
+    this.store.sweepTombstones(this.clock.now(), this.duplicateWindowMs);
     this.saveSnapshot();
   }
 

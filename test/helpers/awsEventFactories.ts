@@ -18,6 +18,8 @@ export function kinesisRecordFactory(opts: {
   n: number;
   partitionKey: string;
   data: Uint8Array | string;
+  /** When the record reached the stream. @default - now */
+  arrivedAtMs?: number;
 }): KinesisStreamRecord {
   const shardId = opts.shardId ?? 'shardId-000000000000';
   const seq = sequenceNumber(opts.n);
@@ -27,7 +29,7 @@ export function kinesisRecordFactory(opts: {
       partitionKey: opts.partitionKey,
       sequenceNumber: seq,
       data: Buffer.from(opts.data).toString('base64'),
-      approximateArrivalTimestamp: 1_767_225_600.123,
+      approximateArrivalTimestamp: (opts.arrivedAtMs ?? Date.now()) / 1000,
     },
     eventSource: 'aws:kinesis',
     eventVersion: '1.0',

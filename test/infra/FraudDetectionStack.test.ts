@@ -82,12 +82,14 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  test('the dispatcher gets tables, functions (Lambda ARN) and ingresses by stream name in its environment', () => {
+  test('the dispatcher gets tables, the default duplicate window, functions (Lambda ARN) and ingresses by stream name in its environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           STATEFUN_STATE_TABLE: cfn(stack, stack.app.stateTable.tableName),
           STATEFUN_OUTBOX_TABLE: cfn(stack, stack.app.outboxTable.tableName),
+          STATEFUN_INBOX_TABLE: cfn(stack, stack.app.inboxTable.tableName),
+          STATEFUN_DUPLICATE_WINDOW_SECONDS: '604800',
           STATEFUN_FUNCTIONS: cfn(stack, stack.toJsonString({ 'fraud/*': { lambda: stack.functions!.functionArn, timeoutMs: 10000 } })),
           STATEFUN_INGRESSES: cfn(
             stack,

@@ -64,7 +64,7 @@ describe('Construct: StatefulFunctions', () => {
       built.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: cfn(built.stack, key.keyArn) });
     });
 
-    test('the stream mappings take the tuned settings; the delay queue mapping keeps its own', () => {
+    test('the stream mappings take the tuned settings, the relay one lane per shard; the delay queue mapping keeps its own', () => {
       const { stack, app, template } = built;
       const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m) => (m as { Properties: unknown }).Properties);
       const tuned = {
@@ -82,7 +82,8 @@ describe('Construct: StatefulFunctions', () => {
       expect(mappings).toEqual(
         expect.arrayContaining([
           { ...tuned, EventSourceArn: cfn(stack, app.messageStream.streamArn), FunctionName: cfn(stack, app.dispatcher.functionName) },
-          { ...tuned, EventSourceArn: cfn(stack, app.outboxTable.tableStreamArn), FunctionName: cfn(stack, app.relay.functionName) },
+          // One lane: above that, DynamoDB Streams keep order per item only (docs/exactly-once.md).
+          { ...tuned, ParallelizationFactor: 1, EventSourceArn: cfn(stack, app.outboxTable.tableStreamArn), FunctionName: cfn(stack, app.relay.functionName) },
           // Not tuned (see the batchSize TSDoc): a batching window would delay every due timer, and
           // retries are the queue's redrive policy (10 receives), not stream retries.
           {
@@ -142,6 +143,11 @@ describe('Construct: StatefulFunctions', () => {
     for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::Kinesis::Stream', 'AWS::SQS::Queue']) {
       template.allResources(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }
+  });
+
+  test('a duplicate window as long as the message stream keeps records reaches the dispatcher in seconds', () => {
+    const { template } = build(() => ({ ...HTTP, duplicateWindow: Duration.days(30), messageStreamRetention: Duration.days(30) }));
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { STATEFUN_DUPLICATE_WINDOW_SECONDS: '2592000' } } });
   });
 
   test('removalPolicy DESTROY applies to all of them', () => {

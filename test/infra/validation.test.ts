@@ -53,6 +53,26 @@ describe('Construct: StatefulFunctions, validation', () => {
   });
 
   test.each<[Partial<StatefulFunctionsProps>, string]>([
+    [{ duplicateWindow: Duration.minutes(30) }, 'duplicateWindow is 30 minutes: give a duration from 1 hour to 365 days'],
+    [
+      { duplicateWindow: Duration.hours(12) },
+      'duplicateWindow is "12 hours": it must be at least messageStreamRetention (1 day): a record the mappings can still deliver would be dead-lettered instead of applied; raise duplicateWindow or lower messageStreamRetention',
+    ],
+    [
+      { duplicateWindow: Duration.days(2), messageStreamRetention: Duration.days(2), maxRecordAge: Duration.days(3) },
+      'duplicateWindow is "2 days": it must be at least maxRecordAge (3 days): a record the mappings can still deliver would be dead-lettered instead of applied; raise duplicateWindow or lower maxRecordAge',
+    ],
+    [
+      { messageStreamRetention: Duration.days(30) },
+      'duplicateWindow is not set: the default of 7 days is shorter than messageStreamRetention (30 days): set duplicateWindow to at least 30 days, so a record replayed from the stream is recognised as applied',
+    ],
+  ])('a duplicate window shorter than what the mappings can deliver %j', (bad, message) => {
+    const error = attempt(() => ({ ...HTTP, ...bad }));
+    expect(error.prop).toBe('duplicateWindow');
+    expect(error.message).toBe(`StatefulFunctions Test/App: ${message}`);
+  });
+
+  test.each<[Partial<StatefulFunctionsProps>, string]>([
     [{ logLevel: 'LOUD' as never }, 'logLevel is "LOUD": give "DEBUG", "INFO", "WARN" or "ERROR"'],
     [{ metricsNamespace: 'AWS/Lambda' }, 'metricsNamespace is "AWS/Lambda": give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"'],
     [{ metricsNamespace: 'shop$metrics' }, 'metricsNamespace is "shop$metrics": give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"'],

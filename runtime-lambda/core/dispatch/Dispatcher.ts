@@ -1,6 +1,7 @@
 import type { Address } from '../Address';
 import type { AddressState } from '../AddressState';
 import type { Envelope } from '../Envelope';
+import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../duplicateWindow';
 import { EMPTY_INBOX_PAGE, type InboxPage } from '../Inbox';
 import { CommitTooLargeError, StateConflictError, describeError, ensureError } from '../errors';
 import type { Clock } from '../ports/Clock';
@@ -21,8 +22,13 @@ export interface DispatcherOptions {
   readonly maxCommitAttempts?: number;
   /** @default 64 addresses invoked at once */
   readonly concurrency?: number;
-  /** @default - 7 days: marks idle longer are pruned; keep above the longest redelivery delay */
-  readonly markRetentionMs?: number;
+  /**
+   * How long proof of an applied ingress record is kept: marks idle longer are pruned, and
+   * a record that arrived on its stream longer ago is dead-lettered, not applied (see
+   * {@link DEFAULT_DUPLICATE_WINDOW_MS}).
+   * @default - 7 days
+   */
+  readonly duplicateWindowMs?: number;
   /**
    * Inbox entries applied per commit: a backlog larger than this is applied in several
    * commits, in order. Bounds the applied-entry list the state item carries.
@@ -53,7 +59,6 @@ export interface DispatchFailure {
 }
 
 const DEFAULT_INVOKE_RETRY: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 2000 };
-const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * The dispatch algorithm, the same in the Lambda, the local runtime and tests: group a
@@ -73,7 +78,7 @@ export class Dispatcher {
   private readonly invoker: FunctionInvoker;
   private readonly maxCommitAttempts: number;
   private readonly concurrency: number;
-  private readonly markRetentionMs: number;
+  private readonly duplicateWindowMs: number;
   private readonly inboxPageSize: number;
 
   constructor(options: DispatcherOptions) {
@@ -82,7 +87,7 @@ export class Dispatcher {
     this.invoker = new FunctionInvoker(options.functions, options.invokeRetry ?? DEFAULT_INVOKE_RETRY, options.sleep ?? realSleep);
     this.maxCommitAttempts = options.maxCommitAttempts ?? 8;
     this.concurrency = options.concurrency ?? 64;
-    this.markRetentionMs = options.markRetentionMs ?? SEVEN_DAYS_MS;
+    this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
     this.inboxPageSize = options.inboxPageSize ?? 100;
     if (!(Number.isSafeInteger(this.inboxPageSize) && this.inboxPageSize >= 1)) {
       throw new TypeError(`Dispatcher: inboxPageSize must be a whole number of at least 1, got ${String(options.inboxPageSize)}`);
@@ -168,7 +173,7 @@ export class Dispatcher {
       try {
         const plan = await planBatch(state, envelopes, inbox, this.invoker, {
           nowMs: this.clock.now(),
-          markRetentionMs: this.markRetentionMs,
+          duplicateWindowMs: this.duplicateWindowMs,
           deadLetterReason,
           clearedInbox: cleared,
         });

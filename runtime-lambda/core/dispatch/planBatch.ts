@@ -28,8 +28,12 @@ export interface PlanOptions {
    * could not be written), advancing the marks so the address moves on.
    */
   readonly deadLetterReason?: string | undefined;
-  /** Marks not advanced for this long are dropped: longer than any redelivery can arrive late. */
-  readonly markRetentionMs: number;
+  /**
+   * The duplicate window: marks not advanced for this long are dropped, and an ingress
+   * record that arrived on its stream longer ago (and is not provably a duplicate) is a
+   * dead letter: its mark may have been dropped, so applying it could apply it twice.
+   */
+  readonly duplicateWindowMs: number;
   /** Inbox entries confirmed removed since the state was loaded: no longer listed as applied. */
   readonly clearedInbox?: ReadonlySet<string>;
 }
@@ -67,6 +71,8 @@ export async function planBatch(
   // the group's own, and a filtered copy is made only at the first exception.
   let copied: Envelope[] | undefined;
   let duplicates = 0;
+  let pastWindow: Set<Envelope> | undefined;
+  const windowStartMs = nowMs - options.duplicateWindowMs;
   for (let i = 0; i < envelopes.length; i++) {
     const envelope = envelopes[i]!;
     const origin = envelope.origin;
@@ -83,7 +89,10 @@ export async function planBatch(
     } else {
       const mark = marks.get(origin.source);
       isNew = mark === undefined || comparePositions(origin.position, mark.position) > 0;
-      if (isNew) marks.set(origin.source, { position: origin.position, atMs: nowMs });
+      if (isNew) {
+        marks.set(origin.source, { position: origin.position, atMs: nowMs });
+        if (origin.arrivedAtMs !== undefined && origin.arrivedAtMs < windowStartMs) (pastWindow ??= new Set()).add(envelope);
+      }
     }
     if (!isNew) {
       copied ??= envelopes.slice(0, i);
@@ -102,12 +111,16 @@ export async function planBatch(
   const epochMs = state.version === 0 || state.epochMs === 0 ? nowMs : state.epochMs;
   const out = new EffectCollector(address, id, epochMs, version, nowMs, timers);
 
+  const deadLetters: DeadLetter[] = [];
   let invokedCopy: Envelope[] | undefined;
   for (let i = 0; i < accepted.length; i++) {
     const envelope = accepted[i]!;
     if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
       invokedCopy ??= accepted.slice(0, i);
       out.send(envelope.forwardTo, envelope.argument);
+    } else if (pastWindow?.has(envelope)) {
+      invokedCopy ??= accepted.slice(0, i);
+      deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
     } else {
       invokedCopy?.push(envelope);
     }
@@ -115,7 +128,6 @@ export async function planBatch(
   const toInvoke = invokedCopy ?? accepted;
 
   const values = liveValues(state.values, nowMs);
-  const deadLetters: DeadLetter[] = [];
   if (options.deadLetterReason !== undefined) {
     for (const envelope of toInvoke) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
   } else if (toInvoke.length > 0) {
@@ -130,7 +142,7 @@ export async function planBatch(
   }
 
   marks.forEach((mark, source) => {
-    if (mark.atMs < nowMs - options.markRetentionMs) marks.delete(source);
+    if (mark.atMs < windowStartMs) marks.delete(source);
   });
 
   const effects = out.effects(deadLetters);
@@ -180,6 +192,16 @@ async function invokeOneByOne(
       deadLetters.push(deadLetter(address, envelope, describeError(error), nowMs));
     }
   }
+}
+
+function pastWindowReason(envelope: Envelope, windowMs: number, nowMs: number): string {
+  const origin = envelope.origin as { source: string; position: string; arrivedAtMs: number };
+  const ageHours = ((nowMs - origin.arrivedAtMs) / 3_600_000).toFixed(1);
+  return (
+    `OUTSIDE_DUPLICATE_WINDOW: ingress record ${origin.position} of ${origin.source} arrived ${ageHours} h ago, longer than the duplicate window ` +
+    `(${(windowMs / 3_600_000).toFixed(1)} h): whether it was applied before can no longer be proved, so it was not applied; ` +
+    'redrive it if it is new, and keep the window above the retention of the streams that feed the application'
+  );
 }
 
 function toInvocation(envelope: Envelope): PendingInvocation {

@@ -62,6 +62,12 @@ export const DISPATCHER_METRICS = Object.freeze({
   commitConflicts: 'CommitConflicts',
   /** Addresses whose commit did not happen: their records are delivered again. */
   addressesNotCommitted: 'AddressesNotCommitted',
+  /**
+   * Ingress records that arrived on their stream longer ago than the duplicate window: each
+   * is dropped as a provable duplicate or dead-lettered, never applied (a replay, or a
+   * redelivery after a long outage: see docs/exactly-once.md).
+   */
+  recordsPastDuplicateWindow: 'RecordsPastDuplicateWindow',
 });
 
 /** Metrics of the outbox relay (unit `Count`, per invocation; effects of fully relayed items). */

@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
-import type { AddressState } from '../../../runtime-lambda/core/AddressState';
+import { type AddressState, emptyState } from '../../../runtime-lambda/core/AddressState';
 import { type Effects, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import { StateConflictError, TerminalError } from '../../../runtime-lambda/core/errors';
 import { DynamoStateStore } from '../../../runtime-lambda/aws/DynamoStateStore';
@@ -344,5 +344,31 @@ describe('Class: DynamoStateStore', () => {
     // Assess
     const item = await fx.client.send(new GetItemCommand({ TableName: fx.tableName, Key: { address: { S: address.key } } }));
     expect(item.Item?.ttl).toEqual({ N: '2000000000' });
+  });
+
+  it('writes an empty address as a tombstone that TTL deletes one duplicate window after its latest mark, and a full one again without', async () => {
+    // Prepare
+    const address = fresh('tombstone');
+    const store = new DynamoStateStore({
+      tableName: fx.tableName,
+      outboxTableName: fx.outboxTableName,
+      inboxTableName: fx.inboxTableName,
+      client: fx.client,
+      duplicateWindowMs: 2 * 3_600_000,
+      stateTtlEpochSeconds: () => 2_000_000_000,
+    });
+    const empty = { ...emptyState(address), version: 1, epochMs: 1_767_225_600_000, marks: new Map([['in/0', { position: '9', atMs: 1_767_225_700_000 }]]) };
+    const read = async () => (await fx.client.send(new GetItemCommand({ TableName: fx.tableName, Key: { address: { S: address.key } }, ConsistentRead: true }))).Item;
+
+    // Act
+    await store.commit(commitOf(empty, 0));
+    const tombstone = await read();
+    await store.commit(commitOf({ ...richState(address, 2), marks: empty.marks }, 1));
+    const refilled = await read();
+
+    // Assess
+    expect(tombstone?.ttl).toEqual({ N: String(1_767_225_700 + 2 * 3600) });
+    expect(tombstone?.marks).toEqual({ M: { 'in/0': { M: { p: { S: '9' }, at: { N: '1767225700000' } } } } });
+    expect(refilled?.ttl).toEqual({ N: '2000000000' }); // the hook's, for a state with values
   });
 });

@@ -297,4 +297,29 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     expect(metrics.drain()).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 2, [DISPATCHER_METRICS.deadLetters]: 2 });
     expect(quiet.warn).toHaveBeenCalledWith('undecodable record: dead-lettering it', expect.objectContaining({ stream: 'unconfigured', shardId, reason: expect.stringContaining('stream unconfigured is not a configured ingress') }));
   });
+
+  it('dead-letters an ingress record older than the duplicate window, counts it and says so, and applies the fresh one', async () => {
+    // Prepare: the handler's clock is 2026-01-01; one record arrived 8 days before, one just now
+    const { handler, metrics } = setup();
+    const a = fresh('old');
+    const shardId = `shardId-00000000${String(run).padStart(4, '0')}`;
+    const now = 1_767_225_600_000;
+
+    // Act
+    const response = await handler(kinesisEvent(
+      kinesisRecordFactory({ stream: INGRESS, shardId, n: 1, partitionKey: a.id, data: 'replayed', arrivedAtMs: now - 8 * 24 * 3_600_000 }),
+      kinesisRecordFactory({ stream: INGRESS, shardId, n: 2, partitionKey: a.id, data: 'fresh', arrivedAtMs: now }),
+    ));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(a)).journal).toBe('fresh');
+    const [effects] = await fx.outboxOf(a);
+    expect(effects!.deadLetters[0]!.reason).toMatch(/^OUTSIDE_DUPLICATE_WINDOW: ingress record \d+ of orders\/shardId-\d+ arrived 192\.0 h ago/);
+    expect(metrics.drain()).toMatchObject({ [DISPATCHER_METRICS.recordsPastDuplicateWindow]: 1, [DISPATCHER_METRICS.deadLetters]: 1, [DISPATCHER_METRICS.messagesApplied]: 1 });
+    expect(quiet.warn).toHaveBeenCalledWith(
+      'ingress records older than the duplicate window: duplicates are dropped, the rest dead-lettered, none applied',
+      { records: 1, duplicateWindowSeconds: 604800 },
+    );
+  });
 });

@@ -109,6 +109,12 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
     expect(make).toThrow(`environment variable STATEFUN_OUTBOX_TTL_DAYS must be a positive number, got "${value}": set it, e.g. STATEFUN_OUTBOX_TTL_DAYS=7, or unset it for the default`);
   });
 
+  it.each(['60', '0', 'a week'])('rejects STATEFUN_DUPLICATE_WINDOW_SECONDS=%s naming the variable and the fix', (value) => {
+    const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_DUPLICATE_WINDOW_SECONDS: value });
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow(value === '60' ? 'STATEFUN_DUPLICATE_WINDOW_SECONDS must be a whole number of seconds of at least 3600, got 60' : `environment variable STATEFUN_DUPLICATE_WINDOW_SECONDS must be a positive number, got "${value}"`);
+  });
+
   it('names a missing table variable and how to set it', () => {
     expect(() => dispatcherHandlerFromEnv({ STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}' })).toThrow(
       'environment variable STATEFUN_STATE_TABLE is not set: set it, e.g. STATEFUN_STATE_TABLE=statefun-state',

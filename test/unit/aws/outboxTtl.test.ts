@@ -1,5 +1,5 @@
 import { DEFAULT_OUTBOX_TTL_DAYS, outboxTtlEpochSeconds } from '../../../runtime-lambda/aws/DynamoStateStore';
-import { latestTimeMs } from '../../../runtime-lambda/aws/stateItem';
+import { latestTimeMs } from '../../../runtime-lambda/core/AddressState';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { type AddressState, emptyState } from '../../../runtime-lambda/core/AddressState';
 import { NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
