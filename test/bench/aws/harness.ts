@@ -83,6 +83,11 @@ export interface MeteredApp {
   readonly scheduler: SimulatedDelays;
   /** Read units added for keys DynamoDB Local read for free (no item): AWS bills them. */
   readonly readsCorrected: { units: number };
+  /**
+   * The meter, Lambda tally and one-item estimate of the message stream's dispatcher and the
+   * relay when {@link MeteredAppOptions.meterDeliveryApart} is set (else the main ones).
+   */
+  readonly delivery: { readonly meter: CostMeter; readonly lambdas: LambdaTally; readonly oneItem: OneItemEstimate };
   /** The records the poller has read so far: take it before putting records, for {@link settle}. */
   readMark(): number;
   /**
@@ -111,6 +116,12 @@ export interface MeteredAppOptions {
    * {@link SchedulerTimeline} fires. @default 'in-process'
    */
   readonly delays?: 'in-process' | 'scheduler';
+  /**
+   * Meter apart what delivering messages between functions costs: the relay and the
+   * dispatcher's invocations on the message stream go to {@link MeteredApp.delivery}, the
+   * ingress streams' to the main meter. @default false: one meter for everything
+   */
+  readonly meterDeliveryApart?: boolean;
 }
 
 /** Delayed messages on a simulated timeline: the app's delay scheduler, fired by the workload. */
@@ -237,13 +248,10 @@ const EMULATOR_SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/statefun-sch
 
 /** Provisions a fresh app (unique prefix) and runs the real handlers under the poller. */
 export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: MeteredAppOptions): Promise<MeteredApp> {
-  const meter = new CostMeter();
-  const metered = localAwsClients(endpoints);
+  const main = meteredClients(endpoints);
+  const delivery = options.meterDeliveryApart ? meteredClients(endpoints) : main;
+  const { meter, clients: metered, oneItem, readsCorrected } = main;
   const free = localAwsClients(endpoints);
-  for (const client of [metered.dynamo, metered.kinesis, metered.sqs]) meter.attach(client as Parameters<CostMeter['attach']>[0]);
-  const oneItem: OneItemEstimate = { transactions: 0, transactionalWriteUnits: 0, oneItemWriteUnits: 0 };
-  estimateOneItemCommits(metered, oneItem);
-  const readsCorrected = billMissingItemReads(metered, meter);
 
   const prefix = `bench-${options.name}-${randomUUID().slice(0, 6)}`;
   const ingressStreams = Object.fromEntries(Object.keys(options.ingresses).map((name) => [name, `${prefix}-${name}`]));
@@ -256,17 +264,19 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
 
   const quiet = { warn: (message: string, attributes?: Readonly<Record<string, unknown>>) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`${attributes ? `${message} ${JSON.stringify(attributes)}` : message}\n`); } };
   const scheduler = await simulatedDelays(endpoints, options, resources, prefix, metered, free, meter, quiet);
-  const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: metered.dynamo });
-  const dispatcher = createDispatcherHandler({
-    store,
-    functions: options.functions,
-    ingresses: Object.fromEntries(Object.entries(options.ingresses).map(([name, spec]) => [ingressStreams[name]!, spec])),
-    ...(options.clock ? { clock: options.clock } : {}),
-    logger: quiet,
-  });
+  const dispatcherOn = (clients: LocalAwsClients) =>
+    createDispatcherHandler({
+      store: new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo }),
+      functions: options.functions,
+      ingresses: Object.fromEntries(Object.entries(options.ingresses).map(([name, spec]) => [ingressStreams[name]!, spec])),
+      ...(options.clock ? { clock: options.clock } : {}),
+      logger: quiet,
+    });
+  const dispatcher = dispatcherOn(metered);
+  const deliveryDispatcher = delivery === main ? dispatcher : dispatcherOn(delivery.clients);
   const relay = createRelayHandler({
-    kinesis: metered.kinesis,
-    sqs: metered.sqs,
+    kinesis: delivery.clients.kinesis,
+    sqs: delivery.clients.sqs,
     messageStream: resources.messageStream,
     egress: resources.egress,
     deadLetterQueueUrl: resources.deadLetterQueueUrl,
@@ -274,8 +284,9 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
     logger: quiet,
   });
   const lambdas: LambdaTally = { dispatcher: { invocations: 0, ms: 0 }, relay: { invocations: 0, ms: 0 } };
+  const deliveryLambdas: LambdaTally = delivery === main ? lambdas : { dispatcher: { invocations: 0, ms: 0 }, relay: { invocations: 0, ms: 0 } };
   const asLambda =
-    <E>(handler: (event: E) => Promise<StreamBatchResponse>, memoryMb: number, tally: { invocations: number; ms: number }) =>
+    <E>(handler: (event: E) => Promise<StreamBatchResponse>, memoryMb: number, tally: { invocations: number; ms: number }, meter: CostMeter) =>
     async (event: E): Promise<StreamBatchResponse> => {
       const began = process.hrtime.bigint();
       try {
@@ -287,18 +298,14 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
         tally.ms += ms;
       }
     };
-  const dispatcherLambda = asLambda<KinesisStreamEvent>(dispatcher, DISPATCHER_MEMORY_MB, lambdas.dispatcher);
-  const relayLambda = asLambda<DynamoDBStreamEvent>(relay, RELAY_MEMORY_MB, lambdas.relay);
+  const dispatcherLambda = asLambda<KinesisStreamEvent>(dispatcher, DISPATCHER_MEMORY_MB, lambdas.dispatcher, meter);
+  const deliveryDispatcherLambda = asLambda<KinesisStreamEvent>(deliveryDispatcher, DISPATCHER_MEMORY_MB, deliveryLambdas.dispatcher, delivery.meter);
+  const relayLambda = asLambda<DynamoDBStreamEvent>(relay, RELAY_MEMORY_MB, deliveryLambdas.relay, delivery.meter);
 
   const poller = new LocalPoller({
     sources: [
-      ...[resources.messageStream, ...Object.values(ingressStreams)].map((stream) => ({
-        kind: 'kinesis' as const,
-        client: free.kinesis,
-        stream,
-        handler: dispatcherLambda,
-        mapping: MAPPING,
-      })),
+      { kind: 'kinesis' as const, client: free.kinesis, stream: resources.messageStream, handler: deliveryDispatcherLambda, mapping: MAPPING },
+      ...Object.values(ingressStreams).map((stream) => ({ kind: 'kinesis' as const, client: free.kinesis, stream, handler: dispatcherLambda, mapping: MAPPING })),
       { kind: 'dynamodb' as const, api: free.streams, streamArn: resources.outboxStreamArn, handler: relayLambda, mapping: MAPPING },
     ],
     idlePollMs: 20,
@@ -317,6 +324,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
     checkStore,
     lambdas,
     oneItem,
+    delivery: { meter: delivery.meter, lambdas: deliveryLambdas, oneItem: delivery.oneItem },
     ingressStreams,
     scheduler,
     readsCorrected,
@@ -336,6 +344,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
       await scheduler.stop();
       await deleteLocalAws(free, resources, Object.values(ingressStreams));
       metered.destroy();
+      if (delivery !== main) delivery.clients.destroy();
       free.destroy();
     },
   };
@@ -358,6 +367,16 @@ async function simulatedDelays(
   await client.send(new CreateScheduleGroupCommand({ Name: group }));
   const { StreamDescriptionSummary } = await free.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: resources.messageStream }));
   return new EmulatedSchedulerDelays(client, metered.kinesis, group, StreamDescriptionSummary!.StreamARN!, options.clock, meter);
+}
+
+/** A meter, clients it meters, and the estimates that watch them. */
+function meteredClients(endpoints: LocalAwsEndpoints): { meter: CostMeter; clients: LocalAwsClients; oneItem: OneItemEstimate; readsCorrected: { units: number } } {
+  const meter = new CostMeter();
+  const clients = localAwsClients(endpoints);
+  for (const client of [clients.dynamo, clients.kinesis, clients.sqs]) meter.attach(client as Parameters<CostMeter['attach']>[0]);
+  const oneItem: OneItemEstimate = { transactions: 0, transactionalWriteUnits: 0, oneItemWriteUnits: 0 };
+  estimateOneItemCommits(clients, oneItem);
+  return { meter, clients, oneItem, readsCorrected: billMissingItemReads(clients, meter) };
 }
 
 /**
