@@ -11,17 +11,16 @@ import {
   type TransactWriteItem,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { Address } from '../core/Address';
+import { Address } from '../core/Address';
 import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
-import { type Effects, hasEffects } from '../core/Effects';
+import { hasEffects } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
-import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
+import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxEntriesOf, inboxKeyOf } from '../core/Inbox';
 import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
-import { encodeEffects } from './effectsCodec';
-import { decodeMessageBundle, encodeMessageBundle } from './messageRecords';
+import { decodeEffects, encodeEffects } from './effectsCodec';
 import { STATE_ATTR, decodeStateItem, encodeStateItem } from './stateItem';
 
 /** Attribute names of the outbox item (one item per commit that has effects). */
@@ -33,14 +32,21 @@ export const OUTBOX_ATTR = {
   ttl: 'ttl',
 } as const;
 
-/** Attribute names of an inbox item (one per receiver and sending commit). */
+/**
+ * Attribute names of an inbox item: one per receiver and sending commit, a marker that
+ * points at the commit's outbox item, which holds the messages.
+ */
 export const INBOX_ATTR = {
   /** The receiver's address key: the partition key. */
   address: 'address',
   /** The entry's key ({@link inboxKeyOf}): the sort key. */
   key: 'key',
-  /** The messages, as one message bundle (see `encodeMessageBundle`). */
-  messages: 'messages',
+  /** The sender's address key: the outbox item's partition key. */
+  sender: 'sender',
+  /** The sender's state version of the commit: the outbox item's sort key. */
+  version: 'version',
+  /** The commit's hashed token, which the outbox item carries too. */
+  token: 'token',
 } as const;
 
 /** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
@@ -189,7 +195,9 @@ export class DynamoStateStore implements StateStore {
     const keys = [...byKey.keys()];
     const chunks: string[][] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_MAX_KEYS));
-    const items = (await Promise.all(chunks.map((chunk) => this.batchGet(chunk)))).flat();
+    const items = (
+      await Promise.all(chunks.map((chunk) => this.batchGet(this.tableName, chunk.map((key) => ({ [STATE_ATTR.address]: { S: key } })), false, 'addresses')))
+    ).flat();
 
     const loaded = new Map<string, AddressState>();
     for (const item of items) {
@@ -257,8 +265,13 @@ export class DynamoStateStore implements StateStore {
       );
     }
     for (const entry of inboxEntries) {
-      const item = inboxItem(entry);
-      this.checkSize(item, `inbox item for ${entry.target.key} from ${address.key}`, 'send fewer or smaller messages to one address in one batch');
+      const item = {
+        [INBOX_ATTR.address]: { S: entry.target.key },
+        [INBOX_ATTR.key]: { S: entry.key },
+        [INBOX_ATTR.sender]: { S: address.key },
+        [INBOX_ATTR.version]: { N: String(state.version) },
+        [INBOX_ATTR.token]: { S: token },
+      };
       // A key is never written twice: an entry exists until its receiver has applied it.
       transactItems.push({ Put: { TableName: this.inboxTableName, Item: item, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
     }
@@ -266,7 +279,7 @@ export class DynamoStateStore implements StateStore {
       [OUTBOX_ATTR.address]: { S: address.key },
       [OUTBOX_ATTR.version]: { N: String(state.version) },
       [OUTBOX_ATTR.token]: { S: token },
-      [OUTBOX_ATTR.effects]: { B: encodeEffects(withWakeUps(commit.effects)) },
+      [OUTBOX_ATTR.effects]: { B: encodeEffects(commit.effects) },
       [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, this.outboxTtlDays)) },
     };
     this.checkSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
@@ -305,11 +318,28 @@ export class DynamoStateStore implements StateStore {
 
   /**
    * Queries each address's inbox, strongly consistent (an entry committed before is always
-   * seen), at most `limit` entries each, in key order.
+   * seen), at most `limit` entries each, in key order, and reads the messages from the
+   * outbox items the entries point at (strongly consistent too). An entry whose outbox item
+   * is gone (its TTL passed) or was replaced comes back `lost`, to be dead-lettered.
    */
   async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {
-    const pages = await Promise.all(addresses.map((address) => this.queryInbox(address, limit)));
-    return new Map(addresses.map((address, i) => [address.key, pages[i]!]));
+    const markers = await Promise.all(addresses.map((address) => this.queryInbox(address, limit)));
+    const outboxKeys = new Map<string, Record<string, AttributeValue>>();
+    for (const page of markers) for (const m of page.markers) outboxKeys.set(`${m.sender}\u0000${m.version}`, { [OUTBOX_ATTR.address]: { S: m.sender }, [OUTBOX_ATTR.version]: { N: String(m.version) } });
+    const keys = [...outboxKeys.values()];
+    const chunks: Record<string, AttributeValue>[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_MAX_KEYS));
+    const outboxItems = new Map<string, Record<string, AttributeValue>>();
+    for (const item of (await Promise.all(chunks.map((chunk) => this.batchGet(this.outboxTableName, chunk, true, 'outbox items')))).flat()) {
+      outboxItems.set(`${item[OUTBOX_ATTR.address]?.S}\u0000${item[OUTBOX_ATTR.version]?.N}`, item);
+    }
+    return new Map(
+      addresses.map((address, i) => {
+        const page = markers[i]!;
+        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(`${m.sender}\u0000${m.version}`)));
+        return [address.key, { entries, truncated: page.truncated }];
+      }),
+    );
   }
 
   /** Deletes inbox entries of `address`, 25 a call, retrying unprocessed ones a few times. */
@@ -336,7 +366,7 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  private async queryInbox(address: Address, limit: number): Promise<InboxPage> {
+  private async queryInbox(address: Address, limit: number): Promise<{ markers: InboxMarker[]; truncated: boolean }> {
     let response;
     try {
       response = await this.client.send(
@@ -352,8 +382,34 @@ export class DynamoStateStore implements StateStore {
     } catch (error) {
       throw classify(error, `Query of the inbox of ${address.key} in ${this.inboxTableName}`);
     }
-    const entries = (response.Items ?? []).map((item) => decodeInboxItem(item, address, this.inboxTableName));
-    return { entries, truncated: response.LastEvaluatedKey !== undefined };
+    const markers = (response.Items ?? []).map((item) => decodeInboxMarker(item, address, this.inboxTableName));
+    return { markers, truncated: response.LastEvaluatedKey !== undefined };
+  }
+
+  /** The inbox entry a marker points at: the commit's messages to `address`, or a lost entry. */
+  private entryOf(address: Address, marker: InboxMarker, outboxItem: Record<string, AttributeValue> | undefined): InboxEntry {
+    const lost = (why: string): InboxEntry => {
+      const reason = `LOST_INBOX_ENTRY: the messages of ${marker.sender} (version ${marker.version}) to ${address.key} cannot be read: ${why}`;
+      const value = new TextEncoder().encode(JSON.stringify({ inboxKey: marker.key, sender: marker.sender, version: marker.version, outboxTable: this.outboxTableName }));
+      const sender = Address.parse(marker.sender);
+      const placeholder: Envelope = { id: `lost/${marker.key}`, target: address, caller: sender, argument: { typename: LOST_INBOX_ENTRY_TYPE, value }, origin: { kind: 'function', source: marker.sender, position: marker.key.slice(marker.key.lastIndexOf(' ') + 1).replace(/^0+(?=\d)/, '') } };
+      return { key: marker.key, target: address, envelopes: [placeholder], lost: reason };
+    };
+    if (outboxItem === undefined) return lost(`the outbox item is gone from ${this.outboxTableName} (its TTL passed before the receiver applied them: keep outboxTtlDays above the longest a receiver may fall behind)`);
+    if (outboxItem[OUTBOX_ATTR.token]?.S !== marker.token) return lost(`the outbox item was replaced by a later commit of a new ${marker.sender} (its state had been deleted)`);
+    const bytes = outboxItem[OUTBOX_ATTR.effects]?.B;
+    let messages: Envelope[];
+    try {
+      if (bytes === undefined) throw new Error(`it has no binary "${OUTBOX_ATTR.effects}"`);
+      messages = decodeEffects(bytes).messages.filter((message) => message.target.equals(address));
+    } catch (cause) {
+      throw new TerminalError(`outbox item ${marker.sender} v${marker.version} in table ${this.outboxTableName} is malformed: ${describeError(cause)}; it was not written by DynamoStateStore`, {
+        cause,
+        code: 'MALFORMED_OUTBOX_ITEM',
+      });
+    }
+    if (messages.length === 0 || inboxKeyOf(messages[0]!) !== marker.key) return lost(`the outbox item holds no messages to ${address.key} under inbox key ${marker.key}`);
+    return { key: marker.key, target: address, envelopes: messages };
   }
 
   /**
@@ -379,24 +435,23 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  private async batchGet(keys: readonly string[]): Promise<Record<string, AttributeValue>[]> {
+  /** BatchGetItem of `keys` (at most 100) from `tableName`, retrying `UnprocessedKeys` with backoff. */
+  private async batchGet(tableName: string, keys: readonly Record<string, AttributeValue>[], consistent: boolean, what: string): Promise<Record<string, AttributeValue>[]> {
     const items: Record<string, AttributeValue>[] = [];
-    let pending: Record<string, AttributeValue>[] = keys.map((key) => ({ [STATE_ATTR.address]: { S: key } }));
+    let pending = [...keys];
     for (let attempt = 1; ; attempt++) {
       let response;
       try {
-        response = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false } } }),
-        );
+        response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } } }));
       } catch (error) {
-        throw classify(error, `BatchGetItem of ${pending.length} addresses from ${this.tableName}`);
+        throw classify(error, `BatchGetItem of ${pending.length} ${what} from ${tableName}`);
       }
-      items.push(...(response.Responses?.[this.tableName] ?? []));
-      pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      items.push(...(response.Responses?.[tableName] ?? []));
+      pending = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
       if (pending.length === 0) return items;
       if (attempt >= this.maxBatchGetAttempts) {
         throw new RetryableError(
-          `BatchGetItem from ${this.tableName} left ${pending.length} of ${keys.length} addresses unprocessed after ${attempt} attempts: the table is throttled; retry later or raise its capacity`,
+          `BatchGetItem from ${tableName} left ${pending.length} of ${keys.length} ${what} unprocessed after ${attempt} attempts: the table is throttled; retry later or raise its capacity`,
           { code: 'BATCH_GET_UNPROCESSED' },
         );
       }
@@ -411,44 +466,26 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
 }
 
-function inboxItem(entry: InboxEntry): Record<string, AttributeValue> {
-  return {
-    [INBOX_ATTR.address]: { S: entry.target.key },
-    [INBOX_ATTR.key]: { S: entry.key },
-    [INBOX_ATTR.messages]: { B: encodeMessageBundle(entry.envelopes).data },
-  };
+/** An inbox item as stored: where the messages of one commit to its receiver are. */
+interface InboxMarker {
+  readonly key: string;
+  readonly sender: string;
+  readonly version: number;
+  readonly token: string;
 }
 
-function decodeInboxItem(item: Record<string, AttributeValue>, address: Address, tableName: string): InboxEntry {
+function decodeInboxMarker(item: Record<string, AttributeValue>, address: Address, tableName: string): InboxMarker {
   const key = item[INBOX_ATTR.key]?.S;
-  const bytes = item[INBOX_ATTR.messages]?.B;
-  try {
-    if (key === undefined || bytes === undefined) throw new Error(`it has no "${INBOX_ATTR.key}" string or no binary "${INBOX_ATTR.messages}"`);
-    const envelopes = decodeMessageBundle(bytes);
-    if (!envelopes.every((envelope) => envelope.target.equals(address) && envelope.origin.kind === 'function')) {
-      throw new Error(`its messages are not all from functions to ${address.key}`);
-    }
-    return { key, target: address, envelopes };
-  } catch (cause) {
+  const sender = item[INBOX_ATTR.sender]?.S;
+  const version = Number(item[INBOX_ATTR.version]?.N);
+  const token = item[INBOX_ATTR.token]?.S;
+  if (key === undefined || sender === undefined || token === undefined || !Number.isSafeInteger(version) || version < 1) {
     throw new TerminalError(
-      `inbox item ${JSON.stringify(key ?? '?')} of ${address.key} in table ${tableName} is malformed: ${describeError(cause)}; it was not written by DynamoStateStore: repair or delete it`,
-      { cause, code: 'MALFORMED_INBOX_ITEM' },
+      `inbox item ${JSON.stringify(key ?? '?')} of ${address.key} in table ${tableName} is malformed: it needs strings "${INBOX_ATTR.key}", "${INBOX_ATTR.sender}", "${INBOX_ATTR.token}" and a version number; it was not written by DynamoStateStore: repair or delete it`,
+      { code: 'MALFORMED_INBOX_ITEM' },
     );
   }
-}
-
-/**
- * The effects as the outbox keeps them: the messages without their values. Their inbox
- * entries hold them; the relay only wakes the receivers up, and a receiver applies what its
- * inbox holds.
- */
-function withWakeUps(effects: Effects): Effects {
-  if (effects.messages.length === 0) return effects;
-  return { ...effects, messages: effects.messages.map(wakeUpOf) };
-}
-
-function wakeUpOf(message: Envelope): Envelope {
-  return { ...message, argument: { typename: message.argument.typename, value: null } };
+  return { key, sender, version, token };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { DeadLetter } from '../core/AddressState';
 import { type BackoffPolicy, type Sleep, backoffDelayMs, realSleep } from '../core/dispatch/retry';
 import type { Effects, EgressRecord } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
+import { asWakeUp } from '../core/Inbox';
 import { RetryableError, TerminalError, describeError } from '../core/errors';
 import type { DelayScheduler } from './DelayScheduler';
 import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes } from './messageRecords';
@@ -73,8 +74,9 @@ interface QueuedRecord {
 /**
  * Publishes the effects of committed outbox items, at least once:
  *
- * - messages go onto the message stream as ONE bundle record per target (split only past
- *   1 MiB) with sequential `PutRecords` calls that retry failed entries. A call never holds
+ * - messages go onto the message stream as wake-ups (without their values, which the
+ *   receivers read from their inboxes), ONE bundle record per target (split only past
+ *   1 MiB), with sequential `PutRecords` calls that retry failed entries. A call never holds
  *   two records of one key, and a key's next record waits until its previous one is in, so
  *   a retried record cannot be overtaken by a later one of its key: per-sender order
  *   survives partial failures;
@@ -132,7 +134,8 @@ export class OutboxRelay {
     });
     const queues: QueuedRecord[][] = [];
     for (const entries of byTarget.values()) {
-      const records = encodeMessageBundles(entries.map((e) => e.envelope), this.maxRecordBytes);
+      // Wake-ups: each receiver reads the messages themselves from its inbox (docs/exactly-once.md).
+      const records = encodeMessageBundles(entries.map((e) => asWakeUp(e.envelope)), this.maxRecordBytes);
       let next = 0;
       queues.push(
         records.map((record) => {

@@ -19,6 +19,23 @@ export interface InboxEntry {
   readonly target: Address;
   /** The messages, in the order sent; all to `target`, all with origin `function`. */
   readonly envelopes: readonly Envelope[];
+  /**
+   * Why the messages can no longer be read, when a store keeps them apart from the entry
+   * and they are gone (e.g. expired); `envelopes` then holds one placeholder that the
+   * dispatcher dead-letters with this reason instead of applying.
+   */
+  readonly lost?: string;
+}
+
+/** The type of the placeholder message of a lost inbox entry ({@link InboxEntry.lost}). */
+export const LOST_INBOX_ENTRY_TYPE = 'statefun.internal/lost-inbox-entry';
+
+/**
+ * A message as it travels to its receiver once its inbox entry holds it: a wake-up, the
+ * same envelope without its value.
+ */
+export function asWakeUp(message: Envelope): Envelope {
+  return { ...message, argument: { typename: message.argument.typename, value: null } };
 }
 
 /** Digits of a zero-padded sender position: positions stay below 2^128 (39 digits). */

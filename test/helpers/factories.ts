@@ -84,10 +84,3 @@ export function commitOf(state: AddressState, expectedVersion: number, effects: 
   return { address: state.address, expectedVersion, state, effects, token };
 }
 
-/**
- * `effects` as a store's outbox may keep them: the messages without their values (their
- * inbox entries hold them; the relay only wakes the receivers up).
- */
-export function withoutMessageValues(effects: Effects): unknown {
-  return { ...effects, messages: effects.messages.map((m) => ({ ...m, argument: { typename: m.argument.typename } })) };
-}

@@ -121,6 +121,9 @@ export async function planBatch(
     } else if (pastWindow?.has(envelope)) {
       invokedCopy ??= accepted.slice(0, i);
       deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
+    } else if (inboxMessages?.lostReason(envelope) !== undefined) {
+      invokedCopy ??= accepted.slice(0, i);
+      deadLetters.push(deadLetter(address, envelope, inboxMessages.lostReason(envelope)!, nowMs));
     } else {
       invokedCopy?.push(envelope);
     }
@@ -295,6 +298,8 @@ class PendingInbox {
   private readonly pendingIds = new Map<string, { sender: string; index: number }>();
   private readonly newlyApplied: string[] = [];
   private readonly present = new Set<string>();
+  /** Placeholder of a lost entry → why its messages cannot be read. */
+  private readonly lost = new Map<Envelope, string>();
 
   constructor(
     private readonly appliedBefore: ReadonlySet<string>,
@@ -309,6 +314,7 @@ class PendingInbox {
       let queue = this.bySender.get(sender);
       if (queue === undefined) this.bySender.set(sender, (queue = { entries: [], next: 0 }));
       for (const envelope of entry.envelopes) this.pendingIds.set(envelope.id, { sender, index: queue.entries.length });
+      if (entry.lost !== undefined) for (const envelope of entry.envelopes) this.lost.set(envelope, entry.lost);
       queue.entries.push(entry);
     }
   }
@@ -324,6 +330,11 @@ class PendingInbox {
     const queue = this.bySender.get(pending.sender)!;
     while (queue.next <= pending.index) batch.push(...queue.entries[queue.next++]!.envelopes);
     return false;
+  }
+
+  /** Why `envelope`, the placeholder of a lost entry, cannot be applied; undefined for any other message. */
+  lostReason(envelope: Envelope): string | undefined {
+    return this.lost.size === 0 ? undefined : this.lost.get(envelope);
   }
 
   /** Places every pending message not placed yet, each sender's in order. */

@@ -1,3 +1,4 @@
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
@@ -296,6 +297,29 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     // Assess
     expect(metrics.drain()).toEqual({ [DISPATCHER_METRICS.recordsReceived]: 2, [DISPATCHER_METRICS.deadLetters]: 2 });
     expect(quiet.warn).toHaveBeenCalledWith('undecodable record: dead-lettering it', expect.objectContaining({ stream: 'unconfigured', shardId, reason: expect.stringContaining('stream unconfigured is not a configured ingress') }));
+  });
+
+  it('dead-letters a message whose outbox item is gone (the inbox entry is lost), naming both, and clears the entry', async () => {
+    // Prepare: a sender's commit, then its outbox item deleted (as an expired TTL would)
+    const { handler, fn } = setup();
+    const a = fresh('lost');
+    const sender = Address.of('test/sender', `lost-${run}`);
+    const messages = await sent(fromSender(a, sender, 1, 'never read'));
+    await fx.client.send(new DeleteItemCommand({ TableName: fx.outboxTableName, Key: { address: { S: sender.key }, version: { N: '1' } } }));
+    const calls = fn.requests.length;
+
+    // Act
+    const response = await handler(kinesisEvent(bundleRecord(MESSAGES, 1, messages)));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(fn.requests.length).toBe(calls);
+    const [effects] = await fx.outboxOf(a);
+    const [deadLetter] = effects!.deadLetters;
+    expect(deadLetter!.reason).toBe(
+      `LOST_INBOX_ENTRY: the messages of ${sender.key} (version 1) to ${a.key} cannot be read: the outbox item is gone from ${fx.outboxTableName} (its TTL passed before the receiver applied them: keep outboxTtlDays above the longest a receiver may fall behind)`,
+    );
+    expect((await fx.store.readInbox([a], 10)).get(a.key)!.entries).toEqual([]);
   });
 
   it('dead-letters an ingress record older than the duplicate window, counts it and says so, and applies the fresh one', async () => {
