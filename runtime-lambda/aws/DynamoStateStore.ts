@@ -137,9 +137,13 @@ export type DynamoStateStoreOptions = DynamoStateStoreBaseOptions & (WithClient 
  *   on stale state fails its commit with {@link StateConflictError} and is re-run on fresh
  *   state.
  * - `commit` writes the state item conditionally on `expectedVersion`, together with ONE
- *   outbox item holding every effect of the batch, in one `TransactWriteItems` whose
- *   `ClientRequestToken` is a hash of `commit.token`. A commit without effects is one
- *   conditional `PutItem` (half the write units of a transaction).
+ *   outbox item holding every effect of the batch and one inbox marker per receiver of its
+ *   messages, in one `TransactWriteItems` whose `ClientRequestToken` is a hash of
+ *   `commit.token`. A commit without effects is one conditional `PutItem` (half the write
+ *   units of a transaction). An address left empty is written as a tombstone that TTL
+ *   deletes one duplicate window later.
+ * - `readInbox` queries an address's markers (strongly consistent) and reads the messages
+ *   from the outbox items they point at; `clearInbox` deletes applied markers.
  * - A commit is applied at most once: a retry of a commit that landed fails the version
  *   condition ({@link StateConflictError}; the dispatcher then finds its messages applied),
  *   or, for an identical transaction within 10 minutes, DynamoDB answers it from its

@@ -31,6 +31,14 @@ const scorer = defineFunction({
   },
 });
 
+/**
+ * Who sends: `fan-in`, one one-shot sender per message; `one-sender`, one sender that gets
+ * one ingress record per invocation, so one message per commit (the same traffic at the
+ * receiver, from one sender); `one-sender-batched`, one sender that gets 100 records per
+ * invocation and so sends 100 messages per commit.
+ */
+export type FanInShape = 'fan-in' | 'one-sender' | 'one-sender-batched';
+
 /** The receiver's side of a run and the senders' side, metered apart. */
 export interface FanInRun {
   /** Delivering and applying the messages at the receiver: the relay and the message stream's dispatcher. */
@@ -47,13 +55,14 @@ export interface FanInRun {
  * metered apart from the senders', so the receiver's figures are what receiving a message
  * costs. Checks the receiver counted every message exactly once.
  */
-export async function runFanIn(endpoints: LocalAwsEndpoints, messages: number, shape: 'fan-in' | 'one-sender'): Promise<FanInRun> {
+export async function runFanIn(endpoints: LocalAwsEndpoints, messages: number, shape: FanInShape): Promise<FanInRun> {
   const functions = new StatefulFunctions().withFunction(txManager).withFunction(scorer).resolver();
   const app = await startMeteredApp(endpoints, {
     name: shape,
     functions,
     ingresses: { [INGRESS]: { functionType: SENDER_TYPE, valueType: payloadType.typename } },
     ingressShards: 2,
+    ingressBatchSize: shape === 'one-sender' ? 1 : 100,
     meterDeliveryApart: true,
   });
   try {
@@ -76,7 +85,7 @@ export async function runFanIn(endpoints: LocalAwsEndpoints, messages: number, s
     const count = stored ? Types.int.deserialize(stored.value) : 0;
     if (count !== messages) throw new Error(`${shape}: the receiver counted ${count} of ${messages} messages`);
     if (app.poller.summary().recordsFailed > 0) throw new Error(`${shape}: ${app.poller.summary().recordsFailed} records failed`);
-    const senders = shape === 'fan-in' ? `${messages} one-shot senders` : 'one sender';
+    const senders = { 'fan-in': `${messages} one-shot senders`, 'one-sender': 'one sender, one message per commit', 'one-sender-batched': 'one sender, 100 messages per commit' }[shape];
     return {
       receiver: {
         title: `${shape}: ${messages} messages of 1 KB to one receiver from ${senders}, at the receiver (relay + its dispatcher)`,

@@ -106,6 +106,8 @@ export interface MeteredAppOptions {
   /** Ingress name → spec; each gets a stream `<prefix>-<name>` of `ingressShards` shards. */
   readonly ingresses: Readonly<Record<string, IngressSpec>>;
   readonly ingressShards?: number;
+  /** Records per invocation on the ingress streams. @default 100, as on the message stream */
+  readonly ingressBatchSize?: number;
   readonly messageShards?: number;
   readonly sqsEgress?: readonly string[];
   readonly clock?: Clock;
@@ -305,7 +307,13 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
   const poller = new LocalPoller({
     sources: [
       { kind: 'kinesis' as const, client: free.kinesis, stream: resources.messageStream, handler: deliveryDispatcherLambda, mapping: MAPPING },
-      ...Object.values(ingressStreams).map((stream) => ({ kind: 'kinesis' as const, client: free.kinesis, stream, handler: dispatcherLambda, mapping: MAPPING })),
+      ...Object.values(ingressStreams).map((stream) => ({
+        kind: 'kinesis' as const,
+        client: free.kinesis,
+        stream,
+        handler: dispatcherLambda,
+        mapping: { ...MAPPING, batchSize: options.ingressBatchSize ?? MAPPING.batchSize },
+      })),
       { kind: 'dynamodb' as const, api: free.streams, streamArn: resources.outboxStreamArn, handler: relayLambda, mapping: MAPPING },
     ],
     idlePollMs: 20,
@@ -382,7 +390,8 @@ function meteredClients(endpoints: LocalAwsEndpoints): { meter: CostMeter; clien
 /**
  * Watches the store's TransactWriteItems on `clients.dynamo` and adds to `estimate` what they
  * bill (2 units per KB per item) and what one PutItem of the state item with the outbox
- * item's attributes inside would bill instead (1 unit per KB of the merged item).
+ * item's attributes inside would bill instead (1 unit per KB of the merged item), or, for
+ * a commit with inbox markers, a transaction of the merged item and the markers.
  */
 function estimateOneItemCommits(clients: LocalAwsClients, estimate: OneItemEstimate): void {
   type Put = { Put?: { Item?: Record<string, AttributeValue> } };
@@ -393,10 +402,14 @@ function estimateOneItemCommits(clients: LocalAwsClients, estimate: OneItemEstim
       estimate.transactions++;
       for (const item of items) estimate.transactionalWriteUnits += 2 * Math.max(1, Math.ceil(dynamoItemSize(item) / 1024));
       // The merged item: the state item with the outbox item's effects attribute inside (its
-      // address, version and token repeat the state item's).
+      // address, version and token repeat the state item's). Inbox markers belong to their
+      // receivers' partitions and cannot merge: with any, the commit stays a transaction.
       const merged: Record<string, AttributeValue> = { ...(items[0] ?? {}) };
+      const markers = items.slice(1).filter((item) => !item.effects);
       for (const [i, item] of items.slice(1).entries()) if (item.effects) merged[`pendingEffects${i}`] = item.effects;
-      estimate.oneItemWriteUnits += Math.max(1, Math.ceil(dynamoItemSize(merged) / 1024));
+      const perKb = markers.length > 0 ? 2 : 1;
+      estimate.oneItemWriteUnits += perKb * Math.max(1, Math.ceil(dynamoItemSize(merged) / 1024));
+      for (const marker of markers) estimate.oneItemWriteUnits += 2 * Math.max(1, Math.ceil(dynamoItemSize(marker) / 1024));
     }
     return result;
   };

@@ -27,9 +27,9 @@ export function dollarsPerMillion(result: WorkloadResult): number {
 /**
  * The lines of one workload: calls and billed units per message, what dominates, the
  * estimate of the one-item commit (DESIGN.md lever 1), and exactly one
- * `cost: $X per million messages` line.
+ * `<label>: $X per million messages` line (`cost: ...` by default).
  */
-export function reportLines(result: WorkloadResult): string[] {
+export function reportLines(result: WorkloadResult, label = 'cost', extra: readonly string[] = []): string[] {
   const { meter, messages } = result;
   const u = meter.units;
   const per = (n: number) => n / messages;
@@ -58,13 +58,14 @@ export function reportLines(result: WorkloadResult): string[] {
     const o = result.oneItem;
     const saved = (o.transactionalWriteUnits - o.oneItemWriteUnits) * US_EAST_1_PRICES.dynamoWriteUnit;
     lines.push(
-      `  effects in the state item (not built): ${o.transactions} transactions bill ${o.transactionalWriteUnits} WRU; one PutItem each would bill ${o.oneItemWriteUnits} ` +
+      `  effects in the state item (not built): ${o.transactions} transactions bill ${o.transactionalWriteUnits} WRU; merged (one PutItem, or the merged item with the inbox markers) they would bill ${o.oneItemWriteUnits} ` +
         `(-$${perMillion(saved, messages).toFixed(2)}/M, to $${perMillion(total - saved, messages).toFixed(2)}/M)`,
     );
   }
   if (result.perTransaction) {
     lines.push(`  = $${perMillion(total, result.perTransaction.transactions).toFixed(2)} per million transactions (${fmt(messages / result.perTransaction.transactions, 2)} messages each)`);
   }
-  lines.push(`cost: $${dollarsPerMillion(result).toFixed(2)} per million messages`);
+  lines.push(...extra);
+  lines.push(`${label}: $${dollarsPerMillion(result).toFixed(2)} per million messages`);
   return lines;
 }
