@@ -14,67 +14,18 @@ import {
 import { Address } from '../core/Address';
 import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
-import { hasEffects } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
-import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxEntriesOf, inboxKeyOf } from '../core/Inbox';
+import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxKeyOf } from '../core/Inbox';
 import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
-import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
-import { decodeEffects, encodeEffects } from './effectsCodec';
-import { STATE_ATTR, decodeStateItem, encodeStateItem } from './stateItem';
-
-/** Attribute names of the outbox item (one item per commit that has effects). */
-export const OUTBOX_ATTR = {
-  address: 'address',
-  version: 'version',
-  token: 'token',
-  effects: 'effects',
-  ttl: 'ttl',
-} as const;
-
-/**
- * Attribute names of an inbox item: one per receiver and sending commit, a marker that
- * points at the commit's outbox item, which holds the messages.
- */
-export const INBOX_ATTR = {
-  /** The receiver's address key: the partition key. */
-  address: 'address',
-  /** The entry's key ({@link inboxKeyOf}): the sort key. */
-  key: 'key',
-  /** The sender's address key: the outbox item's partition key. */
-  sender: 'sender',
-  /** The sender's state version of the commit: the outbox item's sort key. */
-  version: 'version',
-  /** The commit's hashed token, which the outbox item carries too. */
-  token: 'token',
-} as const;
-
-/** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
-const MAX_TRANSACTION_ITEMS = 100;
-/** BatchWriteItem takes at most 25 requests. */
-const BATCH_WRITE_MAX = 25;
-
-/** Days an outbox item is kept past its commit by default: well past the 24-hour stream retention. */
-export const DEFAULT_OUTBOX_TTL_DAYS = 7;
-
-const DAY_SECONDS = 24 * 60 * 60;
-
-/**
- * The outbox item's `ttl` (epoch seconds): `ttlDays` after the commit's time as the committed
- * state and its dead letters record it ({@link latestTimeMs}), never the clock at send time,
- * so a retried transaction sends an identical item.
- *
- * @example
- * const ttl = outboxTtlEpochSeconds(commit, 7); // seven days after the commit
- */
-export function outboxTtlEpochSeconds(commit: Pick<Commit, 'state' | 'effects'>, ttlDays: number): number {
-  let committedAtMs = latestTimeMs(commit.state);
-  for (const deadLetter of commit.effects.deadLetters) committedAtMs = Math.max(committedAtMs, deadLetter.atMs);
-  return Math.floor(committedAtMs / 1000) + Math.round(ttlDays * DAY_SECONDS);
-}
+import { decodeEffects } from './effectsCodec';
+import { DEFAULT_OUTBOX_TTL_DAYS, INBOX_ATTR, OUTBOX_ATTR, commitItems } from './commitItems';
+import { STATE_ATTR, decodeStateItem } from './stateItem';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_MAX_KEYS = 100;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_MAX = 25;
 
 interface DynamoStateStoreBaseOptions {
   /** The state table: partition key `address` (S). See `createTables`. */
@@ -222,8 +173,10 @@ export class DynamoStateStore implements StateStore {
       );
     }
     const token = requestToken(this.tableName, commit);
-    const stateItem = encodeStateItem(state, token, isEmptyState(state) ? this.tombstoneTtlEpochSeconds(state) : this.stateTtl?.(state));
-    this.checkSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
+    const items = commitItems(commit, token, {
+      stateTtlEpochSeconds: (committed) => (isEmptyState(committed) ? this.tombstoneTtlEpochSeconds(committed) : this.stateTtl?.(committed)),
+      outboxTtlDays: this.outboxTtlDays,
+    });
 
     const names: Record<string, string> = {};
     const values: Record<string, AttributeValue> = {};
@@ -248,9 +201,9 @@ export class DynamoStateStore implements StateStore {
       ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
     };
 
-    if (!hasEffects(commit.effects)) {
+    if (items.outboxItem === undefined) {
       try {
-        await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: stateItem, ...condition }));
+        await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: items.stateItem, ...condition }));
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {
           throw new StateConflictError(address.key, expectedVersion, { cause: error });
@@ -260,34 +213,12 @@ export class DynamoStateStore implements StateStore {
       return;
     }
 
-    const transactItems: TransactWriteItem[] = [{ Put: { TableName: this.tableName, Item: stateItem, ...condition } }];
-    const inboxEntries = inboxEntriesOf(commit.effects.messages);
-    if (inboxEntries.length + 2 > MAX_TRANSACTION_ITEMS) {
-      throw new CommitTooLargeError(
-        `batch on ${address.key} sent messages to ${inboxEntries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
-        { code: 'TOO_MANY_RECEIVERS' },
-      );
-    }
-    for (const entry of inboxEntries) {
-      const item = {
-        [INBOX_ATTR.address]: { S: entry.target.key },
-        [INBOX_ATTR.key]: { S: entry.key },
-        [INBOX_ATTR.sender]: { S: address.key },
-        [INBOX_ATTR.version]: { N: String(state.version) },
-        [INBOX_ATTR.token]: { S: token },
-      };
+    const transactItems: TransactWriteItem[] = [{ Put: { TableName: this.tableName, Item: items.stateItem, ...condition } }];
+    for (const marker of items.inboxMarkers) {
       // A key is never written twice: an entry exists until its receiver has applied it.
-      transactItems.push({ Put: { TableName: this.inboxTableName, Item: item, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
+      transactItems.push({ Put: { TableName: this.inboxTableName, Item: marker, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
     }
-    const outboxItem: Record<string, AttributeValue> = {
-      [OUTBOX_ATTR.address]: { S: address.key },
-      [OUTBOX_ATTR.version]: { N: String(state.version) },
-      [OUTBOX_ATTR.token]: { S: token },
-      [OUTBOX_ATTR.effects]: { B: encodeEffects(commit.effects) },
-      [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, this.outboxTtlDays)) },
-    };
-    this.checkSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
-    transactItems.push({ Put: { TableName: this.outboxTableName, Item: outboxItem } });
+    transactItems.push({ Put: { TableName: this.outboxTableName, Item: items.outboxItem } });
 
     try {
       await this.client.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: transactItems }));
@@ -427,16 +358,6 @@ export class DynamoStateStore implements StateStore {
   /** Destroys the client if the store created it (from `clientConfig`). */
   destroy(): void {
     if (this.ownsClient) this.client.destroy();
-  }
-
-  private checkSize(item: Record<string, AttributeValue>, what: string, fix: string): void {
-    const bytes = dynamoItemSize(item);
-    if (bytes > MAX_ITEM_BYTES) {
-      throw new CommitTooLargeError(
-        `${what} would be ${bytes} bytes, over DynamoDB's item limit of ${MAX_ITEM_BYTES} bytes (400 KB): ${fix}`,
-        { code: 'ITEM_TOO_LARGE' },
-      );
-    }
   }
 
   /** BatchGetItem of `keys` (at most 100) from `tableName`, retrying `UnprocessedKeys` with backoff. */

@@ -5,7 +5,7 @@ import type { Effects } from '../core/Effects';
 import { NO_EFFECTS } from '../core/Effects';
 import { describeError } from '../core/errors';
 import type { DelayScheduler } from '../aws/DelayScheduler';
-import { OUTBOX_ATTR } from '../aws/DynamoStateStore';
+import { OUTBOX_ATTR } from '../aws/commitItems';
 import { decodeEffects } from '../aws/effectsCodec';
 import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';

@@ -3,6 +3,7 @@ import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../co
 import { type Effects, hasEffects } from '../core/Effects';
 import { StateConflictError } from '../core/errors';
 import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
+import { commitItems } from '../aws/commitItems';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 
 /** Effects committed and not yet relayed, with the token of the commit that wrote them. */
@@ -13,12 +14,15 @@ export interface OutboxEntry {
 }
 
 const COMMITTED: Promise<void> = Promise.resolve();
+/** As long as the hashed token DynamoStateStore writes, so the sizes match. */
+const PLACEHOLDER_TOKEN = '-'.repeat(36);
 
 /**
  * The {@link StateStore} of the local runtime: a map of address states with a version check
  * on every commit, the inboxes of the messages committed and not yet applied, and an outbox
  * of committed effects that the local relay drains. Commits are atomic because they run
- * without an `await` between the check and the writes.
+ * without an `await` between the check and the writes. A commit DynamoDB would refuse (an
+ * item over 400 KB, more than 98 receivers) is refused here the same way ({@link commitItems}).
  */
 export class InMemoryStateStore implements StateStore {
   private readonly states = new Map<string, AddressState>();
@@ -34,6 +38,12 @@ export class InMemoryStateStore implements StateStore {
 
   // Not `async`: a commit runs once per invocation, and a settled promise is all it needs.
   commit(commit: Commit): Promise<void> {
+    try {
+      // The items DynamoDB would be sent, built only to be checked: what AWS refuses fails here too.
+      commitItems(commit, PLACEHOLDER_TOKEN);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const current = this.states.get(commit.address.key);
     if ((current?.version ?? 0) !== commit.expectedVersion) {
       return Promise.reject(new StateConflictError(commit.address.key, commit.expectedVersion));

@@ -182,5 +182,26 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
       expectSameState((await store.load([address])).get(address.key), state);
       expect(await underTest.outboxOf(address)).toHaveLength(1);
     });
+
+    it('refuses what DynamoDB refuses, the same way: a state item over 400 KB, a commit to more than 98 receivers; nothing is written', async () => {
+      // Prepare
+      const big = fresh('big');
+      const large = { ...richState(big, 1), values: new Map([['blob', { typename: 'test/bytes', value: new Uint8Array(410 * 1024), touchedAtMs: 1 }]]) };
+      const fanOut = fresh('fan-out');
+      const base = richEffects(fanOut).messages[0]!;
+      const messages = Array.from({ length: 99 }, (_, i) => ({ ...base, id: `b.m${i}`, target: Address.of('contract/fn', `r${i}`), origin: { kind: 'function' as const, source: fanOut.key, position: String(4096 + i) } }));
+
+      // Act
+      const tooLarge = store.commit(commitOf(large, 0));
+      const tooWide = store.commit(commitOf(richState(fanOut, 1), 0, { ...richEffects(fanOut), messages }));
+
+      // Assess
+      await expect(tooLarge).rejects.toMatchObject({ name: 'CommitTooLargeError', code: 'ITEM_TOO_LARGE' });
+      await expect(tooLarge).rejects.toThrow(/^state item of contract\/fn\/big-\S+ would be \d+ bytes, over DynamoDB's item limit of 409600 bytes \(400 KB\): keep fewer or smaller state values/);
+      await expect(tooWide).rejects.toMatchObject({ name: 'CommitTooLargeError', code: 'TOO_MANY_RECEIVERS' });
+      await expect(tooWide).rejects.toThrow('sent messages to 99 addresses; one commit reaches at most 98');
+      const loaded = await store.load([big, fanOut]);
+      expect([loaded.get(big.key)!.version, loaded.get(fanOut.key)!.version]).toEqual([0, 0]);
+    });
   });
 }

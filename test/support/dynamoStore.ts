@@ -3,7 +3,8 @@ import { DeleteTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/clien
 import type { Address } from '../../runtime-lambda/core/Address';
 import type { Effects } from '../../runtime-lambda/core/Effects';
 import { createTables } from '../../runtime-lambda/aws/createTables';
-import { DynamoStateStore, OUTBOX_ATTR } from '../../runtime-lambda/aws/DynamoStateStore';
+import { OUTBOX_ATTR } from '../../runtime-lambda/aws/commitItems';
+import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
 import { decodeEffects } from '../../runtime-lambda/aws/effectsCodec';
 import { dynamoClientConfig } from './awsClientConfig';
 

@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
 import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
-import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/DynamoStateStore';
+import { OUTBOX_ATTR } from '../../../runtime-lambda/aws/commitItems';
 import { ConfigurationError } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
 import { lambdaPowertools, traced } from '../../../runtime-lambda/handlers/observability/powertools';

@@ -1,4 +1,4 @@
-import { DEFAULT_OUTBOX_TTL_DAYS, outboxTtlEpochSeconds } from '../../../runtime-lambda/aws/DynamoStateStore';
+import { DEFAULT_OUTBOX_TTL_DAYS, outboxTtlEpochSeconds } from '../../../runtime-lambda/aws/commitItems';
 import { latestTimeMs } from '../../../runtime-lambda/core/AddressState';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { type AddressState, emptyState } from '../../../runtime-lambda/core/AddressState';
