@@ -61,8 +61,9 @@ export interface RelayOutcome {
 /** PutRecords takes at most 500 records and 5 MiB. */
 const PUT_RECORDS_MAX_ENTRIES = 500;
 const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
-/** SendMessageBatch takes at most 10 messages (and 256 KiB, which outbox items keep to). */
+/** SendMessageBatch takes at most 10 messages and 256 KiB (body and attributes) in all. */
 const SQS_BATCH_MAX = 10;
+const SQS_BATCH_MAX_BYTES = 256 * 1024;
 const DEFAULT_RETRY: BackoffPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
 
 interface QueuedRecord {
@@ -253,31 +254,35 @@ export class OutboxRelay {
     }
   }
 
+  /** Puts `records` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */
   private async putEgressRecords(stream: string, records: readonly EgressRecord[]): Promise<void> {
-    let pending = records.map((record) => ({
+    const entries = records.map((record) => ({
       PartitionKey: record.id.length <= 256 ? record.id : hashed(record.id),
       Data: record.argument.value ?? new Uint8Array(0),
     }));
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let failed: typeof pending = pending;
-      let last = '';
-      try {
-        const out = await this.options.kinesis.send(new PutRecordsCommand({ ...streamRef(stream), Records: pending }));
-        failed = pending.filter((_, i) => {
-          const result = out.Records?.[i];
-          if (result?.ErrorCode === undefined && result?.SequenceNumber !== undefined) return false;
-          last = `${result?.ErrorCode}: ${result?.ErrorMessage}`;
-          return true;
-        });
-      } catch (error) {
-        last = describeError(error);
+    for (const chunk of chunked(entries, PUT_RECORDS_MAX_ENTRIES, PUT_RECORDS_MAX_BYTES, (e) => e.Data.byteLength + Buffer.byteLength(e.PartitionKey))) {
+      let pending = chunk;
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        let failed: typeof pending = pending;
+        let last = '';
+        try {
+          const out = await this.options.kinesis.send(new PutRecordsCommand({ ...streamRef(stream), Records: pending }));
+          failed = pending.filter((_, i) => {
+            const result = out.Records?.[i];
+            if (result?.ErrorCode === undefined && result?.SequenceNumber !== undefined) return false;
+            last = `${result?.ErrorCode}: ${result?.ErrorMessage}`;
+            return true;
+          });
+        } catch (error) {
+          last = describeError(error);
+        }
+        pending = failed;
+        if (pending.length === 0) break;
+        if (attempt >= this.retry.maxAttempts) {
+          throw new RetryableError(`PutRecords to egress stream ${stream} kept failing ${pending.length} record(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
+        }
+        await this.sleep(backoffDelayMs(this.retry, attempt));
       }
-      pending = failed;
-      if (pending.length === 0) return;
-      if (attempt >= this.retry.maxAttempts) {
-        throw new RetryableError(`PutRecords to egress stream ${stream} kept failing ${pending.length} record(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
-      }
-      await this.sleep(backoffDelayMs(this.retry, attempt));
     }
   }
 
@@ -288,8 +293,10 @@ export class OutboxRelay {
     const sqs = this.options.sqs;
     if (sqs === undefined) throw new TerminalError(`sending to SQS queue ${queueUrl} needs an SQS client: give the relay one`, { code: 'NO_SQS_CLIENT' });
     const fifo = queueUrl.endsWith('.fifo');
-    for (let start = 0; start < messages.length; start += SQS_BATCH_MAX) {
-      let pending: SendMessageBatchRequestEntry[] = messages.slice(start, start + SQS_BATCH_MAX).map((m, i) => ({
+    const sizeOf = (m: (typeof messages)[number]) =>
+      Buffer.byteLength(m.body) + Object.entries(m.attributes).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v) + 'String'.length, 0);
+    for (const batch of chunked(messages, SQS_BATCH_MAX, SQS_BATCH_MAX_BYTES, sizeOf)) {
+      let pending: SendMessageBatchRequestEntry[] = batch.map((m, i) => ({
         Id: String(i),
         MessageBody: m.body,
         MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
@@ -318,6 +325,28 @@ export class OutboxRelay {
       }
     }
   }
+}
+
+/**
+ * `items` in order, cut into runs of at most `maxCount` items and `maxBytes` bytes (an item
+ * larger than `maxBytes` alone is a run of its own: the service then says what is wrong).
+ */
+function chunked<T>(items: readonly T[], maxCount: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (run.length > 0 && (run.length === maxCount || bytes + size > maxBytes)) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 function streamRef(stream: string): { StreamName: string } | { StreamARN: string } {

@@ -24,6 +24,7 @@ import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
 import { RELAY_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { SqsDelayScheduler } from '../../../runtime-lambda/aws/SqsDelayScheduler';
 import { outboxStreamRecord } from '../../helpers/awsEventFactories';
+import { drainQueue } from '../../support/drainQueue';
 import { readKinesisStream } from '../../support/readKinesisStream';
 import { commitOf, ingressEnvelope, readText, textValue } from '../../helpers/factories';
 import { emptyState } from '../../../runtime-lambda/core/AddressState';
@@ -232,6 +233,35 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
       await fx.close();
       flaky.destroy();
     }
+  });
+
+  it('chunks egress by the sinks\' limits: 600 records to a Kinesis egress (500 a call), ten 40 KB records to SQS (256 KiB a batch), all in order', async () => {
+    // Prepare
+    const egressStream = `egress-${suffix}`;
+    await kinesis.send(new CreateStreamCommand({ StreamName: egressStream, ShardCount: 1 }));
+    await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StreamName: egressStream });
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `wide-${suffix}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+    const relay = createRelayHandler({
+      kinesis,
+      sqs,
+      messageStream: stream,
+      egress: { 'test/stream': { kinesisStream: egressStream }, 'test/queue': { sqsQueueUrl: queueUrl } },
+      logger: quiet,
+    });
+    const toStream = Array.from({ length: 600 }, (_, i) => ({ id: `b9.e${i}`, egress: 'test/stream', argument: textValue(`record ${i}`) }));
+    const toQueue = Array.from({ length: 10 }, (_, i) => ({ id: `b9.q${i}`, egress: 'test/queue', argument: textValue(`${i}:${'x'.repeat(40 * 1024)}`) }));
+
+    // Act
+    const response = await relay({ Records: [outboxStreamRecord(outboxItem(90, { egress: [...toStream, ...toQueue] }), 90)] });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const onStream = await readKinesisStream(kinesis, egressStream);
+    expect(onStream.map((r) => Buffer.from(r.kinesis.data, 'base64').toString('utf8'))).toEqual(toStream.map((r) => readText(r.argument)));
+    const received = await drainQueue(sqs, queueUrl);
+    expect(received.map((m) => m.body.split(':')[0])).toEqual(toQueue.map((_, i) => String(i)));
+    await kinesis.send(new DeleteStreamCommand({ StreamName: egressStream }));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
   });
 
   it('reports the first outbox item it could not relay', async () => {
