@@ -33,11 +33,12 @@ import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
 import { decodeEffects } from '../../runtime-lambda/aws/effectsCodec';
 import { decodeMessageBundle } from '../../runtime-lambda/aws/messageRecords';
-import { type LocalAwsEndpoints, type LocalAwsResources, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
+import { type LocalAwsClients, type LocalAwsEndpoints, type LocalAwsResources, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
 import { LocalPoller, type PollerProgress } from '../../runtime-lambda/aws/LocalPoller';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
-import { createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
+import { type DispatcherHandlerOptions, createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
 import { createRelayHandler } from '../../runtime-lambda/handlers/relay';
+import type { HandlerLogger } from '../../runtime-lambda/handlers/observability/telemetry';
 import { mulberry32 } from '../../functions/fraud-detection/sample';
 import { drainQueue } from '../support/drainQueue';
 import { readKinesisStream } from '../support/readKinesisStream';
@@ -390,6 +391,109 @@ export async function asInvocation<E>(handler: (event: E) => Promise<StreamBatch
   return response;
 }
 
+/** Every fault counter at zero. */
+export function noFaults(): FaultCounts {
+  return {
+    crashBeforeCommit: 0,
+    crashAfterCommit: 0,
+    crashBeforeCheckpoint: 0,
+    relayCrashMidBatch: 0,
+    partialPutRecords: 0,
+    batchDeliveredTwice: 0,
+    racingDispatchers: 0,
+    functionThrows: 0,
+    functionTimesOut: 0,
+  };
+}
+
+/** What {@link faultyPoller} drives. */
+export interface FaultyPollerOptions {
+  readonly dispatcher: DispatcherHandlerOptions;
+  /** The app's resources: the relay publishes to its message stream, egresses and dead-letter queue. */
+  readonly resources: LocalAwsResources;
+  /** The pollers' clients. */
+  readonly clients: LocalAwsClients;
+  /** The relay's clients (its Kinesis client gets the partial-`PutRecords` faults). */
+  readonly relayClients: LocalAwsClients;
+  /** The ingress streams the dispatcher reads besides the message stream. */
+  readonly ingressStreams: readonly string[];
+  /** Parallelization factor of the relay's outbox-stream mapping (lanes by item key). */
+  readonly relayLanes: number;
+  readonly chance: () => boolean;
+  readonly random: () => number;
+  readonly faults: FaultCounts;
+  readonly logger: HandlerLogger;
+}
+
+/**
+ * The real dispatcher and relay handlers under a {@link LocalPoller} (batches of 100, two
+ * lanes per Kinesis shard, bisect on error, unlimited retries), with the faults of
+ * docs/chaos.md: two dispatchers racing on one batch, crashes before or after a commit, a
+ * batch delivered twice, the relay dying mid-batch, `PutRecords` failing single entries,
+ * crashes before the checkpoint. Started; the caller waits for it and stops it.
+ */
+export function faultyPoller(options: FaultyPollerOptions): LocalPoller {
+  const { chance, random, faults } = options;
+  const primary = createDispatcherHandler(options.dispatcher);
+  const rival = createDispatcherHandler(options.dispatcher);
+  // A crash in one invocation out of 1/(2 × fault rate), at a random commit of it.
+  const crashAt = () => (chance() || chance() ? { commit: Math.floor(random() * 4), before: random() < 0.5 } : undefined);
+  const dispatcher = async (event: KinesisStreamEvent): Promise<StreamBatchResponse> => {
+    if (chance()) {
+      faults.racingDispatchers++;
+      const [response] = await Promise.all([asInvocation(primary, event, crashAt()), asInvocation(rival, event, crashAt()).catch(() => undefined)]);
+      return response;
+    }
+    const response = await asInvocation(primary, event, crashAt());
+    if (chance()) {
+      faults.batchDeliveredTwice++;
+      return asInvocation(primary, event);
+    }
+    return response;
+  };
+  const { resources, relayClients } = options;
+  partialPutRecordsFailures(relayClients.kinesis, resources.messageStream, chance, faults);
+  const relayHandler = createRelayHandler({
+    kinesis: relayClients.kinesis,
+    sqs: relayClients.sqs,
+    messageStream: resources.messageStream,
+    egress: resources.egress,
+    deadLetterQueueUrl: resources.deadLetterQueueUrl,
+    retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
+    logger: options.logger,
+  });
+  const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
+    if (process.env.CHAOS_VERBOSE) for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
+    if (event.Records.length >= 2 && chance()) {
+      faults.relayCrashMidBatch++;
+      await relayHandler({ Records: event.Records.slice(0, Math.ceil(event.Records.length / 2)) });
+      throw new InjectedCrash('relay died mid-batch');
+    }
+    const response = await relayHandler(event);
+    if (chance()) {
+      faults.batchDeliveredTwice++;
+      return relayHandler(event);
+    }
+    return response;
+  };
+  const mapping = { batchSize: 100, parallelizationFactor: 2, bisectBatchOnFunctionError: true, maxRetryAttempts: -1 };
+  const poller = new LocalPoller({
+    sources: [
+      ...[...options.ingressStreams, resources.messageStream].map((stream) => ({ kind: 'kinesis' as const, client: options.clients.kinesis, stream, handler: dispatcher, mapping })),
+      { kind: 'dynamodb', api: options.clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping: { ...mapping, parallelizationFactor: options.relayLanes } },
+    ],
+    idlePollMs: 50,
+    crashBeforeCheckpoint: () => {
+      if (!chance()) return false;
+      faults.crashBeforeCheckpoint++;
+      return true;
+    },
+    logger: options.logger,
+  });
+  poller.start();
+  return poller;
+}
+
 /** The function behind a fault layer: at most one transient failure (a throw or a timeout) per distinct request. */
 function flakyFunction(inner: FunctionEndpoint, chance: () => boolean, faults: FaultCounts): FunctionEndpoint {
   const failedOnce = new Set<string>();
@@ -459,17 +563,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
   const chains = workload(options);
   const random = mulberry32(options.seed ^ 0x5eed);
   const chance = () => random() < options.faultRate;
-  const faults: FaultCounts = {
-    crashBeforeCommit: 0,
-    crashAfterCommit: 0,
-    crashBeforeCheckpoint: 0,
-    relayCrashMidBatch: 0,
-    partialPutRecords: 0,
-    batchDeliveredTwice: 0,
-    racingDispatchers: 0,
-    functionThrows: 0,
-    functionTimesOut: 0,
-  };
+  const faults = noFaults();
   const clients = localAwsClients(endpoints);
   const relayClients = localAwsClients(endpoints);
   const prefix = `chaos-${randomUUID().slice(0, 8)}`;
@@ -505,70 +599,22 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       dispatcher: { invokeRetry: { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 20 }, concurrency: 32 },
       logger: quiet,
     };
-    const primary = createDispatcherHandler(dispatcherOptions);
-    const rival = createDispatcherHandler(dispatcherOptions);
-    // A crash in one invocation out of 1/(2 × fault rate), at a random commit of it.
-    const crashAt = () => (chance() || chance() ? { commit: Math.floor(random() * 4), before: random() < 0.5 } : undefined);
-    const dispatcher = async (event: KinesisStreamEvent): Promise<StreamBatchResponse> => {
-      if (chance()) {
-        faults.racingDispatchers++;
-        const [response] = await Promise.all([asInvocation(primary, event, crashAt()), asInvocation(rival, event, crashAt()).catch(() => undefined)]);
-        return response;
-      }
-      const response = await asInvocation(primary, event, crashAt());
-      if (chance()) {
-        faults.batchDeliveredTwice++;
-        return asInvocation(primary, event);
-      }
-      return response;
-    };
-
-    partialPutRecordsFailures(relayClients.kinesis, resources.messageStream, chance, faults);
-    const relayHandler = createRelayHandler({
-      kinesis: relayClients.kinesis,
-      sqs: relayClients.sqs,
-      messageStream: resources.messageStream,
-      egress: resources.egress,
-      deadLetterQueueUrl: resources.deadLetterQueueUrl,
-      retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
-      logger: quiet,
-    });
-    const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
-      if (process.env.CHAOS_VERBOSE) for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
-      if (event.Records.length >= 2 && chance()) {
-        faults.relayCrashMidBatch++;
-        await relayHandler({ Records: event.Records.slice(0, Math.ceil(event.Records.length / 2)) });
-        throw new InjectedCrash('relay died mid-batch');
-      }
-      const response = await relayHandler(event);
-      if (chance()) {
-        faults.batchDeliveredTwice++;
-        return relayHandler(event);
-      }
-      return response;
-    };
-
-    const mapping = { batchSize: 100, parallelizationFactor: 2, bisectBatchOnFunctionError: true, maxRetryAttempts: -1 };
     // One lane on the outbox stream: with two, lanes go by item (as on AWS) and the egress of
     // one address's successive commits can be published out of order, which the oracle
-    // rejects. Messages keep their order at any factor (docs/exactly-once.md); egress does
-    // not yet (an open point of the exactly-once issue).
-    const relayMapping = { ...mapping, parallelizationFactor: 1 };
-    poller = new LocalPoller({
-      sources: [
-        { kind: 'kinesis', client: clients.kinesis, stream: ingressStream, handler: dispatcher, mapping },
-        { kind: 'kinesis', client: clients.kinesis, stream: resources.messageStream, handler: dispatcher, mapping },
-        { kind: 'dynamodb', api: clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping: relayMapping },
-      ],
-      idlePollMs: 50,
-      crashBeforeCheckpoint: () => {
-        if (!chance()) return false;
-        faults.crashBeforeCheckpoint++;
-        return true;
-      },
+    // rejects (the construct keeps one relay lane for that reason). Messages keep their
+    // order at any factor: the fan-in run uses two (docs/exactly-once.md).
+    poller = faultyPoller({
+      dispatcher: dispatcherOptions,
+      resources,
+      clients,
+      relayClients,
+      ingressStreams: [ingressStream],
+      relayLanes: 1,
+      chance,
+      random,
+      faults,
       logger: quiet,
     });
-    poller.start();
     const ticker = setInterval(() => progress(`poller ${JSON.stringify(poller!.summary())}`), 10_000);
     try {
       await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });

@@ -2,8 +2,7 @@
  * The fan-in chaos run: `senders` one-shot senders (the fraud demo's transaction managers)
  * each send ONE message to one receiver (its merchant scorer), through the REAL dispatcher
  * and relay handlers on DynamoDB Local and moto, driven by the {@link LocalPoller} with the
- * relay on two item-key lanes, crashes around commits, batches delivered twice and partly
- * failing `PutRecords`. It measures the receiver's state item at every commit and prints:
+ * relay on two item-key lanes and the chaos run's faults ({@link faultyPoller}). It measures the receiver's state item at every commit and prints:
  *
  *     chaos-fan-in: senders=S max_item_bytes=B lost=L duplicated=D
  *
@@ -21,13 +20,10 @@ import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
 import { dynamoItemSize } from '../../runtime-lambda/aws/dynamoItemSize';
 import { type LocalAwsEndpoints, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
-import { LocalPoller } from '../../runtime-lambda/aws/LocalPoller';
-import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
+import type { LocalPoller } from '../../runtime-lambda/aws/LocalPoller';
 import { encodeStateItem } from '../../runtime-lambda/aws/stateItem';
-import { createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
-import { createRelayHandler } from '../../runtime-lambda/handlers/relay';
 import { mulberry32 } from '../../functions/fraud-detection/sample';
-import { CrashingStore, type FaultCounts, asInvocation, partialPutRecordsFailures } from './chaos';
+import { CrashingStore, type FaultCounts, faultyPoller, noFaults } from './chaos';
 
 /** What one fan-in run does. */
 export interface FanInOptions {
@@ -112,17 +108,7 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
   const began = Date.now();
   const random = mulberry32(options.seed ^ 0xfa41);
   const chance = () => random() < options.faultRate;
-  const faults: FaultCounts = {
-    crashBeforeCommit: 0,
-    crashAfterCommit: 0,
-    crashBeforeCheckpoint: 0,
-    relayCrashMidBatch: 0,
-    partialPutRecords: 0,
-    batchDeliveredTwice: 0,
-    racingDispatchers: 0,
-    functionThrows: 0,
-    functionTimesOut: 0,
-  };
+  const faults = noFaults();
   const clients = localAwsClients(endpoints);
   const relayClients = localAwsClients(endpoints);
   const prefix = `fanin-${randomUUID().slice(0, 8)}`;
@@ -148,58 +134,26 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
       faults,
     );
     const endpointsByType: Record<string, FunctionEndpoint> = { [SENDER_TYPE]: sender, [RECEIVER.typename]: receiver(options.senders) };
-    const handler = createDispatcherHandler({
-      store,
-      functions: { resolve: (type) => endpointsByType[type] },
-      ingresses: { [ingressStream]: { functionType: SENDER_TYPE, valueType: INDEX_TYPE } },
-      dispatcher: { invokeRetry: { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 20 }, concurrency: 32 },
-      logger: quiet,
-    });
-    const crashAt = () => (chance() ? { commit: Math.floor(random() * 4), before: random() < 0.5 } : undefined);
-    const dispatcher = async (event: KinesisStreamEvent): Promise<StreamBatchResponse> => {
-      const response = await asInvocation(handler, event, crashAt());
-      if (chance()) {
-        faults.batchDeliveredTwice++;
-        return asInvocation(handler, event);
-      }
-      return response;
-    };
-    partialPutRecordsFailures(relayClients.kinesis, resources.messageStream, chance, faults);
-    const relayHandler = createRelayHandler({
-      kinesis: relayClients.kinesis,
-      sqs: relayClients.sqs,
-      messageStream: resources.messageStream,
-      deadLetterQueueUrl: resources.deadLetterQueueUrl,
-      retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
-      logger: quiet,
-    });
-    const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
-      const response = await relayHandler(event);
-      if (chance()) {
-        faults.batchDeliveredTwice++;
-        return relayHandler(event);
-      }
-      return response;
-    };
-
     // Two lanes everywhere, the relay's by item key as on AWS: no effect here has an order
     // to keep but each sender's messages, which the inbox keeps.
-    const mapping = { batchSize: 100, parallelizationFactor: 2, bisectBatchOnFunctionError: true, maxRetryAttempts: -1 };
-    poller = new LocalPoller({
-      sources: [
-        { kind: 'kinesis', client: clients.kinesis, stream: ingressStream, handler: dispatcher, mapping },
-        { kind: 'kinesis', client: clients.kinesis, stream: resources.messageStream, handler: dispatcher, mapping },
-        { kind: 'dynamodb', api: clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping },
-      ],
-      idlePollMs: 50,
-      crashBeforeCheckpoint: () => {
-        if (!chance()) return false;
-        faults.crashBeforeCheckpoint++;
-        return true;
+    poller = faultyPoller({
+      dispatcher: {
+        store,
+        functions: { resolve: (type) => endpointsByType[type] },
+        ingresses: { [ingressStream]: { functionType: SENDER_TYPE, valueType: INDEX_TYPE } },
+        dispatcher: { invokeRetry: { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 20 }, concurrency: 32 },
+        logger: quiet,
       },
+      resources,
+      clients,
+      relayClients,
+      ingressStreams: [ingressStream],
+      relayLanes: 2,
+      chance,
+      random,
+      faults,
       logger: quiet,
     });
-    poller.start();
     const ticker = setInterval(() => progress(`fan-in: poller ${JSON.stringify(poller!.summary())}`), 10_000);
     try {
       await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });
