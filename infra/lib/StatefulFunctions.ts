@@ -203,12 +203,11 @@ export interface StatefulFunctionsProps {
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Batches processed at once per shard of the Kinesis mappings (message stream and
-   * ingresses, 1 to 10); order per partition key (address) is kept. Not the relay's mapping
-   * of the outbox stream, which keeps 1: above 1, DynamoDB Streams keep order only per item,
-   * and every commit is its own outbox item, so one address's egress records could be
-   * published out of commit order (messages between functions keep their order at any
-   * factor: see docs/exactly-once.md). Not the delay queue's mapping (see `batchSize`).
+   * Batches processed at once per shard of the stream mappings (1 to 10). On Kinesis, order
+   * per partition key (address) is kept; on the outbox's DynamoDB stream, only per item (one
+   * commit), which is enough: receivers apply messages from their inboxes in each sender's
+   * order, and egress fences keep each address's egress in commit order (see
+   * docs/exactly-once.md). Not the delay queue's mapping (see `batchSize`).
    * @default 1
    */
   readonly parallelizationFactor?: number;
@@ -611,6 +610,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_SCHEDULER_DLQ_ARN: this.deadLetterQueue.queueArn,
       STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
       STATEFUN_SQS_DELAY_MAX_SECONDS: String((props.sqsDelayMaxDuration ?? Duration.minutes(15)).toSeconds()),
+      STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
     };
     if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
     this.relay = new NodejsFunction(this, 'Relay', {
@@ -640,14 +640,11 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     }
     iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['iam:PassRole'], resourceArns: [this.schedulerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
     this.delayQueue.grantSendMessages(this.relay);
-    // One batch per stream shard, and at most DynamoDB Streams' 1,000 records: see parallelizationFactor.
+    // The egress fences (EgressFence): look for an earlier one, lift one's own.
+    this.inboxTable.grant(this.relay, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
     this.relay.addEventSource(
-      new DynamoEventSource(this.outboxTable, {
-        ...mapping,
-        batchSize: Math.min(mapping.batchSize, 1000),
-        parallelizationFactor: 1,
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      }),
+      new DynamoEventSource(this.outboxTable, { ...mapping, batchSize: Math.min(mapping.batchSize, 1000), startingPosition: lambda.StartingPosition.TRIM_HORIZON }),
     );
 
     // --- alarms and dashboard

@@ -218,6 +218,9 @@ export class DynamoStateStore implements StateStore {
       // A key is never written twice: an entry exists until its receiver has applied it.
       transactItems.push({ Put: { TableName: this.inboxTableName, Item: marker, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
     }
+    if (items.egressFence) {
+      transactItems.push({ Put: { TableName: this.inboxTableName, Item: items.egressFence, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
+    }
     transactItems.push({ Put: { TableName: this.outboxTableName, Item: items.outboxItem } });
 
     try {

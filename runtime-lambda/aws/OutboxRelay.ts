@@ -9,6 +9,7 @@ import type { Envelope } from '../core/Envelope';
 import { asWakeUp } from '../core/Inbox';
 import { RetryableError, TerminalError, describeError } from '../core/errors';
 import type { DelayScheduler } from './DelayScheduler';
+import type { EgressFence, EgressFenceKey } from './EgressFence';
 import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes } from './messageRecords';
 
 /** Where the records of one egress go. */
@@ -42,6 +43,13 @@ export interface OutboxRelayOptions {
   readonly deadLetterQueueUrl?: string;
   /** @default - none: an outbox item with delayed messages or cancellations is not relayed (and reported) */
   readonly delays?: DelayScheduler;
+  /**
+   * Keeps each address's egress in commit order at any parallelization factor: the egress
+   * of a commit waits (its item is reported incomplete) while an earlier commit of its
+   * address has egress not yet published.
+   * @default - none: egress goes out in the order the relay gets the items
+   */
+  readonly egressFence?: EgressFence;
   /** Attempts of one PutRecords / SendMessageBatch round that keeps failing entries. @default - 8, 50 ms to 2 s with full jitter */
   readonly retry?: BackoffPolicy;
   /** @default - 1 MiB, Kinesis' limit */
@@ -101,8 +109,11 @@ export class OutboxRelay {
     this.maxRecordBytes = options.maxRecordBytes ?? MAX_KINESIS_RECORD_BYTES;
   }
 
-  /** Publishes the effects of `items` (outbox items in stream order). */
-  async relay(items: readonly Effects[]): Promise<RelayOutcome> {
+  /**
+   * Publishes the effects of `items` (outbox items in stream order); `fences[i]` is the
+   * egress fence of `items[i]`'s commit, when it has egress (see {@link EgressFence}).
+   */
+  async relay(items: readonly Effects[], fences: readonly (EgressFenceKey | undefined)[] = []): Promise<RelayOutcome> {
     const errors: { index: number; error: Error }[] = [];
     const fail = (index: number, error: unknown) => errors.push({ index, error: error instanceof Error ? error : new Error(String(error)) });
 
@@ -114,7 +125,7 @@ export class OutboxRelay {
 
     for (let index = 0; index < items.length; index++) {
       try {
-        await this.publishOthers(items[index]!);
+        await this.publishOthers(items[index]!, fences[index]);
       } catch (error) {
         fail(index, error);
       }
@@ -199,7 +210,11 @@ export class OutboxRelay {
     }
   }
 
-  private async publishOthers(effects: Effects): Promise<void> {
+  private async publishOthers(effects: Effects, fence: EgressFenceKey | undefined): Promise<void> {
+    const egressFence = fence === undefined ? undefined : this.options.egressFence;
+    if (egressFence !== undefined && (await egressFence.earlierPending(fence!))) {
+      throw new RetryableError(`the egress of ${fence!.sender} at ${fence!.key} waits for an earlier commit's egress to be published first`, { code: 'EGRESS_WAITING' });
+    }
     const deadLetters: DeadLetter[] = [...effects.deadLetters];
     const byEgress = new Map<string, EgressRecord[]>();
     for (const record of effects.egress) {
@@ -252,6 +267,7 @@ export class OutboxRelay {
       if (effects.timers.length > 0) await this.options.delays.schedule(effects.timers);
       if (effects.cancelledTimers.length > 0) await this.options.delays.cancel(effects.cancelledTimers);
     }
+    if (egressFence !== undefined) await egressFence.release(fence!);
   }
 
   /** Puts `records` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */

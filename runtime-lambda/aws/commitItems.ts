@@ -3,6 +3,7 @@ import { type AddressState, latestTimeMs } from '../core/AddressState';
 import { hasEffects } from '../core/Effects';
 import { CommitTooLargeError } from '../core/errors';
 import { inboxEntriesOf } from '../core/Inbox';
+import { senderPosition } from '../core/positions';
 import type { Commit } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
 import { encodeEffects } from './effectsCodec';
@@ -17,6 +18,8 @@ export const OUTBOX_ATTR = {
   token: 'token',
   effects: 'effects',
   ttl: 'ttl',
+  /** With egress records: the key of the commit's egress fence (see `EgressFence`). */
+  egressFence: 'egressFence',
 } as const;
 
 /**
@@ -57,6 +60,11 @@ export function outboxTtlEpochSeconds(commit: Pick<Commit, 'state' | 'effects'>,
   return Math.floor(committedAtMs / 1000) + Math.round(ttlDays * DAY_SECONDS);
 }
 
+/** The partition key of an address's egress fences in the inbox table (`EgressFence`): `#` starts no address. */
+export function fencePartitionOf(sender: string): string {
+  return `#egress ${sender}`;
+}
+
 /** The DynamoDB items one commit writes. */
 export interface CommitItems {
   readonly stateItem: Item;
@@ -64,6 +72,8 @@ export interface CommitItems {
   readonly outboxItem?: Item;
   /** One per receiver of the commit's messages. */
   readonly inboxMarkers: readonly Item[];
+  /** With egress records: the fence that keeps the sender's egress in commit order (`EgressFence`). */
+  readonly egressFence?: Item;
 }
 
 /** How the items of {@link commitItems} are stamped. */
@@ -93,9 +103,10 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
   if (!hasEffects(commit.effects)) return { stateItem, inboxMarkers: [] };
 
   const entries = inboxEntriesOf(commit.effects.messages);
-  if (entries.length + 2 > MAX_TRANSACTION_ITEMS) {
+  const fenced = commit.effects.egress.length > 0;
+  if (entries.length + 2 + (fenced ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
     throw new CommitTooLargeError(
-      `batch on ${address.key} sent messages to ${entries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
+      `batch on ${address.key} sent messages to ${entries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2 - (fenced ? 1 : 0)} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction${fenced ? ', one of them the egress fence' : ''}): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
       { code: 'TOO_MANY_RECEIVERS' },
     );
   }
@@ -106,7 +117,9 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [INBOX_ATTR.version]: { N: String(state.version) },
     [INBOX_ATTR.token]: { S: token },
   }));
+  const fenceKey = senderPosition(state.epochMs, state.version, 0).padStart(40, '0');
   const outboxItem: Item = {
+    ...(fenced ? { [OUTBOX_ATTR.egressFence]: { S: fenceKey } } : {}),
     [OUTBOX_ATTR.address]: { S: address.key },
     [OUTBOX_ATTR.version]: { N: String(state.version) },
     [OUTBOX_ATTR.token]: { S: token },
@@ -114,7 +127,14 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, options.outboxTtlDays ?? DEFAULT_OUTBOX_TTL_DAYS)) },
   };
   checkItemSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
-  return { stateItem, outboxItem, inboxMarkers };
+  if (!fenced) return { stateItem, outboxItem, inboxMarkers };
+  const egressFence: Item = {
+    [INBOX_ATTR.address]: { S: fencePartitionOf(address.key) },
+    [INBOX_ATTR.key]: { S: fenceKey },
+    [INBOX_ATTR.version]: { N: String(state.version) },
+    [INBOX_ATTR.token]: { S: token },
+  };
+  return { stateItem, outboxItem, inboxMarkers, egressFence };
 }
 
 function checkItemSize(item: Item, what: string, fix: string): void {

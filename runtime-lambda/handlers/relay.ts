@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,6 +10,7 @@ import { OUTBOX_ATTR } from '../aws/commitItems';
 import { decodeEffects } from '../aws/effectsCodec';
 import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';
+import { DynamoEgressFence, type EgressFenceKey } from '../aws/EgressFence';
 import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/OutboxRelay';
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
@@ -63,7 +65,7 @@ export function createRelayHandler(options: RelayHandlerOptions): RelayHandler {
         return malformedItemAsDeadLetter(record, error);
       }
     });
-    const outcome = await relay.relay(items);
+    const outcome = await relay.relay(items, records.map(fenceOf));
     for (const { index, error } of outcome.errors) {
       logger.warn('outbox item not fully relayed: it will be delivered again', {
         sequenceNumber: records[index]!.dynamodb.SequenceNumber,
@@ -84,6 +86,15 @@ export function createRelayHandler(options: RelayHandlerOptions): RelayHandler {
         outcome.firstIncomplete === undefined ? [] : [{ itemIdentifier: records[outcome.firstIncomplete]!.dynamodb.SequenceNumber }],
     };
   };
+}
+
+/** The egress fence of an outbox item's commit, when it set one. */
+function fenceOf(record: DynamoDBStreamRecord): EgressFenceKey | undefined {
+  const image = record.dynamodb.NewImage ?? {};
+  const address = image[OUTBOX_ATTR.address];
+  const fence = image[OUTBOX_ATTR.egressFence];
+  if (!address || !('S' in address) || typeof address.S !== 'string' || !fence || !('S' in fence) || typeof fence.S !== 'string') return undefined;
+  return { sender: address.S, key: fence.S };
 }
 
 function effectsOf(record: DynamoDBStreamRecord): Effects {
@@ -223,6 +234,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
  * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
  * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
+ * | `STATEFUN_INBOX_TABLE` | the inbox table, where commits with egress set their egress fences (optional; without it one address's egress may come out of order when the relay runs more than one lane) |
  * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |
  *
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
@@ -234,6 +246,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
 export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayLambdaHandler {
   const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
   const messageStream = requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages');
+  const inboxTableName = env.STATEFUN_INBOX_TABLE?.trim();
   const tools = lambdaPowertools(env, SERVICE_NAMES.relay);
   const sqs = traced(tools, new SQSClient({}));
   const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: traced(tools, new SchedulerClient({})) });
@@ -244,6 +257,7 @@ export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefi
     egress: parseEgresses(env),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
     ...(configured ? { delays: configured } : {}),
+    ...(inboxTableName ? { egressFence: new DynamoEgressFence({ client: traced(tools, new DynamoDBClient({})), inboxTableName }) } : {}),
     logger: tools.logger,
     metrics: tools.metrics,
   });

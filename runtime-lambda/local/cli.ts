@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { typename } from '../core/Address';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
+import { DynamoEgressFence } from '../aws/EgressFence';
 import { type LocalAwsEndpoints, type LocalAwsResources, LocalDelayScheduler, localAwsClients, provisionLocalAws } from '../aws/LocalAws';
 import { LocalPoller } from '../aws/LocalPoller';
 import type { IngressSpec } from '../aws/kinesisRecords';
@@ -186,6 +187,7 @@ export async function startDev(options: DevOptions, functions: FunctionResolver,
     egress: resources.egress,
     deadLetterQueueUrl: resources.deadLetterQueueUrl,
     delays,
+    egressFence: new DynamoEgressFence({ client: clients.dynamo, inboxTableName: resources.inboxTableName }),
     logger,
   });
   const mapping = { batchSize: options.batchSize, parallelizationFactor: options.parallelization, bisectBatchOnFunctionError: true };

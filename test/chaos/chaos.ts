@@ -31,6 +31,7 @@ import type { FunctionEndpoint } from '../../runtime-lambda/core/ports/FunctionE
 import type { Commit, StateStore } from '../../runtime-lambda/core/ports/StateStore';
 import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
+import { DynamoEgressFence } from '../../runtime-lambda/aws/EgressFence';
 import { decodeEffects } from '../../runtime-lambda/aws/effectsCodec';
 import { decodeMessageBundle } from '../../runtime-lambda/aws/messageRecords';
 import { type LocalAwsClients, type LocalAwsEndpoints, type LocalAwsResources, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
@@ -417,8 +418,6 @@ export interface FaultyPollerOptions {
   readonly relayClients: LocalAwsClients;
   /** The ingress streams the dispatcher reads besides the message stream. */
   readonly ingressStreams: readonly string[];
-  /** Parallelization factor of the relay's outbox-stream mapping (lanes by item key). */
-  readonly relayLanes: number;
   readonly chance: () => boolean;
   readonly random: () => number;
   readonly faults: FaultCounts;
@@ -427,7 +426,8 @@ export interface FaultyPollerOptions {
 
 /**
  * The real dispatcher and relay handlers under a {@link LocalPoller} (batches of 100, two
- * lanes per Kinesis shard, bisect on error, unlimited retries), with the faults of
+ * lanes per shard, the outbox stream's by item key as on AWS, bisect on error, unlimited
+ * retries), with the egress fence and the faults of
  * docs/chaos.md: two dispatchers racing on one batch, crashes before or after a commit, a
  * batch delivered twice, the relay dying mid-batch, `PutRecords` failing single entries,
  * crashes before the checkpoint. Started; the caller waits for it and stops it.
@@ -460,6 +460,7 @@ export function faultyPoller(options: FaultyPollerOptions): LocalPoller {
     egress: resources.egress,
     deadLetterQueueUrl: resources.deadLetterQueueUrl,
     retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
+    egressFence: new DynamoEgressFence({ client: relayClients.dynamo, inboxTableName: resources.inboxTableName }),
     logger: options.logger,
   });
   const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
@@ -480,7 +481,7 @@ export function faultyPoller(options: FaultyPollerOptions): LocalPoller {
   const poller = new LocalPoller({
     sources: [
       ...[...options.ingressStreams, resources.messageStream].map((stream) => ({ kind: 'kinesis' as const, client: options.clients.kinesis, stream, handler: dispatcher, mapping })),
-      { kind: 'dynamodb', api: options.clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping: { ...mapping, parallelizationFactor: options.relayLanes } },
+      { kind: 'dynamodb', api: options.clients.streams, streamArn: resources.outboxStreamArn, handler: relay, mapping },
     ],
     idlePollMs: 50,
     crashBeforeCheckpoint: () => {
@@ -599,17 +600,14 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
       dispatcher: { invokeRetry: { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 20 }, concurrency: 32 },
       logger: quiet,
     };
-    // One lane on the outbox stream: with two, lanes go by item (as on AWS) and the egress of
-    // one address's successive commits can be published out of order, which the oracle
-    // rejects (the construct keeps one relay lane for that reason). Messages keep their
-    // order at any factor: the fan-in run uses two (docs/exactly-once.md).
+    // Two relay lanes, by item key as on AWS: one sender's commits may reach the relay in
+    // either order; inboxes keep messages in order, egress fences egress (docs/exactly-once.md).
     poller = faultyPoller({
       dispatcher: dispatcherOptions,
       resources,
       clients,
       relayClients,
       ingressStreams: [ingressStream],
-      relayLanes: 1,
       chance,
       random,
       faults,

@@ -148,7 +148,6 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
       clients,
       relayClients,
       ingressStreams: [ingressStream],
-      relayLanes: 2,
       chance,
       random,
       faults,

@@ -238,7 +238,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expect(statements).toEqual(expect.arrayContaining(expected));
     });
 
-    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules', () => {
+    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules, read and lift egress fences', () => {
       const group = cfn(stack, stack.app.scheduleGroup.scheduleGroupName);
       expect(group).toMatch(/^FraudDetection-App-ScheduleGroup-[0-9A-F]{8}$/); // a plain name, so the ARN below is literal
       const statements = policyStatements(template, stack, roleId(stack.app.relay.role));
@@ -246,6 +246,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         logs(stack.app.relayLogGroup),
         XRAY_STATEMENT,
         { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
+        { Action: ['dynamodb:DeleteItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
         {
           Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
           Effect: 'Allow',

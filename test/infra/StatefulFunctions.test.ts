@@ -64,7 +64,7 @@ describe('Construct: StatefulFunctions', () => {
       built.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: cfn(built.stack, key.keyArn) });
     });
 
-    test('the stream mappings take the tuned settings, the relay one lane per shard; the delay queue mapping keeps its own', () => {
+    test('the stream mappings take the tuned settings; the delay queue mapping keeps its own', () => {
       const { stack, app, template } = built;
       const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m) => (m as { Properties: unknown }).Properties);
       const tuned = {
@@ -82,8 +82,7 @@ describe('Construct: StatefulFunctions', () => {
       expect(mappings).toEqual(
         expect.arrayContaining([
           { ...tuned, EventSourceArn: cfn(stack, app.messageStream.streamArn), FunctionName: cfn(stack, app.dispatcher.functionName) },
-          // One lane: above that, DynamoDB Streams keep order per item only (docs/exactly-once.md).
-          { ...tuned, ParallelizationFactor: 1, EventSourceArn: cfn(stack, app.outboxTable.tableStreamArn), FunctionName: cfn(stack, app.relay.functionName) },
+          { ...tuned, EventSourceArn: cfn(stack, app.outboxTable.tableStreamArn), FunctionName: cfn(stack, app.relay.functionName) },
           // Not tuned (see the batchSize TSDoc): a batching window would delay every due timer, and
           // retries are the queue's redrive policy (10 receives), not stream retries.
           {

@@ -19,6 +19,7 @@ import type { FunctionResolver } from '../../../runtime-lambda/core/ports/Functi
 import { CostMeter } from '../../../runtime-lambda/aws/CostMeter';
 import type { DelayScheduler } from '../../../runtime-lambda/aws/DelayScheduler';
 import { DynamoStateStore } from '../../../runtime-lambda/aws/DynamoStateStore';
+import { DynamoEgressFence } from '../../../runtime-lambda/aws/EgressFence';
 import { dynamoItemSize } from '../../../runtime-lambda/aws/dynamoItemSize';
 import type { IngressSpec } from '../../../runtime-lambda/aws/kinesisRecords';
 import {
@@ -283,6 +284,7 @@ export async function startMeteredApp(endpoints: LocalAwsEndpoints, options: Met
     egress: resources.egress,
     deadLetterQueueUrl: resources.deadLetterQueueUrl,
     delays: scheduler,
+    egressFence: new DynamoEgressFence({ client: delivery.clients.dynamo, inboxTableName: resources.inboxTableName }),
     logger: quiet,
   });
   const lambdas: LambdaTally = { dispatcher: { invocations: 0, ms: 0 }, relay: { invocations: 0, ms: 0 } };

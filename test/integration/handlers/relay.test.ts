@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DeleteStreamCommand,
@@ -23,6 +23,7 @@ import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispat
 import { createRelayHandler } from '../../../runtime-lambda/handlers/relay';
 import { RELAY_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { SqsDelayScheduler } from '../../../runtime-lambda/aws/SqsDelayScheduler';
+import { DynamoEgressFence } from '../../../runtime-lambda/aws/EgressFence';
 import { outboxStreamRecord } from '../../helpers/awsEventFactories';
 import { drainQueue } from '../../support/drainQueue';
 import { readKinesisStream } from '../../support/readKinesisStream';
@@ -56,6 +57,14 @@ function outboxItem(version: number, effects: Partial<Effects>): Record<string, 
     token: { S: `tok-${version}` },
     effects: { B: encodeEffects({ ...NO_EFFECTS, ...effects }) },
   };
+}
+
+/** The outbox items of `sender` as the store wrote them, in version order. */
+async function outboxItemsOf(fx: DynamoStoreFixture, sender: Address): Promise<Record<string, AttributeValue>[]> {
+  const out = await fx.client.send(
+    new QueryCommand({ TableName: fx.outboxTableName, KeyConditionExpression: 'address = :a', ExpressionAttributeValues: { ':a': { S: sender.key } }, ConsistentRead: true }),
+  );
+  return out.Items ?? [];
 }
 
 /**
@@ -262,6 +271,45 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     expect(received.map((m) => m.body.split(':')[0])).toEqual(toQueue.map((_, i) => String(i)));
     await kinesis.send(new DeleteStreamCommand({ StreamName: egressStream }));
     await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  });
+
+  it('keeps one address\'s egress in commit order when its later commit reaches the relay first (egress fence)', async () => {
+    // Prepare: two commits of one sender, each with an egress record, written by the store
+    // (which sets the fences); the relay gets the later one first, as a second lane may.
+    const fx: DynamoStoreFixture = await dynamoStoreFixture();
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `ordered-${suffix}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+    try {
+      const sender = Address.of('test/sender', `fenced-${suffix}`);
+      const egressOf = (n: number) => ({ ...NO_EFFECTS, egress: [{ id: `c${n}.e0`, egress: 'test/ordered', argument: textValue(`alert ${n}`) }] });
+      await fx.store.commit(commitOf({ ...emptyState(sender), version: 1, epochMs: 1_767_225_600_000 }, 0, egressOf(1)));
+      await fx.store.commit(commitOf({ ...emptyState(sender), version: 2, epochMs: 1_767_225_600_000 }, 1, egressOf(2)));
+      const [first, second] = await outboxItemsOf(fx, sender);
+      const relay = createRelayHandler({
+        kinesis,
+        sqs,
+        messageStream: stream,
+        egress: { 'test/ordered': { sqsQueueUrl: queueUrl } },
+        egressFence: new DynamoEgressFence({ client: fx.client, inboxTableName: fx.inboxTableName }),
+        logger: quiet,
+      });
+
+      // Act
+      const early = await relay({ Records: [outboxStreamRecord(second!, 2)] });
+      const beforeFirst = await drainQueue(sqs, queueUrl);
+      const firstDone = await relay({ Records: [outboxStreamRecord(first!, 1)] });
+      const late = await relay({ Records: [outboxStreamRecord(second!, 2)] });
+      const after = await drainQueue(sqs, queueUrl);
+
+      // Assess
+      expect(early).toEqual({ batchItemFailures: [{ itemIdentifier: outboxStreamRecord(second!, 2).dynamodb.SequenceNumber }] });
+      expect(beforeFirst).toEqual([]);
+      expect(quiet.warn).toHaveBeenCalledWith('outbox item not fully relayed: it will be delivered again', expect.objectContaining({ error: expect.stringContaining("waits for an earlier commit's egress to be published first") }));
+      expect([firstDone, late]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(after.map((m) => m.body)).toEqual(['alert 1', 'alert 2']);
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+      await fx.close();
+    }
   });
 
   it('reports the first outbox item it could not relay', async () => {
