@@ -1,6 +1,6 @@
 import { Address } from '../../runtime-lambda/core/Address';
 import type { AddressState } from '../../runtime-lambda/core/AddressState';
-import type { Effects } from '../../runtime-lambda/core/Effects';
+import { type Effects, NO_EFFECTS } from '../../runtime-lambda/core/Effects';
 import { StateConflictError } from '../../runtime-lambda/core/errors';
 import type { StateStore } from '../../runtime-lambda/core/ports/StateStore';
 import { inboxKeyOf } from '../../runtime-lambda/core/Inbox';
@@ -193,7 +193,7 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
 
       // Act
       const tooLarge = store.commit(commitOf(large, 0));
-      const tooWide = store.commit(commitOf(richState(fanOut, 1), 0, { ...richEffects(fanOut), messages }));
+      const tooWide = store.commit(commitOf(richState(fanOut, 1), 0, { ...NO_EFFECTS, messages }));
 
       // Assess
       await expect(tooLarge).rejects.toMatchObject({ name: 'CommitTooLargeError', code: 'ITEM_TOO_LARGE' });

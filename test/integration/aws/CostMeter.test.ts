@@ -39,7 +39,7 @@ describe('Class: CostMeter (on DynamoDB Local)', () => {
     expect(meter.calls.get('DynamoDB.PutItem')).toBeGreaterThanOrEqual(1);
   });
 
-  it('bills a commit with effects as a transaction of two items: 2 write units per KB per item', async () => {
+  it('bills a commit with egress as a transaction of three items (state, outbox, egress fence): 2 write units per KB per item', async () => {
     // Prepare
     const before = { ...meter.units };
     const address = Address.of('cost/fn', `tx-${suffix}`);
@@ -48,7 +48,7 @@ describe('Class: CostMeter (on DynamoDB Local)', () => {
     await store.commit(commitOf(stateWithBytes(address, 500), 0, { ...NO_EFFECTS, egress: [{ id: 'x.e0', egress: 'cost/out', argument: textValue('hi') }] }));
 
     // Assess
-    expect(meter.units.dynamoWriteUnits - before.dynamoWriteUnits).toBe(4);
+    expect(meter.units.dynamoWriteUnits - before.dynamoWriteUnits).toBe(6);
     expect(meter.calls.get('DynamoDB.TransactWriteItems')).toBe(1);
   });
 
