@@ -257,27 +257,35 @@ export class DynamoStateStore implements StateStore {
   /**
    * Queries each address's inbox, strongly consistent (an entry committed before is always
    * seen), at most `limit` entries each, in key order, and reads the messages from the
-   * outbox items the entries point at (strongly consistent too). An entry whose outbox item
-   * is gone (its TTL passed) or was replaced comes back `lost`, to be dead-lettered.
+   * outbox items the entries point at. An entry whose outbox item is gone (its TTL passed)
+   * or was replaced, by a strongly consistent read, comes back `lost`, to be dead-lettered.
    */
   async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {
     const markers = await Promise.all(addresses.map((address) => this.queryInbox(address, limit)));
-    const outboxKeys = new Map<string, Record<string, AttributeValue>>();
-    for (const page of markers) for (const m of page.markers) outboxKeys.set(`${m.sender}\u0000${m.version}`, { [OUTBOX_ATTR.address]: { S: m.sender }, [OUTBOX_ATTR.version]: { N: String(m.version) } });
-    const keys = [...outboxKeys.values()];
-    const chunks: Record<string, AttributeValue>[][] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_MAX_KEYS));
-    const outboxItems = new Map<string, Record<string, AttributeValue>>();
-    for (const item of (await Promise.all(chunks.map((chunk) => this.batchGet(this.outboxTableName, chunk, true, 'outbox items')))).flat()) {
-      outboxItems.set(`${item[OUTBOX_ATTR.address]?.S}\u0000${item[OUTBOX_ATTR.version]?.N}`, item);
-    }
+    const wanted = new Map<string, InboxMarker>();
+    for (const page of markers) for (const m of page.markers) wanted.set(outboxKeyOf(m), m);
+    // Eventually consistent first (half the read units): an outbox item is written once, so a
+    // stale read can only miss it or return an earlier incarnation's; those few are read
+    // again, strongly consistent, before anything is decided.
+    const outboxItems = await this.readOutboxItems([...wanted.values()], false);
+    const unsure = [...wanted.values()].filter((m) => outboxItems.get(outboxKeyOf(m))?.[OUTBOX_ATTR.token]?.S !== m.token);
+    if (unsure.length > 0) for (const [key, item] of await this.readOutboxItems(unsure, true)) outboxItems.set(key, item);
     return new Map(
       addresses.map((address, i) => {
         const page = markers[i]!;
-        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(`${m.sender}\u0000${m.version}`)));
+        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(outboxKeyOf(m))));
         return [address.key, { entries, truncated: page.truncated }];
       }),
     );
+  }
+
+  /** The outbox items the markers point at, by {@link outboxKeyOf}. */
+  private async readOutboxItems(markers: readonly InboxMarker[], consistent: boolean): Promise<Map<string, Record<string, AttributeValue>>> {
+    const keys = markers.map((m) => ({ [OUTBOX_ATTR.address]: { S: m.sender }, [OUTBOX_ATTR.version]: { N: String(m.version) } }));
+    const chunks: Record<string, AttributeValue>[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_MAX_KEYS));
+    const items = (await Promise.all(chunks.map((chunk) => this.batchGet(this.outboxTableName, chunk, consistent, 'outbox items')))).flat();
+    return new Map(items.map((item) => [`${item[OUTBOX_ATTR.address]?.S}\u0000${item[OUTBOX_ATTR.version]?.N}`, item]));
   }
 
   /** Deletes inbox entries of `address`, 25 a call, retrying unprocessed ones a few times. */
@@ -392,6 +400,11 @@ export class DynamoStateStore implements StateStore {
 function backoff(attempt: number): Promise<void> {
   const capMs = Math.min(2_000, 25 * 2 ** (attempt - 1));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
+}
+
+/** The key of the outbox item a marker points at, as `readOutboxItems` maps them. */
+function outboxKeyOf(marker: InboxMarker): string {
+  return `${marker.sender}\u0000${marker.version}`;
 }
 
 /** An inbox item as stored: where the messages of one commit to its receiver are. */

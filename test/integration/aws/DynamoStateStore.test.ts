@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { type AddressState, emptyState } from '../../../runtime-lambda/core/AddressState';
 import { type Effects, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
@@ -344,6 +344,41 @@ describe('Class: DynamoStateStore', () => {
     // Assess
     const item = await fx.client.send(new GetItemCommand({ TableName: fx.tableName, Key: { address: { S: address.key } } }));
     expect(item.Item?.ttl).toEqual({ N: '2000000000' });
+  });
+
+  it('reads again, strongly consistent, an outbox item that an eventually consistent read missed (a lagging replica)', async () => {
+    // Prepare: a sender's commit to a receiver; a middleware plays the lagging replica that
+    // no emulator has: eventually consistent BatchGetItem answers leave the outbox items out.
+    const sender = fresh('lag-sender');
+    const receiver = fresh('lag-receiver');
+    const message = { ...richEffects(sender).messages[0]!, target: receiver };
+    await fx.store.commit(commitOf(richState(sender, 1), 0, { ...NO_EFFECTS, messages: [message] }));
+    const consistency: boolean[] = [];
+    const lagging = new DynamoDBClient(dynamoClientConfig());
+    lagging.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { RequestItems?: Record<string, { ConsistentRead?: boolean }> };
+        const request = input.RequestItems?.[fx.outboxTableName];
+        if (context.commandName === 'BatchGetItemCommand' && request) {
+          consistency.push(request.ConsistentRead === true);
+          if (!request.ConsistentRead) (result.output as { Responses?: Record<string, unknown[]> }).Responses![fx.outboxTableName] = [];
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'laggingReplica' },
+    );
+    const store = new DynamoStateStore({ tableName: fx.tableName, outboxTableName: fx.outboxTableName, inboxTableName: fx.inboxTableName, client: lagging });
+
+    // Act
+    const page = (await store.readInbox([receiver], 10)).get(receiver.key)!;
+
+    // Assess
+    expect(consistency).toEqual([false, true]);
+    expect(page.entries).toHaveLength(1);
+    expect(page.entries[0]!.lost).toBeUndefined();
+    expect(page.entries[0]!.envelopes).toEqual([message]);
+    lagging.destroy();
   });
 
   it('writes an empty address as a tombstone that TTL deletes one duplicate window after its latest mark, and a full one again without', async () => {
