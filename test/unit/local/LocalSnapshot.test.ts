@@ -66,6 +66,29 @@ describe('LocalRuntime: stateFile', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 2, externalSeq: 0, inbox: [] });
   });
 
+  it('reads a version-1 file (before inboxes) as states that applied no inbox entry, and goes on', async () => {
+    // Prepare: what a runtime of the previous format wrote for one address
+    const v1 = {
+      statefunLocalSnapshot: 1,
+      clockMs: 1_767_225_600_000,
+      externalSeq: 0,
+      logOffsets: [0, 0, 0, 0],
+      states: [{ address: { $a: A.key }, version: 1, epochMs: 1_767_225_600_000, values: { $m: [['journal', { typename: 'test/text', value: { $b: Buffer.from('old').toString('base64') }, touchedAtMs: 1_767_225_600_000 }]] }, marks: { $m: [] }, timers: { $m: [] } }],
+      timers: [],
+      deadLetters: [],
+    };
+    writeFileSync(file, JSON.stringify(v1));
+
+    // Act
+    const runtime = start();
+    runtime.send(A, textValue('new'));
+    await runtime.runUntilIdle();
+
+    // Assess
+    expect(journal(runtime, A)).toBe('old|new');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 2, inbox: [] });
+  });
+
   it.each([
     ['not JSON', '{"statefunLocalSnapshot": 1,', /does not parse/],
     ['another format', '{"statefunLocalSnapshot": 3}', /expected an object with "statefunLocalSnapshot": 2/],
