@@ -62,6 +62,8 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
   const clock = options.clock ?? systemClock;
   const windowMs = options.dispatcher?.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
   const dispatcher = new Dispatcher({
+    onInboxNotCleared: (address, error) =>
+      logger.warn('inbox entries applied but not removed: they stay listed as applied and a later batch removes them', { address: address.key, error: describeError(error) }),
     ...options.dispatcher,
     store: countingConflicts(options.store, metrics),
     functions: withUndecodableSink(options.functions),

@@ -35,6 +35,12 @@ export interface DispatcherOptions {
    * @default 100
    */
   readonly inboxPageSize?: number;
+  /**
+   * Told when the inbox entries an address applied could not be removed after its commit
+   * (harmless: they stay listed as applied, and a later batch removes them).
+   * @default - nothing is told
+   */
+  readonly onInboxNotCleared?: (address: Address, error: Error) => void;
   /** @default - real timers */
   readonly sleep?: Sleep;
 }
@@ -80,6 +86,7 @@ export class Dispatcher {
   private readonly concurrency: number;
   private readonly duplicateWindowMs: number;
   private readonly inboxPageSize: number;
+  private readonly onInboxNotCleared: ((address: Address, error: Error) => void) | undefined;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -89,6 +96,7 @@ export class Dispatcher {
     this.concurrency = options.concurrency ?? 64;
     this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
     this.inboxPageSize = options.inboxPageSize ?? 100;
+    this.onInboxNotCleared = options.onInboxNotCleared;
     if (!(Number.isSafeInteger(this.inboxPageSize) && this.inboxPageSize >= 1)) {
       throw new TypeError(`Dispatcher: inboxPageSize must be a whole number of at least 1, got ${String(options.inboxPageSize)}`);
     }
@@ -145,7 +153,7 @@ export class Dispatcher {
           // Best effort: an entry left behind is listed as applied and cleared by a later batch.
           await this.store.clearInbox(group.address, plan.inboxToClear).then(
             () => plan.inboxToClear.forEach((key) => cleared.add(key)),
-            () => undefined,
+            (error: unknown) => this.onInboxNotCleared?.(group.address, ensureError(error)),
           );
         }
         if (inbox === undefined || !inbox.truncated) return;

@@ -22,17 +22,19 @@ class ClearFailingStore extends InMemoryStateStore {
 function setup(inboxPageSize?: number) {
   const store = new ClearFailingStore();
   const fn = new JournalFunction();
+  const notCleared: string[] = [];
   const dispatcher = new Dispatcher({
     store,
     functions: resolverOf({ 'test/journal': fn }),
     clock: new SimulatedClock(1_000_000),
     sleep: async () => undefined,
+    onInboxNotCleared: (address, error) => notCleared.push(`${address.key}: ${error.message}`),
     ...(inboxPageSize ? { inboxPageSize } : {}),
   });
   /** The wake-ups the relay would put on the message stream, from the outbox, oldest first. */
   const wakeUps = (): Envelope[] => store.takeOutbox().flatMap((entry) => entry.effects.messages);
   const journal = (address: Address) => readText(store.peek(address).values.get('journal'));
-  return { store, fn, dispatcher, wakeUps, journal };
+  return { store, fn, dispatcher, wakeUps, journal, notCleared };
 }
 
 describe('Inbox: messages between functions', () => {
@@ -75,7 +77,7 @@ describe('Inbox: messages between functions', () => {
 
   it('does not apply an entry the receiver committed but did not clear (a crash in between), and clears it later', async () => {
     // Prepare
-    const { store, dispatcher, wakeUps, journal } = setup();
+    const { store, dispatcher, wakeUps, journal, notCleared } = setup();
     await dispatcher.dispatch([ingressEnvelope('test/journal/s', 1, `send ${HUB.key} kept`)]);
     const [wakeUp] = wakeUps();
     store.failClears = true;
@@ -88,6 +90,7 @@ describe('Inbox: messages between functions', () => {
 
     // Assess
     expect(lingering).toHaveLength(1);
+    expect(notCleared).toEqual([`${HUB.key}: injected: the dispatcher died before clearing the inbox`]);
     expect(store.peek(HUB).inboxApplied.has(lingering[0]!.key)).toBe(true);
     expect(redelivered).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, failures: [] });
     expect(journal(HUB)).toBe('kept');
