@@ -92,7 +92,8 @@ interface QueuedRecord {
  * - egress records go to their Kinesis stream or SQS queue; dead letters to the SQS
  *   dead-letter queue; delayed messages and cancellations to the {@link DelayScheduler}.
  *
- * Publishing twice is harmless: receivers drop duplicates by id and marks.
+ * Publishing twice is harmless: a wake-up whose inbox entry was applied is a duplicate, and
+ * egress records carry their ids for consumers that deduplicate.
  *
  * @example
  * const relay = new OutboxRelay({ kinesis, messageStream: 'statefun-messages', sqs, deadLetterQueueUrl });

@@ -26,7 +26,8 @@ export interface CancelledTimer {
 
 /**
  * Everything a committed batch makes happen outside its own state. Committed atomically
- * with the state, then relayed at least once; receivers drop duplicates by id and marks.
+ * with the state, then relayed at least once: messages reach their receivers through inbox
+ * entries (applied once each), egress records carry deterministic ids.
  */
 export interface Effects {
   readonly messages: readonly Envelope[];

@@ -8,7 +8,9 @@ import type { TypedValue } from './TypedValue';
  *   `arrivedAtMs`, when known, is when it reached the stream (a record older than the
  *   duplicate window is dead-lettered, not applied).
  * - `function`: a message sent by another function; `source` is the sender's address and
- *   `position` the sender's ever-growing sequence ({@link senderPosition}).
+ *   `position` the sender's ever-growing sequence ({@link senderPosition}). It reaches its
+ *   receiver through an inbox entry (`InboxEntry`, applied once); on the message stream it
+ *   is only a wake-up.
  * - `timer`: a delayed message firing at the address that scheduled it; it is applied only
  *   if its timer id is still in that address's pending set (not cancelled, not fired).
  */

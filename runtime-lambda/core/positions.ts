@@ -27,7 +27,8 @@ export const MAX_EFFECTS_PER_BATCH = 1 << Number(INDEX_BITS);
  * The position of the `index`-th message sent by a commit of an address: ordered by the
  * sender's epoch (when its state was created), then its state version, then the index.
  * It only ever grows for one sender, even if the sender's state is deleted and created
- * again later, which is what lets a receiver drop anything at or below its mark.
+ * again later, which is what keeps inbox keys unique and sorted in send order
+ * (`inboxKeyOf`).
  */
 export function senderPosition(epochMs: number, version: number, index: number): string {
   return (
