@@ -342,7 +342,7 @@ export interface IStatefulFunctions {
   grantSend(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` read the state table (e.g. a query service or `statefun` CLI inspection). */
   grantReadState(grantee: iam.IGrantable): iam.Grant;
-  /** Lets `grantee` receive and delete dead letters (`statefun dlq` inspection and redrive). */
+  /** Lets `grantee` receive and delete dead letters (`statefun dlq list`, `show`; `redrive` also needs {@link grantSend}). */
   grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant;
 
   /** The dispatcher's iterator age (maximum over its mappings), in milliseconds. @default - maximum over 1 minute */
@@ -663,7 +663,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     this.alarms = {
       dispatcherIteratorAge: alarm('DispatcherIteratorAgeAlarm', this.metricIteratorAge(), ageThreshold, 'The dispatcher is behind on the message stream or an ingress stream: records are older than the threshold.'),
       relayIteratorAge: alarm('RelayIteratorAgeAlarm', this.metricRelayIteratorAge(), ageThreshold, 'The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours).'),
-      deadLetters: alarm('DeadLettersAlarm', this.metricDeadLetters(), 1, 'The dead-letter queue holds messages: inspect them with `statefun dlq`.'),
+      deadLetters: alarm('DeadLettersAlarm', this.metricDeadLetters(), 1, 'The dead-letter queue holds messages: list them with `npx statefun dlq list --queue-url <DeadLetterQueueUrl>`, then `show`, `redrive` (after a fix) or `purge` (docs/operations.md).'),
       dispatcherErrors: alarm('DispatcherErrorsAlarm', this.metricDispatcherErrors(), 1, 'Dispatcher invocations failed (the batch is retried).'),
       relayErrors: alarm('RelayErrorsAlarm', this.metricRelayErrors(), 1, 'Relay invocations failed (the batch is retried).'),
       dispatcherThrottles: alarm('DispatcherThrottlesAlarm', this.dispatcher.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Dispatcher invocations were throttled: check the account concurrency.'),
