@@ -89,7 +89,8 @@ interface QueuedRecord {
  *   two records of one key, and a key's next record waits until its previous one is in, so
  *   a retried record cannot be overtaken by a later one of its key: per-sender order
  *   survives partial failures;
- * - egress records go to their Kinesis stream or SQS queue; dead letters to the SQS
+ * - egress records go to their Kinesis stream or SQS queue (a sink that refuses them for
+ *   good makes them dead letters, and the relay moves on); dead letters to the SQS
  *   dead-letter queue; delayed messages and cancellations to the {@link DelayScheduler}.
  *
  * Publishing twice is harmless: a wake-up whose inbox entry was applied is a duplicate, and
@@ -236,12 +237,22 @@ export class OutboxRelay {
     }
     for (const [name, records] of byEgress) {
       const target = this.options.egress![name]!;
-      if ('kinesisStream' in target) await this.putEgressRecords(target.kinesisStream, records);
-      else {
-        await this.sendSqs(
-          target.sqsQueueUrl,
-          records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) })),
-        );
+      try {
+        if ('kinesisStream' in target) await this.putEgressRecords(target.kinesisStream, records);
+        else {
+          await this.sendSqs(
+            target.sqsQueueUrl,
+            records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) })),
+          );
+        }
+      } catch (error) {
+        if (!(error instanceof TerminalError)) throw error;
+        // The sink refuses for good (deleted, denied, invalid): the records become dead
+        // letters and the relay moves on. Records of the group already delivered may be among
+        // them: they carry their ids.
+        for (const record of records) {
+          deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" refused it for good: ${error.message}`, atMs: Date.now() });
+        }
       }
     }
     if (deadLetters.length > 0) {
@@ -291,6 +302,7 @@ export class OutboxRelay {
             return true;
           });
         } catch (error) {
+          if (isTerminalSinkError(error)) throw new TerminalError(`PutRecords to egress stream ${stream}: ${describeError(error)}`, { cause: error, code: 'SINK_REJECTED' });
           last = describeError(error);
         }
         pending = failed;
@@ -332,6 +344,7 @@ export class OutboxRelay {
           pending = pending.filter((entry) => failed.has(entry.Id));
         } catch (error) {
           if (error instanceof TerminalError) throw error;
+          if (isTerminalSinkError(error)) throw new TerminalError(`SendMessageBatch to ${queueUrl}: ${describeError(error)}`, { cause: error, code: 'SINK_REJECTED' });
           last = describeError(error);
         }
         if (pending.length === 0) break;
@@ -342,6 +355,18 @@ export class OutboxRelay {
       }
     }
   }
+}
+
+/** Throttling: the client's fault, yet worth retrying. */
+const THROTTLING = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'LimitExceededException', 'RequestThrottled', 'KMSThrottlingException', 'RequestLimitExceeded']);
+
+/**
+ * Whether a sink's error is for good: a fault of the request (a deleted stream or queue, a
+ * denied or disabled key, an invalid record), not of the service and not throttling.
+ */
+function isTerminalSinkError(error: unknown): boolean {
+  const { name, $fault } = (error ?? {}) as { name?: string; $fault?: string };
+  return $fault === 'client' && !THROTTLING.has(name ?? '');
 }
 
 /**

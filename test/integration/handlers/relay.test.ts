@@ -312,6 +312,42 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
     }
   });
 
+  it('turns egress a sink refuses for good (a deleted queue, a missing stream) into dead letters and moves on', async () => {
+    // Prepare
+    const goneQueue = (await sqs.send(new CreateQueueCommand({ QueueName: `gone-${suffix}` }))).QueueUrl!;
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: goneQueue }));
+    const queueDlq = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-refused-${suffix}` }))).QueueUrl!;
+    const relay = createRelayHandler({
+      kinesis,
+      sqs,
+      messageStream: stream,
+      egress: { 'test/gone-queue': { sqsQueueUrl: goneQueue }, 'test/no-stream': { kinesisStream: `no-such-stream-${suffix}` } },
+      deadLetterQueueUrl: queueDlq,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+      sleep: async () => undefined,
+      logger: quiet,
+    });
+    const egress = [
+      { id: 'r1.e0', egress: 'test/gone-queue', argument: textValue('to a deleted queue') },
+      { id: 'r1.e1', egress: 'test/no-stream', argument: textValue('to a missing stream') },
+    ];
+
+    // Act
+    const response = await relay({ Records: [outboxStreamRecord(outboxItem(71, { egress }), 71), outboxStreamRecord(outboxItem(72, { messages: [message(T, 720, 'after')] }), 72)] });
+    const dead = await drainQueue(sqs, queueDlq);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const letters = dead.map((m) => JSON.parse(m.body) as { id: string; address: string; reason: string });
+    expect(letters.map((l) => [l.id, l.address]).sort()).toEqual([
+      ['r1.e0', 'test/gone-queue'],
+      ['r1.e1', 'test/no-stream'],
+    ]);
+    expect(letters.find((l) => l.id === 'r1.e0')!.reason).toMatch(/^egress "test\/gone-queue" refused it for good: .*SendMessageBatch to /);
+    expect(letters.find((l) => l.id === 'r1.e1')!.reason).toMatch(/^egress "test\/no-stream" refused it for good: PutRecords to egress stream no-such-stream-/);
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueDlq }));
+  });
+
   it('reports the first outbox item it could not relay', async () => {
     // Prepare
     const metrics = new RecordingMetrics();
