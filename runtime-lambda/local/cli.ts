@@ -26,7 +26,7 @@ export const USAGE = `usage: npx tsx runtime-lambda/local/cli.ts dev --aws-local
                             (or any object with resolver() or resolve(type)) as "app" or default
   --export <name>           the export to use instead of "app"/default
   --prefix <name>           resource name prefix (default statefun-dev): <prefix>-state,
-                            <prefix>-outbox, <prefix>-messages, <prefix>-dlq
+                            <prefix>-outbox, <prefix>-inbox, <prefix>-messages, <prefix>-dlq
   --ingress <stream>=<fn type>[:<value type>]   an ingress stream (created), repeatable
   --egress <namespace/type> an egress, delivered to a FIFO SQS queue (created), repeatable
   --message-shards <n>      shards of the message stream (default 2)
