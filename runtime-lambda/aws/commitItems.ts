@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type AddressState, latestTimeMs } from '../core/AddressState';
 import { hasEffects } from '../core/Effects';
 import { CommitTooLargeError } from '../core/errors';
-import { inboxEntriesOf } from '../core/Inbox';
+import { inboxEntriesOf, paddedPosition } from '../core/Inbox';
 import { senderPosition } from '../core/positions';
 import type { Commit } from '../core/ports/StateStore';
 import { MAX_ITEM_BYTES, dynamoItemSize } from './dynamoItemSize';
@@ -117,7 +117,7 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [INBOX_ATTR.version]: { N: String(state.version) },
     [INBOX_ATTR.token]: { S: token },
   }));
-  const fenceKey = senderPosition(state.epochMs, state.version, 0).padStart(40, '0');
+  const fenceKey = paddedPosition(senderPosition(state.epochMs, state.version, 0));
   const outboxItem: Item = {
     ...(fenced ? { [OUTBOX_ATTR.egressFence]: { S: fenceKey } } : {}),
     [OUTBOX_ATTR.address]: { S: address.key },

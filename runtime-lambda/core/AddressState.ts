@@ -56,9 +56,10 @@ export function emptyState(address: Address): AddressState {
 const NO_KEYS: ReadonlySet<string> = new Set();
 
 /**
- * Whether `state` holds nothing a function can see or wait for: no values, no pending
- * timers. Such an address is kept only as a tombstone of its marks until the duplicate
- * window has passed (see `docs/exactly-once.md`).
+ * Whether `state` holds nothing a function can see or wait for, nor inbox entries still to
+ * clear: no values, no pending timers, no applied inbox entries. Such an address is kept
+ * only as a tombstone of its marks until the duplicate window has passed (see
+ * `docs/exactly-once.md`).
  */
 export function isEmptyState(state: AddressState): boolean {
   return state.values.size === 0 && state.timers.size === 0 && state.inboxApplied.size === 0;

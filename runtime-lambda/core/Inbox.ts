@@ -42,6 +42,14 @@ export function asWakeUp(message: Envelope): Envelope {
 const POSITION_DIGITS = 40;
 
 /**
+ * A sender position zero-padded to a fixed width, so that positions sort as text (DynamoDB
+ * sort keys) as they do as numbers.
+ */
+export function paddedPosition(position: string): string {
+  return position.padStart(POSITION_DIGITS, '0');
+}
+
+/**
  * The inbox key of a function message: its sender, a space, then its sender position
  * zero-padded to 40 digits. For one sender the keys sort as its positions do (epoch, then
  * version, then index), so reading an inbox in key order reads each sender's messages in the
@@ -54,7 +62,7 @@ export function inboxKeyOf(envelope: Envelope): string {
   if (origin.kind !== 'function') {
     throw new InvalidInputError(`message ${envelope.id} has origin "${origin.kind}": only messages sent by functions go through an inbox`);
   }
-  return `${origin.source} ${origin.position.padStart(POSITION_DIGITS, '0')}`;
+  return `${origin.source} ${paddedPosition(origin.position)}`;
 }
 
 /**
