@@ -10,7 +10,7 @@ import { asWakeUp } from '../core/Inbox';
 import { RetryableError, TerminalError, describeError } from '../core/errors';
 import type { DelayScheduler } from './DelayScheduler';
 import type { EgressFence, EgressFenceKey } from './EgressFence';
-import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes } from './messageRecords';
+import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes, streamRef } from './messageRecords';
 
 /** Where the records of one egress go. */
 export type EgressTarget =
@@ -288,7 +288,7 @@ export class OutboxRelay {
       PartitionKey: record.id.length <= 256 ? record.id : hashed(record.id),
       Data: record.argument.value ?? new Uint8Array(0),
     }));
-    for (const chunk of chunked(entries, PUT_RECORDS_MAX_ENTRIES, PUT_RECORDS_MAX_BYTES, (e) => e.Data.byteLength + Buffer.byteLength(e.PartitionKey))) {
+    for (const chunk of chunked(entries, PUT_RECORDS_MAX_ENTRIES, PUT_RECORDS_MAX_BYTES, (e) => recordBytes({ data: e.Data, partitionKey: e.PartitionKey }))) {
       let pending = chunk;
       for (let attempt = 1; pending.length > 0; attempt++) {
         let failed: typeof pending = pending;
@@ -389,10 +389,6 @@ function chunked<T>(items: readonly T[], maxCount: number, maxBytes: number, siz
   }
   if (run.length > 0) runs.push(run);
   return runs;
-}
-
-function streamRef(stream: string): { StreamName: string } | { StreamARN: string } {
-  return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
 }
 
 function hashed(text: string): string {

@@ -249,6 +249,11 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** How a Kinesis call names `stream`: an ARN as `StreamARN`, anything else as `StreamName`. */
+export function streamRef(stream: string): { StreamName: string } | { StreamARN: string } {
+  return stream.startsWith('arn:') ? { StreamARN: stream } : { StreamName: stream };
+}
+
 /** Bytes a record counts against Kinesis' per-record limit: data plus partition key. */
 export function recordBytes(record: Pick<MessageRecord, 'data' | 'partitionKey'>): number {
   return record.data.byteLength + Buffer.byteLength(record.partitionKey, 'utf8');

@@ -3,7 +3,7 @@ import { SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sq
 import { describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import { requiredEnv } from '../aws/envConfig';
-import { decodeMessageBundle, partitionKeyOf } from '../aws/messageRecords';
+import { decodeMessageBundle, partitionKeyOf, streamRef } from '../aws/messageRecords';
 import { DUE_AT_ATTRIBUTE, TIMER_ID_ATTRIBUTE, delaySecondsFor, sendBatch } from '../aws/SqsDelayScheduler';
 import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DELAYED_DELIVERY_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
@@ -71,7 +71,7 @@ export function createDelayedDeliveryHandler(options: DelayedDeliveryOptions): D
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? console;
   const metrics = options.metrics ?? NO_METRICS;
-  const stream = options.messageStream.startsWith('arn:') ? { StreamARN: options.messageStream } : { StreamName: options.messageStream };
+  const stream = streamRef(options.messageStream);
   return async (event) => {
     const now = clock.now();
     const failures: string[] = [];

@@ -14,7 +14,7 @@ import {
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { typename } from '../core/Address';
 import { describeError } from '../core/errors';
-import { encodeMessageBundle } from '../aws/messageRecords';
+import { encodeMessageBundle, streamRef } from '../aws/messageRecords';
 import { type DeadLetterKind, type DeadLetterView, readDeadLetter, redriveEnvelope } from './deadLetters';
 
 /** The AWS clients the commands use; the defaults read region, credentials and `AWS_ENDPOINT_URL` from the environment. */
@@ -127,8 +127,7 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
           continue;
         }
         const record = encodeMessageBundle([envelope]);
-        const stream = opts.stream.startsWith('arn:') ? { StreamARN: opts.stream } : { StreamName: opts.stream };
-        const put = await lazy.kinesis.send(new PutRecordsCommand({ ...stream, Records: [{ PartitionKey: record.partitionKey, Data: record.data }] }));
+        const put = await lazy.kinesis.send(new PutRecordsCommand({ ...streamRef(opts.stream), Records: [{ PartitionKey: record.partitionKey, Data: record.data }] }));
         if (put.FailedRecordCount) {
           keep.push(letter);
           code = 1;
