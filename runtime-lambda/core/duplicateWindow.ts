@@ -1,3 +1,4 @@
+import type { Envelope } from './Envelope';
 import { InvalidInputError } from './errors';
 
 /**
@@ -27,4 +28,14 @@ export function duplicateWindowMs(value: number, origin = 'duplicateWindowMs'): 
     );
   }
   return value;
+}
+
+/**
+ * Whether `envelope` is an ingress record that reached its stream before `windowStartMs`
+ * (now less the duplicate window): one whose application can no longer be proved or
+ * disproved once its mark is pruned.
+ */
+export function arrivedBeforeWindow(envelope: Envelope, windowStartMs: number): boolean {
+  const origin = envelope.origin;
+  return origin.kind === 'ingress' && origin.arrivedAtMs !== undefined && origin.arrivedAtMs < windowStartMs;
 }

@@ -2,7 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
-import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
+import { DEFAULT_DUPLICATE_WINDOW_MS, arrivedBeforeWindow, duplicateWindowMs } from '../core/duplicateWindow';
 import { StateConflictError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
@@ -86,7 +86,7 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
     }
     const envelopes = records.flatMap((r) => r.envelopes);
     const windowStartMs = clock.now() - windowMs;
-    const pastWindow = envelopes.filter((e) => e.origin.kind === 'ingress' && e.origin.arrivedAtMs !== undefined && e.origin.arrivedAtMs < windowStartMs).length;
+    const pastWindow = envelopes.filter((e) => arrivedBeforeWindow(e, windowStartMs)).length;
     if (pastWindow > 0) {
       logger.warn('ingress records older than the duplicate window: duplicates are dropped, the rest dead-lettered, none applied', {
         records: pastWindow,

@@ -3,6 +3,7 @@ import type { AddressState, DeadLetter, PendingTimer, StoredValue } from '../Add
 import { type CancelledTimer, type EgressRecord, type Effects, NO_EFFECTS, type ScheduledTimer } from '../Effects';
 import type { Envelope } from '../Envelope';
 import { CommitTooLargeError, TerminalError, describeError } from '../errors';
+import { arrivedBeforeWindow } from '../duplicateWindow';
 import { batchId } from '../ids';
 import type { InboxEntry, InboxPage } from '../Inbox';
 import type { InvocationResult } from '../Invocation';
@@ -91,7 +92,7 @@ export async function planBatch(
       isNew = mark === undefined || comparePositions(origin.position, mark.position) > 0;
       if (isNew) {
         marks.set(origin.source, { position: origin.position, atMs: nowMs });
-        if (origin.arrivedAtMs !== undefined && origin.arrivedAtMs < windowStartMs) (pastWindow ??= new Set()).add(envelope);
+        if (arrivedBeforeWindow(envelope, windowStartMs)) (pastWindow ??= new Set()).add(envelope);
       }
     }
     if (!isNew) {
