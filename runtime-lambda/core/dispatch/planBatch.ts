@@ -119,12 +119,13 @@ export async function planBatch(
     if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
       invokedCopy ??= accepted.slice(0, i);
       out.send(envelope.forwardTo, envelope.argument);
-    } else if (pastWindow?.has(envelope)) {
+      continue;
+    }
+    // A record past the duplicate window, or the placeholder of a lost inbox entry: a dead letter, not invoked.
+    const notApplied = pastWindow?.has(envelope) ? pastWindowReason(envelope, options.duplicateWindowMs, nowMs) : inboxMessages?.lostReason(envelope);
+    if (notApplied !== undefined) {
       invokedCopy ??= accepted.slice(0, i);
-      deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
-    } else if (inboxMessages?.lostReason(envelope) !== undefined) {
-      invokedCopy ??= accepted.slice(0, i);
-      deadLetters.push(deadLetter(address, envelope, inboxMessages.lostReason(envelope)!, nowMs));
+      deadLetters.push(deadLetter(address, envelope, notApplied, nowMs));
     } else {
       invokedCopy?.push(envelope);
     }
