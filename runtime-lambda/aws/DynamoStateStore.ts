@@ -214,12 +214,10 @@ export class DynamoStateStore implements StateStore {
     }
 
     const transactItems: TransactWriteItem[] = [{ Put: { TableName: this.tableName, Item: items.stateItem, ...condition } }];
-    for (const marker of items.inboxMarkers) {
-      // A key is never written twice: an entry exists until its receiver has applied it.
-      transactItems.push({ Put: { TableName: this.inboxTableName, Item: marker, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
-    }
-    if (items.egressFence) {
-      transactItems.push({ Put: { TableName: this.inboxTableName, Item: items.egressFence, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
+    // Markers and the egress fence: a key is never written twice (an entry exists until its
+    // receiver has applied it, a fence until its egress is out).
+    for (const item of items.egressFence ? [...items.inboxMarkers, items.egressFence] : items.inboxMarkers) {
+      transactItems.push({ Put: { TableName: this.inboxTableName, Item: item, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
     }
     transactItems.push({ Put: { TableName: this.outboxTableName, Item: items.outboxItem } });
 
@@ -270,10 +268,17 @@ export class DynamoStateStore implements StateStore {
     const outboxItems = await this.readOutboxItems([...wanted.values()], false);
     const unsure = [...wanted.values()].filter((m) => outboxItems.get(outboxKeyOf(m))?.[OUTBOX_ATTR.token]?.S !== m.token);
     if (unsure.length > 0) for (const [key, item] of await this.readOutboxItems(unsure, true)) outboxItems.set(key, item);
+    // One commit's outbox item may hold messages to several of these addresses: decoded once.
+    const decoded = new Map<Record<string, AttributeValue>, readonly Envelope[]>();
+    const messagesIn = (item: Record<string, AttributeValue>, marker: InboxMarker) => {
+      let messages = decoded.get(item);
+      if (messages === undefined) decoded.set(item, (messages = this.messagesOf(item, marker)));
+      return messages;
+    };
     return new Map(
       addresses.map((address, i) => {
         const page = markers[i]!;
-        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(outboxKeyOf(m))));
+        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(outboxKeyOf(m)), messagesIn));
         return [address.key, { entries, truncated: page.truncated }];
       }),
     );
@@ -333,7 +338,12 @@ export class DynamoStateStore implements StateStore {
   }
 
   /** The inbox entry a marker points at: the commit's messages to `address`, or a lost entry. */
-  private entryOf(address: Address, marker: InboxMarker, outboxItem: Record<string, AttributeValue> | undefined): InboxEntry {
+  private entryOf(
+    address: Address,
+    marker: InboxMarker,
+    outboxItem: Record<string, AttributeValue> | undefined,
+    messagesIn: (item: Record<string, AttributeValue>, marker: InboxMarker) => readonly Envelope[],
+  ): InboxEntry {
     const lost = (why: string): InboxEntry => {
       const reason = `LOST_INBOX_ENTRY: the messages of ${marker.sender} (version ${marker.version}) to ${address.key} cannot be read: ${why}`;
       const value = new TextEncoder().encode(JSON.stringify({ inboxKey: marker.key, sender: marker.sender, version: marker.version, outboxTable: this.outboxTableName }));
@@ -343,19 +353,23 @@ export class DynamoStateStore implements StateStore {
     };
     if (outboxItem === undefined) return lost(`the outbox item is gone from ${this.outboxTableName} (its TTL passed before the receiver applied them: keep outboxTtlDays above the longest a receiver may fall behind)`);
     if (outboxItem[OUTBOX_ATTR.token]?.S !== marker.token) return lost(`the outbox item was replaced by a later commit of a new ${marker.sender} (its state had been deleted)`);
+    const messages = messagesIn(outboxItem, marker).filter((message) => message.target.equals(address));
+    if (messages.length === 0 || inboxKeyOf(messages[0]!) !== marker.key) return lost(`the outbox item holds no messages to ${address.key} under inbox key ${marker.key}`);
+    return { key: marker.key, target: address, envelopes: messages };
+  }
+
+  /** Every message an outbox item holds. */
+  private messagesOf(outboxItem: Record<string, AttributeValue>, marker: InboxMarker): readonly Envelope[] {
     const bytes = outboxItem[OUTBOX_ATTR.effects]?.B;
-    let messages: Envelope[];
     try {
       if (bytes === undefined) throw new Error(`it has no binary "${OUTBOX_ATTR.effects}"`);
-      messages = decodeEffects(bytes).messages.filter((message) => message.target.equals(address));
+      return decodeEffects(bytes).messages;
     } catch (cause) {
       throw new TerminalError(`outbox item ${marker.sender} v${marker.version} in table ${this.outboxTableName} is malformed: ${describeError(cause)}; it was not written by DynamoStateStore`, {
         cause,
         code: 'MALFORMED_OUTBOX_ITEM',
       });
     }
-    if (messages.length === 0 || inboxKeyOf(messages[0]!) !== marker.key) return lost(`the outbox item holds no messages to ${address.key} under inbox key ${marker.key}`);
-    return { key: marker.key, target: address, envelopes: messages };
   }
 
   /**
