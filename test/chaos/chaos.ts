@@ -392,8 +392,21 @@ export async function asInvocation<E>(handler: (event: E) => Promise<StreamBatch
   return response;
 }
 
+/** A seeded source of faults: `chance()` is true with the fault rate; `faults` counts those that fired. */
+export interface FaultDice {
+  readonly random: () => number;
+  readonly chance: () => boolean;
+  readonly faults: FaultCounts;
+}
+
+/** The {@link FaultDice} of one run: the same seed, the same faults at the same places. */
+export function faultDice(seed: number, faultRate: number): FaultDice {
+  const random = mulberry32(seed);
+  return { random, chance: () => random() < faultRate, faults: noFaults() };
+}
+
 /** Every fault counter at zero. */
-export function noFaults(): FaultCounts {
+function noFaults(): FaultCounts {
   return {
     crashBeforeCommit: 0,
     crashAfterCommit: 0,
@@ -407,8 +420,8 @@ export function noFaults(): FaultCounts {
   };
 }
 
-/** What {@link faultyPoller} drives. */
-export interface FaultyPollerOptions {
+/** What {@link runUnderFaults} drives. */
+export interface FaultyRunOptions {
   readonly dispatcher: DispatcherHandlerOptions;
   /** The app's resources: the relay publishes to its message stream, egresses and dead-letter queue. */
   readonly resources: LocalAwsResources;
@@ -418,10 +431,11 @@ export interface FaultyPollerOptions {
   readonly relayClients: LocalAwsClients;
   /** The ingress streams the dispatcher reads besides the message stream. */
   readonly ingressStreams: readonly string[];
-  readonly chance: () => boolean;
-  readonly random: () => number;
-  readonly faults: FaultCounts;
+  readonly dice: FaultDice;
   readonly logger: HandlerLogger;
+  /** Told the poller's progress every 10 seconds, after `label`. */
+  readonly progress: (text: string) => void;
+  readonly label: string;
 }
 
 /**
@@ -430,10 +444,11 @@ export interface FaultyPollerOptions {
  * retries), with the egress fence and the faults of
  * docs/chaos.md: two dispatchers racing on one batch, crashes before or after a commit, a
  * batch delivered twice, the relay dying mid-batch, `PutRecords` failing single entries,
- * crashes before the checkpoint. Started; the caller waits for it and stops it.
+ * crashes before the checkpoint. Runs until everything is processed, then stops the
+ * poller; answers its counters.
  */
-export function faultyPoller(options: FaultyPollerOptions): LocalPoller {
-  const { chance, random, faults } = options;
+export async function runUnderFaults(options: FaultyRunOptions): Promise<Omit<PollerProgress, 'checkpoints'>> {
+  const { chance, random, faults } = options.dice;
   const primary = createDispatcherHandler(options.dispatcher);
   const rival = createDispatcherHandler(options.dispatcher);
   // A crash in one invocation out of 1/(2 × fault rate), at a random commit of it.
@@ -492,7 +507,14 @@ export function faultyPoller(options: FaultyPollerOptions): LocalPoller {
     logger: options.logger,
   });
   poller.start();
-  return poller;
+  const ticker = setInterval(() => options.progress(`${options.label}poller ${JSON.stringify(poller.summary())}`), 10_000);
+  try {
+    await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });
+  } finally {
+    clearInterval(ticker);
+    await poller.stop();
+  }
+  return poller.summary();
 }
 
 /** The function behind a fault layer: at most one transient failure (a throw or a timeout) per distinct request. */
@@ -562,15 +584,13 @@ export function chaosLine(v: Pick<Verdict, 'messages' | 'lost' | 'duplicated' | 
 export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoints, progress: (text: string) => void = () => {}): Promise<ChaosResult> {
   const began = Date.now();
   const chains = workload(options);
-  const random = mulberry32(options.seed ^ 0x5eed);
-  const chance = () => random() < options.faultRate;
-  const faults = noFaults();
+  const dice = faultDice(options.seed ^ 0x5eed, options.faultRate);
+  const { chance, faults } = dice;
   const clients = localAwsClients(endpoints);
   const relayClients = localAwsClients(endpoints);
   const prefix = `chaos-${randomUUID().slice(0, 8)}`;
   const ingressStream = `${prefix}-${INGRESS_STREAM_SUFFIX}`;
   let resources: LocalAwsResources | undefined;
-  let poller: LocalPoller | undefined;
   const warnings = { count: 0 };
   const quiet = { warn: (message: string, attributes?: Readonly<Record<string, unknown>>) => { warnings.count++; if (process.env.CHAOS_VERBOSE) progress(attributes ? `${message} ${JSON.stringify(attributes)}` : message); } };
   try {
@@ -602,24 +622,17 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     };
     // Two relay lanes, by item key as on AWS: one sender's commits may reach the relay in
     // either order; inboxes keep messages in order, egress fences egress (docs/exactly-once.md).
-    poller = faultyPoller({
+    const poller = await runUnderFaults({
       dispatcher: dispatcherOptions,
       resources,
       clients,
       relayClients,
       ingressStreams: [ingressStream],
-      chance,
-      random,
-      faults,
+      dice,
       logger: quiet,
+      progress,
+      label: '',
     });
-    const ticker = setInterval(() => progress(`poller ${JSON.stringify(poller!.summary())}`), 10_000);
-    try {
-      await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });
-    } finally {
-      clearInterval(ticker);
-      await poller.stop();
-    }
     progress('drained; checking');
 
     // Final state of every address.
@@ -644,9 +657,8 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     }
     const verdict = judge(chains, logs, counts, [...byId.values()]);
     if (process.env.CHAOS_VERBOSE && verdict.lost > 0) await explainLosses(chains, logs, states, clients, resources, progress);
-    return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller: poller.summary() };
+    return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller };
   } finally {
-    await poller?.stop();
     if (resources) await deleteLocalAws(clients, resources, [ingressStream]);
     clients.destroy();
     relayClients.destroy();

@@ -2,7 +2,7 @@
  * The fan-in chaos run: `senders` one-shot senders (the fraud demo's transaction managers)
  * each send ONE message to one receiver (its merchant scorer), through the REAL dispatcher
  * and relay handlers on DynamoDB Local and moto, driven by the {@link LocalPoller} with the
- * relay on two item-key lanes and the chaos run's faults ({@link faultyPoller}). It measures the receiver's state item at every commit and prints:
+ * relay on two item-key lanes and the chaos run's faults ({@link runUnderFaults}). It measures the receiver's state item at every commit and prints:
  *
  *     chaos-fan-in: senders=S max_item_bytes=B lost=L duplicated=D
  *
@@ -20,10 +20,8 @@ import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
 import { DynamoStateStore } from '../../runtime-lambda/aws/DynamoStateStore';
 import { dynamoItemSize } from '../../runtime-lambda/aws/dynamoItemSize';
 import { type LocalAwsEndpoints, deleteLocalAws, localAwsClients, provisionLocalAws } from '../../runtime-lambda/aws/LocalAws';
-import type { LocalPoller } from '../../runtime-lambda/aws/LocalPoller';
 import { encodeStateItem } from '../../runtime-lambda/aws/stateItem';
-import { mulberry32 } from '../../functions/fraud-detection/sample';
-import { CrashingStore, type FaultCounts, faultyPoller, noFaults } from './chaos';
+import { CrashingStore, type FaultCounts, faultDice, runUnderFaults } from './chaos';
 
 /** What one fan-in run does. */
 export interface FanInOptions {
@@ -106,15 +104,13 @@ function measuringItems(store: StateStore, address: Address, sizes: number[]): S
 /** Runs the fan-in workload on `endpoints` (resources made and deleted with a unique prefix). */
 export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoints, progress: (text: string) => void = () => {}): Promise<FanInResult> {
   const began = Date.now();
-  const random = mulberry32(options.seed ^ 0xfa41);
-  const chance = () => random() < options.faultRate;
-  const faults = noFaults();
+  const dice = faultDice(options.seed ^ 0xfa41, options.faultRate);
+  const { faults } = dice;
   const clients = localAwsClients(endpoints);
   const relayClients = localAwsClients(endpoints);
   const prefix = `fanin-${randomUUID().slice(0, 8)}`;
   const ingressStream = `${prefix}-transactions`;
   const resources = await provisionLocalAws(clients, { prefix, messageShards: 2, ingressStreams: { [ingressStream]: 2 } });
-  let poller: LocalPoller | undefined;
   const quiet = { warn: () => undefined };
   try {
     progress(`fan-in: provisioned ${prefix}; ${options.senders} one-shot senders to ${RECEIVER.key}`);
@@ -136,7 +132,7 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
     const endpointsByType: Record<string, FunctionEndpoint> = { [SENDER_TYPE]: sender, [RECEIVER.typename]: receiver(options.senders) };
     // Two lanes everywhere, the relay's by item key as on AWS: no effect here has an order
     // to keep but each sender's messages, which the inbox keeps.
-    poller = faultyPoller({
+    await runUnderFaults({
       dispatcher: {
         store,
         functions: { resolve: (type) => endpointsByType[type] },
@@ -148,18 +144,11 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
       clients,
       relayClients,
       ingressStreams: [ingressStream],
-      chance,
-      random,
-      faults,
+      dice,
       logger: quiet,
+      progress,
+      label: 'fan-in: ',
     });
-    const ticker = setInterval(() => progress(`fan-in: poller ${JSON.stringify(poller!.summary())}`), 10_000);
-    try {
-      await poller.waitForIdle({ quietMs: 2000, timeoutMs: 20 * 60_000 });
-    } finally {
-      clearInterval(ticker);
-      await poller.stop();
-    }
 
     const state = (await store.load([RECEIVER])).get(RECEIVER.key)!;
     const seen = state.values.get(SEEN.name)?.value ?? new Uint8Array(0);
@@ -179,7 +168,6 @@ export async function runFanIn(options: FanInOptions, endpoints: LocalAwsEndpoin
       line: `chaos-fan-in: senders=${options.senders} max_item_bytes=${maxItemBytes} lost=${lost} duplicated=${duplicated}`,
     };
   } finally {
-    await poller?.stop();
     await deleteLocalAws(clients, resources, [ingressStream]);
     clients.destroy();
     relayClients.destroy();
