@@ -60,7 +60,7 @@ export class InMemoryStateStore implements StateStore {
     const pages = new Map<string, InboxPage>();
     for (const address of addresses) {
       const inbox = this.inboxes.get(address.key);
-      const keys = inbox === undefined ? [] : [...inbox.keys()].sort(compareUtf8);
+      const keys = inbox === undefined ? [] : inUtf8Order(inbox.keys());
       pages.set(address.key, { entries: keys.slice(0, limit).map((key) => inbox!.get(key)!), truncated: keys.length > limit });
     }
     return pages;
@@ -134,7 +134,10 @@ export class InMemoryStateStore implements StateStore {
   }
 }
 
-/** Orders strings by their UTF-8 bytes, as DynamoDB orders sort keys. */
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** `keys` ordered by their UTF-8 bytes, as DynamoDB orders sort keys (each encoded once). */
+function inUtf8Order(keys: Iterable<string>): string[] {
+  return [...keys]
+    .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ key }) => key);
 }
