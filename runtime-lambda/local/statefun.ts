@@ -99,7 +99,7 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
         code = 1;
         return;
       }
-      output.out(JSON.stringify({ ...summary(found.view), body: JSON.parse(found.view.body) as unknown }, null, 2));
+      output.out(JSON.stringify({ ...summary(found.view), body: found.view.kind === 'unknown' ? found.view.body : (JSON.parse(found.view.body) as unknown) }, null, 2));
     });
 
   filterOptions(dlq.command('redrive').description('send dead messages to their functions again, then remove them from the queue').addOption(queueOption()))

@@ -113,12 +113,16 @@ describe('CLI: statefun dlq (SQS and Kinesis on moto, DynamoDB Local)', () => {
     // Act
     const found = await statefun('dlq', 'show', 'b1.m0', '--queue-url', queueUrl);
     const missing = await statefun('dlq', 'show', 'nope', '--queue-url', queueUrl);
+    const garbageId = (JSON.parse((await statefun('dlq', 'list', '--queue-url', queueUrl, '--json')).out.find((l) => l.includes('"unknown"'))!) as { messageId: string }).messageId;
+    const garbage = await statefun('dlq', 'show', garbageId, '--queue-url', queueUrl);
 
     // Assess
     expect(found.code).toBe(0);
     expect(JSON.parse(found.out.join('\n'))).toMatchObject({ id: 'b1.m0', kind: 'message', body: { reason: 'FUNCTION_FAILED: journal function told to throw', envelope: { target: 'test/journal/show-target' } } });
     expect(missing).toMatchObject({ code: 1, out: [] });
     expect(missing.err[0]).toContain('no dead letter "nope" in');
+    expect(garbage.code).toBe(0);
+    expect(JSON.parse(garbage.out.join('\n'))).toMatchObject({ kind: 'unknown', body: 'not json at all', reason: 'the body is not a JSON object' });
     await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
   });
 
