@@ -15,7 +15,7 @@ import { Address } from '../core/Address';
 import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import type { Envelope } from '../core/Envelope';
-import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxKeyOf } from '../core/Inbox';
+import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxKeyOf, isParkedKey } from '../core/Inbox';
 import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
 import { decodeEffects } from './effectsCodec';
@@ -94,7 +94,8 @@ export type DynamoStateStoreOptions = DynamoStateStoreBaseOptions & (WithClient 
  *   units of a transaction). An address left empty is written as a tombstone that TTL
  *   deletes one duplicate window later.
  * - `readInbox` queries an address's markers (strongly consistent) and reads the messages
- *   from the outbox items they point at; `clearInbox` deletes applied markers.
+ *   from the outbox items they point at (a parked entry holds its own); `clearInbox`
+ *   deletes applied markers.
  * - A commit is applied at most once: a retry of a commit that landed fails the version
  *   condition ({@link StateConflictError}; the dispatcher then finds its messages applied),
  *   or, for an identical transaction within 10 minutes, DynamoDB answers it from its
@@ -201,7 +202,7 @@ export class DynamoStateStore implements StateStore {
       ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
     };
 
-    if (items.outboxItem === undefined) {
+    if (items.outboxItem === undefined && items.parkedItems.length === 0) {
       try {
         await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: items.stateItem, ...condition }));
       } catch (error) {
@@ -214,12 +215,12 @@ export class DynamoStateStore implements StateStore {
     }
 
     const transactItems: TransactWriteItem[] = [{ Put: { TableName: this.tableName, Item: items.stateItem, ...condition } }];
-    // Markers and the egress fence: a key is never written twice (an entry exists until its
-    // receiver has applied it, a fence until its egress is out).
-    for (const item of items.egressFence ? [...items.inboxMarkers, items.egressFence] : items.inboxMarkers) {
+    // Markers, parked entries and the egress fence: a key is never written twice (an entry
+    // exists until its receiver has applied it, a fence until its egress is out).
+    for (const item of [...items.inboxMarkers, ...items.parkedItems, ...(items.egressFence ? [items.egressFence] : [])]) {
       transactItems.push({ Put: { TableName: this.inboxTableName, Item: item, ConditionExpression: 'attribute_not_exists(#address)', ExpressionAttributeNames: { '#address': INBOX_ATTR.address } } });
     }
-    transactItems.push({ Put: { TableName: this.outboxTableName, Item: items.outboxItem } });
+    if (items.outboxItem !== undefined) transactItems.push({ Put: { TableName: this.outboxTableName, Item: items.outboxItem } });
 
     try {
       await this.client.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: transactItems }));
@@ -261,7 +262,7 @@ export class DynamoStateStore implements StateStore {
   async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {
     const markers = await Promise.all(addresses.map((address) => this.queryInbox(address, limit)));
     const wanted = new Map<string, InboxMarker>();
-    for (const page of markers) for (const m of page.markers) wanted.set(outboxKeyOf(m), m);
+    for (const page of markers) for (const m of page.markers) if (!('parked' in m)) wanted.set(outboxKeyOf(m), m);
     // Eventually consistent first (half the read units): an outbox item is written once, so a
     // stale read can only miss it or return an earlier incarnation's; those few are read
     // again, strongly consistent, before anything is decided.
@@ -278,7 +279,9 @@ export class DynamoStateStore implements StateStore {
     return new Map(
       addresses.map((address, i) => {
         const page = markers[i]!;
-        const entries = page.markers.map((m) => this.entryOf(address, m, outboxItems.get(outboxKeyOf(m)), messagesIn));
+        const entries = page.markers.map((m) =>
+          'parked' in m ? this.parkedEntryOf(address, m) : this.entryOf(address, m, outboxItems.get(outboxKeyOf(m)), messagesIn),
+        );
         return [address.key, { entries, truncated: page.truncated }];
       }),
     );
@@ -317,7 +320,7 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  private async queryInbox(address: Address, limit: number): Promise<{ markers: InboxMarker[]; truncated: boolean }> {
+  private async queryInbox(address: Address, limit: number): Promise<{ markers: (InboxMarker | ParkedMarker)[]; truncated: boolean }> {
     let response;
     try {
       response = await this.client.send(
@@ -356,6 +359,18 @@ export class DynamoStateStore implements StateStore {
     const messages = messagesIn(outboxItem, marker).filter((message) => message.target.equals(address));
     if (messages.length === 0 || inboxKeyOf(messages[0]!) !== marker.key) return lost(`the outbox item holds no messages to ${address.key} under inbox key ${marker.key}`);
     return { key: marker.key, target: address, envelopes: messages };
+  }
+
+  /** A parked entry: the messages are in the item itself. */
+  private parkedEntryOf(address: Address, marker: ParkedMarker): InboxEntry {
+    try {
+      return { key: marker.key, target: address, envelopes: decodeEffects(marker.parked).messages };
+    } catch (cause) {
+      throw new TerminalError(`parked inbox entry ${JSON.stringify(marker.key)} of ${address.key} in table ${this.inboxTableName} is malformed: ${describeError(cause)}; it was not written by DynamoStateStore`, {
+        cause,
+        code: 'MALFORMED_INBOX_ITEM',
+      });
+    }
   }
 
   /** Every message an outbox item holds. */
@@ -429,8 +444,16 @@ interface InboxMarker {
   readonly token: string;
 }
 
-function decodeInboxMarker(item: Record<string, AttributeValue>, address: Address, tableName: string): InboxMarker {
+/** A parked inbox item as stored: it holds its messages. */
+interface ParkedMarker {
+  readonly key: string;
+  readonly parked: Uint8Array;
+}
+
+function decodeInboxMarker(item: Record<string, AttributeValue>, address: Address, tableName: string): InboxMarker | ParkedMarker {
   const key = item[INBOX_ATTR.key]?.S;
+  const parked = item[INBOX_ATTR.parked]?.B;
+  if (key !== undefined && parked !== undefined && isParkedKey(key)) return { key, parked };
   const sender = item[INBOX_ATTR.sender]?.S;
   const version = Number(item[INBOX_ATTR.version]?.N);
   const token = item[INBOX_ATTR.token]?.S;

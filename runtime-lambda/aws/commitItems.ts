@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type AddressState, latestTimeMs } from '../core/AddressState';
-import { hasEffects } from '../core/Effects';
+import { NO_EFFECTS, hasEffects } from '../core/Effects';
 import { CommitTooLargeError } from '../core/errors';
 import { inboxEntriesOf, paddedPosition } from '../core/Inbox';
 import { senderPosition } from '../core/positions';
@@ -37,6 +37,8 @@ export const INBOX_ATTR = {
   version: 'version',
   /** The commit's hashed token, which the outbox item carries too. */
   token: 'token',
+  /** Instead of the four above, in a parked entry (`parkedEntriesOf`): its messages, encoded as outbox effects. */
+  parked: 'parked',
 } as const;
 
 /** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
@@ -72,6 +74,8 @@ export interface CommitItems {
   readonly outboxItem?: Item;
   /** One per receiver of the commit's messages. */
   readonly inboxMarkers: readonly Item[];
+  /** The entries the commit parks in its own address's inbox (`Commit.parked`). */
+  readonly parkedItems: readonly Item[];
   /** With egress records: the fence that keeps the sender's egress in commit order (`EgressFence`). */
   readonly egressFence?: Item;
 }
@@ -100,13 +104,28 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
   const { address, state } = commit;
   const stateItem = encodeStateItem(state, token, options.stateTtlEpochSeconds?.(state));
   checkItemSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
-  if (!hasEffects(commit.effects)) return { stateItem, inboxMarkers: [] };
+  const parkedItems = (commit.parked ?? []).map((entry) => {
+    const item: Item = {
+      [INBOX_ATTR.address]: { S: address.key },
+      [INBOX_ATTR.key]: { S: entry.key },
+      [INBOX_ATTR.parked]: { B: encodeEffects({ ...NO_EFFECTS, messages: entry.envelopes }) },
+    };
+    checkItemSize(item, `parked inbox entry ${entry.key} of ${address.key}`, 'send smaller messages; a message this large cannot wait in the inbox');
+    return item;
+  });
+  if (parkedItems.length + 2 > MAX_TRANSACTION_ITEMS) {
+    throw new CommitTooLargeError(
+      `batch on ${address.key} parks ${parkedItems.length} inbox entries; one commit writes at most ${MAX_TRANSACTION_ITEMS - 2} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction): feed the address fewer or smaller records per batch`,
+      { code: 'TOO_MANY_PARKED' },
+    );
+  }
+  if (!hasEffects(commit.effects)) return { stateItem, inboxMarkers: [], parkedItems };
 
   const entries = inboxEntriesOf(commit.effects.messages);
   const fenced = commit.effects.egress.length > 0;
-  if (entries.length + 2 + (fenced ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
+  if (entries.length + parkedItems.length + 2 + (fenced ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
     throw new CommitTooLargeError(
-      `batch on ${address.key} sent messages to ${entries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2 - (fenced ? 1 : 0)} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction${fenced ? ', one of them the egress fence' : ''}): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
+      `batch on ${address.key} sent messages to ${entries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2 - (fenced ? 1 : 0) - parkedItems.length} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction${fenced ? ', one of them the egress fence' : ''}${parkedItems.length > 0 ? `, ${parkedItems.length} of them parked entries` : ''}): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
       { code: 'TOO_MANY_RECEIVERS' },
     );
   }
@@ -127,14 +146,14 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [OUTBOX_ATTR.ttl]: { N: String(outboxTtlEpochSeconds(commit, options.outboxTtlDays ?? DEFAULT_OUTBOX_TTL_DAYS)) },
   };
   checkItemSize(outboxItem, `outbox item of ${address.key}`, 'send, schedule or emit fewer or smaller messages in one batch');
-  if (!fenced) return { stateItem, outboxItem, inboxMarkers };
+  if (!fenced) return { stateItem, outboxItem, inboxMarkers, parkedItems };
   const egressFence: Item = {
     [INBOX_ATTR.address]: { S: fencePartitionOf(address.key) },
     [INBOX_ATTR.key]: { S: fenceKey },
     [INBOX_ATTR.version]: { N: String(state.version) },
     [INBOX_ATTR.token]: { S: token },
   };
-  return { stateItem, outboxItem, inboxMarkers, egressFence };
+  return { stateItem, outboxItem, inboxMarkers, parkedItems, egressFence };
 }
 
 function checkItemSize(item: Item, what: string, fix: string): void {

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Address } from '../core/Address';
-import type { AddressState, Mark, PendingTimer, StoredValue } from '../core/AddressState';
+import type { AddressState, Backoff, Mark, PendingTimer, StoredValue } from '../core/AddressState';
 import { TerminalError } from '../core/errors';
 import { isPosition } from '../core/positions';
 import type { Expiration } from '../core/ValueSpec';
@@ -18,6 +18,7 @@ export const STATE_ATTR = {
   marks: 'marks',
   timers: 'timers',
   inboxApplied: 'inboxApplied',
+  backoff: 'backoff',
   commitToken: 'commitToken',
   ttl: 'ttl',
 } as const;
@@ -59,6 +60,10 @@ export function encodeStateItem(state: AddressState, commitToken: string, ttlEpo
   };
   // A string set cannot be empty: no attribute means none applied.
   if (state.inboxApplied.size > 0) item[STATE_ATTR.inboxApplied] = { SS: [...state.inboxApplied] };
+  if (state.backoff !== undefined) {
+    const b = state.backoff;
+    item[STATE_ATTR.backoff] = { M: { since: num(b.sinceMs), n: num(b.attempts), at: num(b.retryAtMs), err: { S: b.lastError }, timer: { S: b.timerId } } };
+  }
   if (ttlEpochSeconds !== undefined) item[STATE_ATTR.ttl] = num(Math.floor(ttlEpochSeconds));
   return item;
 }
@@ -137,7 +142,21 @@ export function decodeStateItem(item: Item, tableName: string): AddressState {
   const appliedAttr = item[STATE_ATTR.inboxApplied];
   if (appliedAttr !== undefined && appliedAttr.SS === undefined) fail(STATE_ATTR.inboxApplied, 'a string set (SS)', appliedAttr);
 
+  let backoff: Backoff | undefined;
+  if (item[STATE_ATTR.backoff] !== undefined) {
+    const b = map(STATE_ATTR.backoff, item[STATE_ATTR.backoff]);
+    const path = (name: string) => `${STATE_ATTR.backoff}.${name}`;
+    backoff = {
+      sinceMs: int(path('since'), b.since),
+      attempts: int(path('n'), b.n),
+      retryAtMs: int(path('at'), b.at),
+      lastError: str(path('err'), b.err),
+      timerId: str(path('timer'), b.timer),
+    };
+  }
+
   return {
+    ...(backoff !== undefined ? { backoff } : {}),
     address,
     version: int(STATE_ATTR.version, item[STATE_ATTR.version]),
     epochMs: int(STATE_ATTR.epochMs, item[STATE_ATTR.epochMs]),

@@ -29,6 +29,27 @@ export interface PendingTimer {
 }
 
 /**
+ * An address whose function failed transiently (unavailable, throttled, timed out): its
+ * messages wait, parked in its inbox, and are tried again, in order, at `retryAtMs`, until
+ * the retry budget counted from `sinceMs` is spent (see `docs/operations.md`).
+ */
+export interface Backoff {
+  /** When the first failed attempt of this episode ran, epoch ms. */
+  readonly sinceMs: number;
+  /** Failed attempts so far in this episode. */
+  readonly attempts: number;
+  /** When the next attempt is due, epoch ms. */
+  readonly retryAtMs: number;
+  /** Why the last attempt failed, for operators (shortened to {@link MAX_BACKOFF_ERROR_CHARS}). */
+  readonly lastError: string;
+  /** The pending timer (in `timers`) that triggers the next attempt. */
+  readonly timerId: string;
+}
+
+/** The longest `Backoff.lastError` kept in the state item. */
+export const MAX_BACKOFF_ERROR_CHARS = 1000;
+
+/**
  * Everything durable about one address: its state values, its idempotency marks and its
  * pending timers, under an optimistic-concurrency `version` (0 = never written).
  */
@@ -46,6 +67,8 @@ export interface AddressState {
    * duplicate. At most one commit's worth of entries, whatever the number of senders.
    */
   readonly inboxApplied: ReadonlySet<string>;
+  /** Set while the address backs off after transient failures; its messages are parked meanwhile. */
+  readonly backoff?: Backoff;
 }
 
 /** The state of an address that was never written. */
@@ -57,12 +80,12 @@ const NO_KEYS: ReadonlySet<string> = new Set();
 
 /**
  * Whether `state` holds nothing a function can see or wait for, nor inbox entries still to
- * clear: no values, no pending timers, no applied inbox entries. Such an address is kept
+ * clear: no values, no pending timers, no applied inbox entries, no backoff. Such an address is kept
  * only as a tombstone of its marks until the duplicate window has passed (see
  * `docs/exactly-once.md`).
  */
 export function isEmptyState(state: AddressState): boolean {
-  return state.values.size === 0 && state.timers.size === 0 && state.inboxApplied.size === 0;
+  return state.values.size === 0 && state.timers.size === 0 && state.inboxApplied.size === 0 && state.backoff === undefined;
 }
 
 /**

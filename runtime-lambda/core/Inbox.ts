@@ -1,6 +1,7 @@
 import type { Address } from './Address';
 import type { Envelope } from './Envelope';
 import { InvalidInputError } from './errors';
+import { senderPosition } from './positions';
 
 /**
  * The messages one committed batch sent to one address, kept in the receiver's inbox until
@@ -17,7 +18,10 @@ export interface InboxEntry {
   readonly key: string;
   /** The receiver. */
   readonly target: Address;
-  /** The messages, in the order sent; all to `target`, all with origin `function`. */
+  /**
+   * The messages, in the order sent; all to `target`, all with origin `function`, except in
+   * a parked entry ({@link parkedEntriesOf}), which keeps messages of any origin.
+   */
   readonly envelopes: readonly Envelope[];
   /**
    * Why the messages can no longer be read, when a store keeps them apart from the entry
@@ -81,6 +85,52 @@ export function inboxEntriesOf(messages: readonly Envelope[]): InboxEntry[] {
   }
   const entries: InboxEntry[] = [];
   byTarget.forEach(({ target, envelopes }) => entries.push({ key: inboxKeyOf(envelopes[0]!), target, envelopes }));
+  return entries;
+}
+
+/**
+ * The sender part of the key of a parked entry: the messages an address set aside, in its
+ * own inbox, while backing off (see `Backoff`). `#` starts no address key and sorts before
+ * every letter and digit, so an address reads its parked entries before any other.
+ */
+export const PARKED_SENDER = '#parked';
+
+/**
+ * Estimated bytes of messages per parked entry: stored encoded (base64 inside JSON, deflated
+ * when that helps), an entry of this many value bytes stays well below DynamoDB's 400 KB.
+ */
+const PARKED_ENTRY_BYTES = 200_000;
+
+/** Whether `key` is the key of a parked entry. */
+export function isParkedKey(key: string): boolean {
+  return key.startsWith(`${PARKED_SENDER} `);
+}
+
+/**
+ * Parks `envelopes` in the inbox of `target`, in their order, as entries written by the
+ * commit of `target`'s state `version` (created at `epochMs`): keyed after every entry it
+ * parked before, each holding as many messages as fit comfortably in one item.
+ *
+ * @example
+ * const entries = parkedEntriesOf(address, fresh, state.epochMs, state.version + 1);
+ */
+export function parkedEntriesOf(target: Address, envelopes: readonly Envelope[], epochMs: number, version: number): InboxEntry[] {
+  const entries: InboxEntry[] = [];
+  let current: Envelope[] = [];
+  let bytes = 0;
+  const close = () => {
+    const key = `${PARKED_SENDER} ${paddedPosition(senderPosition(epochMs, version, entries.length))}`;
+    entries.push({ key, target, envelopes: current });
+    current = [];
+    bytes = 0;
+  };
+  for (const envelope of envelopes) {
+    const size = envelope.argument.value?.byteLength ?? 0;
+    if (current.length > 0 && bytes + size > PARKED_ENTRY_BYTES) close();
+    current.push(envelope);
+    bytes += size + 200;
+  }
+  if (current.length > 0) close();
   return entries;
 }
 

@@ -50,6 +50,7 @@ export class InMemoryStateStore implements StateStore {
     }
     this.states.set(commit.address.key, commit.state);
     for (const entry of inboxEntriesOf(commit.effects.messages)) this.addToInbox(entry);
+    for (const entry of commit.parked ?? []) this.addToInbox(entry);
     if (hasEffects(commit.effects)) {
       this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
     }

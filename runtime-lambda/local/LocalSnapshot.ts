@@ -99,7 +99,8 @@ function isAddressState(state: unknown): state is AddressState {
     [...s.values.values()].every((v) => typeof v?.typename === 'string' && v.value instanceof Uint8Array) &&
     s.marks instanceof Map &&
     s.timers instanceof Map &&
-    s.inboxApplied instanceof Set
+    s.inboxApplied instanceof Set &&
+    (s.backoff === undefined || (typeof s.backoff === 'object' && Number.isSafeInteger(s.backoff.retryAtMs) && typeof s.backoff.timerId === 'string'))
   );
 }
 

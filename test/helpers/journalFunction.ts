@@ -1,4 +1,5 @@
 import { Address } from '../../runtime-lambda/core/Address';
+import { RetryableError, TerminalError } from '../../runtime-lambda/core/errors';
 import type { InvocationRequest, InvocationResponse, InvocationResult } from '../../runtime-lambda/core/Invocation';
 import type { FunctionEndpoint, FunctionResolver } from '../../runtime-lambda/core/ports/FunctionEndpoint';
 import type { ValueSpec } from '../../runtime-lambda/core/ValueSpec';
@@ -12,11 +13,16 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] 
  * carry a command:
  * - `send <address> <text>`, `after <ms> <token|-> <address> <text>`, `cancel <token>`,
  *   `egress <text>`: the matching effect;
- * - `throw`: fails the whole call.
+ * - `throw`: fails the whole call for good (a `TerminalError`: the function reports its
+ *   failure as final);
+ * - `unavailable`: fails the whole call transiently (a `RetryableError`, as an endpoint that
+ *   answers 503), as long as {@link JournalFunction.unavailable} is true.
  * It records every request it receives, for assertions on batching and state supply.
  */
 export class JournalFunction implements FunctionEndpoint {
   readonly requests: InvocationRequest[] = [];
+  /** Whether `unavailable` messages fail (transiently); set false to let them through. */
+  unavailable = true;
 
   constructor(private readonly spec: ValueSpec = { name: 'journal', typename: 'test/text' }) {}
 
@@ -29,7 +35,8 @@ export class JournalFunction implements FunctionEndpoint {
     for (const invocation of request.invocations) {
       const text = readText(invocation.argument) ?? '';
       const [command, ...rest] = text.split(' ');
-      if (command === 'throw') throw new Error(`journal function told to throw on ${request.target.key}`);
+      if (command === 'throw') throw new TerminalError(`journal function told to throw on ${request.target.key}`);
+      if (command === 'unavailable' && this.unavailable) throw new RetryableError(`journal function unavailable on ${request.target.key}`, { code: 'FUNCTION_UNAVAILABLE' });
       if (command === 'send') result.messages.push({ target: Address.parse(rest[0]!), argument: textValue(rest.slice(1).join(' ')) });
       if (command === 'after') {
         const [ms, token, target, ...words] = rest;

@@ -3,12 +3,13 @@ import type { AddressState } from '../AddressState';
 import type { Envelope } from '../Envelope';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../duplicateWindow';
 import { EMPTY_INBOX_PAGE, type InboxPage } from '../Inbox';
-import { CommitTooLargeError, StateConflictError, describeError, ensureError } from '../errors';
+import { CommitTooLargeError, RetryableError, StateConflictError, describeError, ensureError } from '../errors';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { StateStore } from '../ports/StateStore';
 import { FunctionInvoker } from './FunctionInvoker';
 import { type BatchPlan, planBatch } from './planBatch';
+import { type AddressBackoffPolicy, DEFAULT_ADDRESS_BACKOFF, DEFAULT_RETRY_BUDGET_MS, retryBudgetMs } from '../retryBudget';
 import { type BackoffPolicy, type Sleep, realSleep } from './retry';
 
 /** Options of a {@link Dispatcher}; everything but the ports has a default. */
@@ -16,8 +17,21 @@ export interface DispatcherOptions {
   readonly store: StateStore;
   readonly functions: FunctionResolver;
   readonly clock: Clock;
-  /** @default - 3 attempts, 50 ms base, 2 s cap: then the messages become dead letters */
+  /**
+   * Attempts of one invocation within one dispatch, for a function that fails transiently;
+   * after them the address's messages are parked and it backs off (`retryBackoff`).
+   * @default - 3 attempts, 50 ms base, 2 s cap
+   */
   readonly invokeRetry?: BackoffPolicy;
+  /**
+   * How long, from its first failed attempt, an address whose function fails transiently
+   * (unavailable, throttled, timing out) keeps retrying, its messages parked in order,
+   * before they become dead letters. 0 dead-letters at the first transient failure.
+   * @default - 24 hours ({@link DEFAULT_RETRY_BUDGET_MS})
+   */
+  readonly retryBudgetMs?: number;
+  /** @default - 1 s, doubling up to 10 minutes, with jitter ({@link DEFAULT_ADDRESS_BACKOFF}) */
+  readonly retryBackoff?: AddressBackoffPolicy;
   /** @default - 8 attempts: a commit that loses the version race reloads and re-runs */
   readonly maxCommitAttempts?: number;
   /** @default 64 addresses invoked at once */
@@ -53,8 +67,32 @@ export interface DispatchOutcome {
   readonly duplicates: number;
   /** Messages that ended as dead letters (committed as effects). */
   readonly deadLettered: number;
+  /** Messages parked in their address's inbox while it backs off: applied later, in order. */
+  readonly parked: number;
+  /** Addresses this batch left backing off, with since when and why. */
+  readonly backingOff: readonly BackingOff[];
   /** Addresses whose commit did not happen: their messages must be delivered again. */
   readonly failures: readonly DispatchFailure[];
+}
+
+/** An address left backing off after transient failures. */
+export interface BackingOff {
+  readonly address: Address;
+  readonly sinceMs: number;
+  readonly attempts: number;
+  readonly retryAtMs: number;
+  readonly lastError: string;
+}
+
+/** When one dispatch must be done. */
+export interface DispatchOptions {
+  /**
+   * When function calls must have ended (epoch ms on the dispatcher's clock), with time left
+   * after it to commit: a call still running then, or a retry that would end later, counts
+   * as a transient failure and the address backs off; no address starts another inbox page.
+   * @default - none
+   */
+  readonly deadlineMs?: number;
 }
 
 /** An address whose messages were not committed, with why. */
@@ -87,11 +125,19 @@ export class Dispatcher {
   private readonly duplicateWindowMs: number;
   private readonly inboxPageSize: number;
   private readonly onInboxNotCleared: ((address: Address, error: Error) => void) | undefined;
+  private readonly retryBudgetMs: number;
+  private readonly retryBackoff: AddressBackoffPolicy;
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
     this.clock = options.clock;
-    this.invoker = new FunctionInvoker(options.functions, options.invokeRetry ?? DEFAULT_INVOKE_RETRY, options.sleep ?? realSleep);
+    this.invoker = new FunctionInvoker(options.functions, options.invokeRetry ?? DEFAULT_INVOKE_RETRY, options.sleep ?? realSleep, options.clock);
+    this.retryBudgetMs = retryBudgetMs(options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS, 'Dispatcher: retryBudgetMs');
+    this.retryBackoff = options.retryBackoff ?? DEFAULT_ADDRESS_BACKOFF;
+    const { baseDelayMs, maxDelayMs } = this.retryBackoff;
+    if (!(Number.isSafeInteger(baseDelayMs) && baseDelayMs >= 1 && Number.isSafeInteger(maxDelayMs) && maxDelayMs >= baseDelayMs)) {
+      throw new TypeError(`Dispatcher: retryBackoff needs whole milliseconds with 1 <= baseDelayMs <= maxDelayMs, got ${JSON.stringify(this.retryBackoff)}`);
+    }
     this.maxCommitAttempts = options.maxCommitAttempts ?? 8;
     this.concurrency = options.concurrency ?? 64;
     this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
@@ -105,11 +151,13 @@ export class Dispatcher {
   /**
    * Dispatches `batch`; envelopes of one address are applied in batch order. A message from
    * a function is a wake-up for its receiver, whose inbox is read with its state: the
-   * pending inbox messages are applied in its place (see {@link planBatch}).
+   * pending inbox messages are applied in its place (see {@link planBatch}). An address
+   * that backs off parks its new messages; one whose retry is due applies what it parked
+   * first.
    */
-  async dispatch(batch: readonly Envelope[]): Promise<DispatchOutcome> {
+  async dispatch(batch: readonly Envelope[], options: DispatchOptions = {}): Promise<DispatchOutcome> {
     const groups = groupByAddress(batch);
-    const totals: Totals = { applied: 0, duplicates: 0, deadLettered: 0 };
+    const totals: Totals = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, backingOff: [] };
     const failures: DispatchFailure[] = [];
     let states: Map<string, AddressState>;
     let inboxes: Map<string, InboxPage>;
@@ -118,19 +166,25 @@ export class Dispatcher {
         this.store.load(groups.map((g) => g.address)),
         this.readInboxes(groups.filter((g) => g.wakeUp).map((g) => g.address)),
       ]);
+      // An address whose retry is due reads what it parked, even without a wake-up.
+      const nowMs = this.clock.now();
+      const due = groups.filter((g) => !g.wakeUp && isRetryDue(states.get(g.address.key)!, nowMs)).map((g) => g.address);
+      if (due.length > 0) (await this.readInboxes(due)).forEach((page, key) => inboxes.set(key, page));
     } catch (error) {
       return { ...totals, failures: groups.map((g) => ({ address: g.address, envelopes: g.envelopes, error: ensureError(error) })) };
     }
 
     await forEachConcurrently(groups, this.concurrency, (group) =>
-      this.dispatchAddress(group, states.get(group.address.key)!, inboxes.get(group.address.key), totals, failures),
+      this.dispatchAddress(group, states.get(group.address.key)!, inboxes.get(group.address.key), totals, failures, options.deadlineMs),
     );
     return { ...totals, failures };
   }
 
   /**
    * Plans and commits one address's messages, adding the outcome to `totals` or `failures`.
-   * An inbox backlog beyond one page is applied in further commits, in order.
+   * An inbox backlog beyond one page is applied in further commits, in order, while the
+   * address is not backing off and the deadline allows; an address that has to stop with
+   * the backlog unread (the deadline) is a failure, so its wake-ups come again.
    */
   private async dispatchAddress(
     group: AddressGroup,
@@ -138,6 +192,7 @@ export class Dispatcher {
     loadedInbox: InboxPage | undefined,
     totals: Totals,
     failures: DispatchFailure[],
+    deadlineMs: number | undefined,
   ) {
     let state = loaded;
     let inbox = loadedInbox;
@@ -145,10 +200,11 @@ export class Dispatcher {
     const cleared = new Set<string>();
     try {
       for (;;) {
-        const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared);
+        const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared, deadlineMs);
         totals.applied += plan.applied;
         totals.duplicates += plan.duplicates;
         totals.deadLettered += plan.deadLettered;
+        totals.parked += plan.parked;
         if (plan.inboxToClear.length > 0) {
           // Best effort: an entry left behind is listed as applied and cleared by a later batch.
           await this.store.clearInbox(group.address, plan.inboxToClear).then(
@@ -156,8 +212,22 @@ export class Dispatcher {
             (error: unknown) => this.onInboxNotCleared?.(group.address, ensureError(error)),
           );
         }
-        if (inbox === undefined || !inbox.truncated) return;
         state = plan.commit?.state ?? state;
+        const backoff = state.backoff;
+        const nowMs = this.clock.now();
+        if (backoff !== undefined && backoff.retryAtMs > nowMs) {
+          totals.backingOff.push({ address: group.address, sinceMs: backoff.sinceMs, attempts: backoff.attempts, retryAtMs: backoff.retryAtMs, lastError: backoff.lastError });
+          return;
+        }
+        if (inbox === undefined || !inbox.truncated) return;
+        if (deadlineMs !== undefined && nowMs >= deadlineMs) {
+          // A backing-off address has a retry timer to come back; any other needs its wake-ups again.
+          if (backoff === undefined) {
+            const error = new RetryableError(`the deadline came before the inbox backlog of ${group.address.key} was applied: the rest is applied on redelivery`, { code: 'DEADLINE_REACHED' });
+            failures.push({ address: group.address, envelopes: group.envelopes, error });
+          }
+          return;
+        }
         envelopes = [];
         inbox = await this.readInbox(group.address);
       }
@@ -173,6 +243,7 @@ export class Dispatcher {
     envelopes: readonly Envelope[],
     loadedInbox: InboxPage | undefined,
     cleared: ReadonlySet<string>,
+    deadlineMs: number | undefined,
   ): Promise<BatchPlan> {
     let state = loaded;
     let inbox = loadedInbox;
@@ -184,6 +255,9 @@ export class Dispatcher {
           duplicateWindowMs: this.duplicateWindowMs,
           deadLetterReason,
           clearedInbox: cleared,
+          retryBudgetMs: this.retryBudgetMs,
+          retryBackoff: this.retryBackoff,
+          ...(deadlineMs !== undefined ? { deadlineMs } : {}),
         });
         if (plan.commit !== undefined) await this.store.commit(plan.commit);
         return plan;
@@ -194,10 +268,12 @@ export class Dispatcher {
           continue;
         }
         if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
-        [state, inbox] = await Promise.all([
-          this.store.load([address]).then((states) => states.get(address.key)!),
-          inbox === undefined ? undefined : this.readInbox(address),
-        ]);
+        const reload = this.store.load([address]).then((states) => states.get(address.key)!);
+        if (inbox !== undefined) [state, inbox] = await Promise.all([reload, this.readInbox(address)]);
+        else {
+          state = await reload;
+          if (isRetryDue(state, this.clock.now())) inbox = await this.readInbox(address);
+        }
       }
     }
   }
@@ -216,6 +292,13 @@ interface Totals {
   applied: number;
   duplicates: number;
   deadLettered: number;
+  parked: number;
+  backingOff: BackingOff[];
+}
+
+/** Whether `state` backs off and its retry is due: its parked messages must be read. */
+function isRetryDue(state: AddressState, nowMs: number): boolean {
+  return state.backoff !== undefined && state.backoff.retryAtMs <= nowMs;
 }
 
 interface AddressGroup {

@@ -1,8 +1,9 @@
 import type { Address } from '../Address';
 import type { StoredValue } from '../AddressState';
-import { StatefunError, TerminalError, describeError } from '../errors';
+import { RetryableError, StatefunError, TerminalError, describeError } from '../errors';
 import type { InvocationRequest, InvocationResponse, InvocationResult } from '../Invocation';
-import type { FunctionResolver } from '../ports/FunctionEndpoint';
+import type { Clock } from '../ports/Clock';
+import type { FunctionEndpoint, FunctionResolver } from '../ports/FunctionEndpoint';
 import type { TypedValue } from '../TypedValue';
 import type { ValueSpec } from '../ValueSpec';
 import { type BackoffPolicy, type Sleep, backoffDelayMs } from './retry';
@@ -19,7 +20,7 @@ export interface PendingInvocation {
 /**
  * Calls functions through their endpoints: supplies the registered state, runs the
  * protocol's missing-state round trip (registering the specs a function declares), and
- * retries transient failures with backoff.
+ * retries transient failures with backoff, never past the invocation's deadline.
  *
  * The registered specs are a cache: a cold instance learns them again from the function
  * (or from the values already stored), so no durable state hides here.
@@ -31,6 +32,7 @@ export class FunctionInvoker {
     private readonly functions: FunctionResolver,
     private readonly retry: BackoffPolicy,
     private readonly sleep: Sleep,
+    private readonly clock: Clock,
   ) {}
 
   /** The specs registered for a function type so far, by state name. */
@@ -39,15 +41,21 @@ export class FunctionInvoker {
   }
 
   /**
-   * Invokes `target` with `invocations`, given its current live `values`.
+   * Invokes `target` with `invocations`, given its current live `values`, giving up at
+   * `deadlineMs` (epoch ms on the dispatcher's clock).
    *
-   * @throws {@link TerminalError} for an unknown function type, a function that keeps
-   * failing, or one that keeps declaring missing state; the caller dead-letters the messages.
+   * @throws {@link TerminalError} for an unknown function type, a function that reports a
+   * failure that will repeat, or one that keeps declaring missing state: the caller
+   * dead-letters the messages.
+   * @throws {@link RetryableError} when the function stays unavailable through the attempts
+   * (code `FUNCTION_UNAVAILABLE`) or the deadline comes first (code `DEADLINE_REACHED`): the
+   * caller parks the messages and backs off.
    */
   async invoke(
     target: Address,
     values: ReadonlyMap<string, StoredValue>,
     invocations: readonly PendingInvocation[],
+    deadlineMs = Number.POSITIVE_INFINITY,
   ): Promise<InvocationResult> {
     const endpoint = this.functions.resolve(target.typename);
     if (endpoint === undefined) {
@@ -62,10 +70,10 @@ export class FunctionInvoker {
       let response: InvocationResponse;
       for (let attempt = 1; ; attempt++) {
         try {
-          response = await endpoint.invoke(request);
+          response = await (deadlineMs === Number.POSITIVE_INFINITY ? endpoint.invoke(request) : this.invokeBefore(endpoint, request, deadlineMs));
           break;
         } catch (thrown) {
-          await this.afterFailedAttempt(request, thrown, attempt);
+          await this.afterFailedAttempt(request, thrown, attempt, deadlineMs);
         }
       }
       if (response.kind === 'result') return response;
@@ -107,16 +115,49 @@ export class FunctionInvoker {
     for (const spec of missing) specs.set(spec.name, spec);
   }
 
-  /** Waits out the backoff after failed attempt `attempt`, or throws when there is no retry left. */
-  private async afterFailedAttempt(request: InvocationRequest, thrown: unknown, attempt: number): Promise<void> {
-    // Anything but a declared terminal failure may be transient (a user function's own
-    // network call, say), so it gets the configured retries before a dead letter.
-    const retryable = thrown instanceof StatefunError ? thrown.retryable : true;
-    if (!retryable || attempt >= this.retry.maxAttempts) {
-      const reason = `function "${request.target.typename}" failed on ${request.target.key}` +
-        (retryable ? ` after ${attempt} attempts` : '') + `: ${describeError(thrown)}`;
-      throw new TerminalError(reason, { cause: thrown, code: 'FUNCTION_FAILED' });
+  /**
+   * One attempt that ends by `deadlineMs`: the endpoint is told the deadline, and if it does
+   * not answer by then the attempt fails with `DEADLINE_REACHED` (a call in flight is left
+   * behind; its answer is ignored).
+   */
+  private async invokeBefore(endpoint: FunctionEndpoint, request: InvocationRequest, deadlineMs: number): Promise<InvocationResponse> {
+    const remainingMs = deadlineMs - this.clock.now();
+    if (remainingMs <= 0) throw deadlineReached(request, 'before the attempt started');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(deadlineReached(request, `after ${remainingMs} ms without an answer`)), remainingMs);
+    });
+    try {
+      return await Promise.race([endpoint.invoke(request, { deadlineMs }), expired]);
+    } finally {
+      clearTimeout(timer);
     }
-    await this.sleep(backoffDelayMs(this.retry, attempt));
   }
+
+  /** Waits out the backoff after failed attempt `attempt`, or throws when there is no retry left. */
+  private async afterFailedAttempt(request: InvocationRequest, thrown: unknown, attempt: number, deadlineMs: number): Promise<void> {
+    // Anything but a declared terminal failure may be transient (a user function's own
+    // network call, say): it is retried, then the caller parks the messages and backs off.
+    const retryable = thrown instanceof StatefunError ? thrown.retryable : true;
+    const what = `function "${request.target.typename}" failed on ${request.target.key}`;
+    if (!retryable) throw new TerminalError(`${what}: ${describeError(thrown)}`, { cause: thrown, code: 'FUNCTION_FAILED' });
+    if (thrown instanceof RetryableError && thrown.code === 'DEADLINE_REACHED') throw thrown;
+    if (attempt >= this.retry.maxAttempts) {
+      throw new RetryableError(`${what} after ${attempt} attempts: ${describeError(thrown)}`, { cause: thrown, code: 'FUNCTION_UNAVAILABLE' });
+    }
+    const delayMs = backoffDelayMs(this.retry, attempt);
+    if (this.clock.now() + delayMs >= deadlineMs) {
+      throw new RetryableError(`${what} and no time is left for another attempt before the deadline: ${describeError(thrown)}`, {
+        cause: thrown,
+        code: 'DEADLINE_REACHED',
+      });
+    }
+    await this.sleep(delayMs);
+  }
+}
+
+function deadlineReached(request: InvocationRequest, when: string): RetryableError {
+  return new RetryableError(`function "${request.target.typename}" on ${request.target.key} ran into the invocation's deadline ${when}`, {
+    code: 'DEADLINE_REACHED',
+  });
 }

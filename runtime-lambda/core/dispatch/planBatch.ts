@@ -1,14 +1,15 @@
 import type { Address } from '../Address';
-import type { AddressState, DeadLetter, PendingTimer, StoredValue } from '../AddressState';
+import { type AddressState, type Backoff, type DeadLetter, MAX_BACKOFF_ERROR_CHARS, type PendingTimer, type StoredValue } from '../AddressState';
 import { type CancelledTimer, type EgressRecord, type Effects, NO_EFFECTS, type ScheduledTimer } from '../Effects';
 import type { Envelope } from '../Envelope';
-import { CommitTooLargeError, TerminalError, describeError } from '../errors';
+import { CommitTooLargeError, StatefunError, TerminalError, describeError, ensureError } from '../errors';
 import { arrivedBeforeWindow } from '../duplicateWindow';
 import { batchId } from '../ids';
-import type { InboxEntry, InboxPage } from '../Inbox';
+import { type InboxEntry, type InboxPage, PARKED_SENDER, isParkedKey, parkedEntriesOf } from '../Inbox';
 import type { InvocationResult } from '../Invocation';
 import { MAX_EFFECTS_PER_BATCH, comparePositions, senderPosition } from '../positions';
 import type { Commit } from '../ports/StateStore';
+import { type AddressBackoffPolicy, nextRetryDelayMs } from '../retryBudget';
 import type { ValueSpec } from '../ValueSpec';
 import type { FunctionInvoker, PendingInvocation } from './FunctionInvoker';
 
@@ -18,6 +19,8 @@ export interface BatchPlan {
   readonly applied: number;
   readonly duplicates: number;
   readonly deadLettered: number;
+  /** Messages set aside in the address's inbox (it backs off), to be applied later in order. */
+  readonly parked: number;
   /** Inbox entries applied (by this commit or an earlier one) to remove from the inbox once the commit has landed. */
   readonly inboxToClear: readonly string[];
 }
@@ -37,6 +40,12 @@ export interface PlanOptions {
   readonly duplicateWindowMs: number;
   /** Inbox entries confirmed removed since the state was loaded: no longer listed as applied. */
   readonly clearedInbox?: ReadonlySet<string>;
+  /** How long, from its first failed attempt, an address retries transient failures before dead-lettering. */
+  readonly retryBudgetMs: number;
+  /** The waits between an address's attempts. */
+  readonly retryBackoff: AddressBackoffPolicy;
+  /** When function calls must have ended (epoch ms): a call still running then counts as a transient failure. */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -46,11 +55,16 @@ export interface PlanOptions {
  *    pending. A message from a function arrives as a wake-up: its message, read from the
  *    address's `inbox` (by the caller), takes its place after the same sender's earlier
  *    pending messages; pending messages without a wake-up in the batch come last. A wake-up
- *    whose message is not pending was applied before: a duplicate;
- * 2. invokes the function once with every remaining message (StateFun's invocation batch);
- *    if that fails for good, invokes message by message so only the failing ones become
- *    dead letters;
- * 3. applies state mutations, advances marks, records timers and cancellations, and derives
+ *    whose message is not pending was applied before: a duplicate. Messages the address
+ *    parked earlier come first of all;
+ * 2. while the address backs off (`state.backoff`, before its retry is due), invokes
+ *    nothing: new messages are parked in its inbox, in order, and inbox messages stay there;
+ * 3. otherwise invokes the function once with every remaining message (StateFun's
+ *    invocation batch); if that fails for good, invokes message by message so only the
+ *    failing ones become dead letters. If it fails transiently (unavailable, throttled, the
+ *    deadline), nothing is applied: the new messages are parked and the address backs off,
+ *    until its retry budget is spent and the messages become dead letters;
+ * 4. applies state mutations, advances marks, records timers and cancellations, and derives
  *    every effect's id from the batch id, so a re-run plans the very same commit.
  *
  * Pure but for the function calls: the caller commits the plan.
@@ -67,11 +81,14 @@ export async function planBatch(
   const marks = copyMap(state.marks);
   const timers = new PendingTimers(state.timers);
   const inboxMessages = inbox === undefined ? undefined : new PendingInbox(state.inboxApplied, inbox, options.clearedInbox);
+  const backoff = state.backoff;
 
   // Usually every message is new and none is a forwarded timer: the arrays below are then
   // the group's own, and a filtered copy is made only at the first exception.
-  let copied: Envelope[] | undefined;
+  const parkedBefore = inboxMessages?.takeParked();
+  let copied: Envelope[] | undefined = parkedBefore !== undefined && parkedBefore.length > 0 ? parkedBefore : undefined;
   let duplicates = 0;
+  let retryTriggered = false;
   let pastWindow: Set<Envelope> | undefined;
   const windowStartMs = nowMs - options.duplicateWindowMs;
   for (let i = 0; i < envelopes.length; i++) {
@@ -80,6 +97,12 @@ export async function planBatch(
     let isNew: boolean;
     if (origin.kind === 'timer') {
       isNew = timers.delete(origin.timerId);
+      if (isNew && origin.timerId === backoff?.timerId) {
+        // The backoff's own timer: it only says the retry is due, it carries no message.
+        copied ??= envelopes.slice(0, i);
+        retryTriggered = true;
+        continue;
+      }
     } else if (origin.kind === 'function') {
       if (inboxMessages === undefined) {
         throw new TypeError(`planBatch: message ${envelope.id} from ${origin.source} is a wake-up, but no inbox was read for ${address.key}`);
@@ -102,48 +125,79 @@ export async function planBatch(
   }
   if (inboxMessages !== undefined) inboxMessages.placeRest((copied ??= envelopes.slice()));
   const accepted = copied ?? envelopes;
-  const inboxApplied = inboxMessages?.appliedAfter() ?? state.inboxApplied;
-  if (accepted.length === 0) {
-    return { commit: undefined, applied: 0, duplicates, deadLettered: 0, inboxToClear: inboxMessages?.lingering() ?? [] };
+  if (accepted.length === 0 && !retryTriggered) {
+    return { commit: undefined, applied: 0, duplicates, deadLettered: 0, parked: 0, inboxToClear: inboxMessages?.lingering() ?? [] };
   }
 
-  const id = batchId(address.key, state.version, accepted.map((e) => e.id));
+  const id = batchId(address.key, state.version, retryTriggered ? [...accepted.map((e) => e.id), backoff!.timerId] : accepted.map((e) => e.id));
   const version = state.version + 1;
   const epochMs = state.version === 0 || state.epochMs === 0 ? nowMs : state.epochMs;
   const out = new EffectCollector(address, id, epochMs, version, nowMs, timers);
 
+  // Sorts the messages: forwarded timers are sent on (the owner only checked them), records
+  // past the window are dead letters; the rest are for the function, those from the inbox apart.
   const deadLetters: DeadLetter[] = [];
-  let invokedCopy: Envelope[] | undefined;
-  for (let i = 0; i < accepted.length; i++) {
-    const envelope = accepted[i]!;
+  const forInbox: Envelope[] = [];
+  const fresh: Envelope[] = [];
+  let forwarded = 0;
+  for (const envelope of accepted) {
     if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
-      invokedCopy ??= accepted.slice(0, i);
       out.send(envelope.forwardTo, envelope.argument);
-      continue;
-    }
-    // A record past the duplicate window, or the placeholder of a lost inbox entry: a dead letter, not invoked.
-    const notApplied = pastWindow?.has(envelope) ? pastWindowReason(envelope, options.duplicateWindowMs, nowMs) : inboxMessages?.lostReason(envelope);
-    if (notApplied !== undefined) {
-      invokedCopy ??= accepted.slice(0, i);
-      deadLetters.push(deadLetter(address, envelope, notApplied, nowMs));
-    } else {
-      invokedCopy?.push(envelope);
-    }
+      forwarded++;
+    } else if (inboxMessages?.holds(envelope) === true) forInbox.push(envelope);
+    else if (pastWindow?.has(envelope)) deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
+    else fresh.push(envelope);
   }
-  const toInvoke = invokedCopy ?? accepted;
+
+  // While the address backs off, and when older parked messages remain past this inbox page,
+  // the new messages wait behind them.
+  const due = backoff === undefined || nowMs >= backoff.retryAtMs;
+  if (!due && !retryTriggered && fresh.length === 0 && forwarded === 0 && deadLetters.length === 0) {
+    return { commit: undefined, applied: 0, duplicates, deadLettered: 0, parked: 0, inboxToClear: inboxMessages?.lingering() ?? [] };
+  }
+  const parkFresh = backoff !== undefined && (!due || inbox?.truncated === true);
+  const toRun = !due ? [] : parkFresh ? forInbox : forInbox.length === 0 ? fresh : [...forInbox, ...fresh];
+  let toPark = parkFresh ? fresh : [];
+  let applyInbox = due;
+  let valuesChanged = false;
+  let nextBackoff: Backoff | undefined = backoff;
+  let applied = forwarded;
 
   const values = liveValues(state.values, nowMs);
   if (options.deadLetterReason !== undefined) {
-    for (const envelope of toInvoke) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
-  } else if (toInvoke.length > 0) {
-    // The whole batch is invoked here rather than in a helper: one async frame less per invocation.
-    try {
-      const result = await invoker.invoke(address, values, toInvoke.map(toInvocation));
-      applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
-    } catch (error) {
-      await invokeOneByOne(address, toInvoke, error, values, invoker, out, deadLetters, nowMs);
+    for (const envelope of toRun) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
+    nextBackoff = undefined;
+  } else if (toRun.length > 0) {
+    const outcome = await runBatch(address, toRun, values, invoker, out, deadLetters, nowMs, inboxMessages, options.deadlineMs);
+    if (outcome.transient === undefined) {
+      applied += outcome.applied;
+      valuesChanged = true;
+      touchAfterInvoke(values, nowMs);
+      // Done backing off once nothing parked is left unread.
+      nextBackoff = backoff === undefined || inbox?.truncated !== true ? undefined : { ...backoff, retryAtMs: nowMs };
+    } else {
+      const sinceMs = backoff?.sinceMs ?? nowMs;
+      const attempts = (backoff?.attempts ?? 0) + 1;
+      if (nowMs - sinceMs >= options.retryBudgetMs) {
+        const reason = budgetSpentReason(address, attempts, nowMs - sinceMs, options.retryBudgetMs, outcome.transient);
+        for (const envelope of toRun) deadLetters.push(deadLetter(address, envelope, reason, nowMs));
+        // Still backing off while parked messages remain unread, so the next page is read too.
+        nextBackoff = inbox?.truncated === true ? { sinceMs, attempts, retryAtMs: nowMs, lastError: reason.slice(0, MAX_BACKOFF_ERROR_CHARS), timerId: '' } : undefined;
+      } else {
+        toPark = fresh;
+        applyInbox = false;
+        const retryAtMs = nowMs + nextRetryDelayMs(options.retryBackoff, attempts, id);
+        nextBackoff = { sinceMs, attempts, retryAtMs, lastError: describeError(outcome.transient).slice(0, MAX_BACKOFF_ERROR_CHARS), timerId: '' };
+      }
     }
-    touchAfterInvoke(values, nowMs);
+  } else if (due) {
+    nextBackoff = backoff === undefined || inbox?.truncated !== true ? undefined : { ...backoff, retryAtMs: nowMs };
+  }
+
+  // Exactly one retry timer is pending while the address backs off: the one it names.
+  if (backoff !== undefined && nextBackoff?.timerId !== backoff.timerId) timers.delete(backoff.timerId);
+  if (nextBackoff !== undefined && (nextBackoff !== backoff || retryTriggered)) {
+    nextBackoff = { ...nextBackoff, timerId: out.retryTimer(nextBackoff.retryAtMs) };
   }
 
   marks.forEach((mark, source) => {
@@ -156,47 +210,114 @@ export async function planBatch(
       `batch on ${address.key} produced more than ${MAX_EFFECTS_PER_BATCH} effects: split the work over more messages`,
     );
   }
+  const appliedAfter = inboxMessages === undefined ? state.inboxApplied : inboxMessages.appliedAfter(applyInbox);
+  const parked = toPark.length === 0 ? undefined : parkedEntriesOf(address, toPark, epochMs, version);
   return {
     commit: {
       address,
       expectedVersion: state.version,
       token: id,
-      state: { address, version, epochMs, values, marks, timers: timers.current, inboxApplied },
+      state: {
+        address,
+        version,
+        epochMs,
+        values: valuesChanged ? values : state.values,
+        marks,
+        timers: timers.current,
+        inboxApplied: appliedAfter,
+        ...(nextBackoff !== undefined ? { backoff: nextBackoff } : {}),
+      },
       effects,
+      ...(parked !== undefined ? { parked } : {}),
     },
-    applied: accepted.length - deadLetters.length,
+    applied,
     duplicates,
     deadLettered: deadLetters.length,
-    inboxToClear: [...inboxApplied],
+    parked: toPark.length,
+    inboxToClear: [...appliedAfter],
   };
 }
 
+/** What running the batch's messages through the function came to. */
+interface RunOutcome {
+  /** Messages whose results were applied. */
+  readonly applied: number;
+  /** Set when the function failed transiently: nothing was applied. */
+  readonly transient?: Error;
+}
+
 /**
- * After the batch failed as a whole with `error`: isolates the failing messages, keeping
- * the effects of the rest (a single message is a dead letter right away).
+ * Invokes the function once with `envelopes` and applies the result to `values` and `out`;
+ * if that fails for good, invokes message by message so only the failing ones become dead
+ * letters (a single message is a dead letter right away). A transient failure anywhere
+ * leaves `out` as it was (`values` may have changed: the caller keeps the stored ones), so
+ * the caller can park the messages and retry them all later, in order. A lost inbox entry's
+ * placeholder is dead-lettered, never invoked.
  */
-async function invokeOneByOne(
+async function runBatch(
   address: Address,
   envelopes: readonly Envelope[],
-  error: unknown,
   values: Map<string, StoredValue>,
   invoker: FunctionInvoker,
   out: EffectCollector,
   deadLetters: DeadLetter[],
   nowMs: number,
-): Promise<void> {
-  if (envelopes.length === 1) {
-    deadLetters.push(deadLetter(address, envelopes[0]!, describeError(error), nowMs));
-    return;
+  inboxMessages: PendingInbox | undefined,
+  deadlineMs: number | undefined,
+): Promise<RunOutcome> {
+  let toInvoke = envelopes;
+  const failed: DeadLetter[] = [];
+  if (inboxMessages?.hasLost() === true) {
+    toInvoke = envelopes.filter((envelope) => {
+      const lost = inboxMessages.lostReason(envelope);
+      if (lost !== undefined) failed.push(deadLetter(address, envelope, lost, nowMs));
+      return lost === undefined;
+    });
   }
-  for (const envelope of envelopes) {
+  const checkpoint = out.checkpoint();
+  const transient = (error: unknown): RunOutcome => {
+    out.rollback(checkpoint);
+    return { applied: 0, transient: ensureError(error) };
+  };
+  if (toInvoke.length > 0) {
+    // The whole batch is invoked here rather than in a helper: one async frame less per invocation.
+    let wholeBatchError: unknown;
     try {
-      const result = await invoker.invoke(address, values, [toInvocation(envelope)]);
+      const result = await invoker.invoke(address, values, toInvoke.map(toInvocation), deadlineMs);
       applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
     } catch (error) {
-      deadLetters.push(deadLetter(address, envelope, describeError(error), nowMs));
+      if (isTransient(error)) return transient(error);
+      wholeBatchError = error;
+    }
+    if (wholeBatchError !== undefined && toInvoke.length === 1) {
+      failed.push(deadLetter(address, toInvoke[0]!, describeError(wholeBatchError), nowMs));
+    } else if (wholeBatchError !== undefined) {
+      for (const envelope of toInvoke) {
+        try {
+          const result = await invoker.invoke(address, values, [toInvocation(envelope)], deadlineMs);
+          applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+        } catch (error) {
+          if (isTransient(error)) return transient(error);
+          failed.push(deadLetter(address, envelope, describeError(error), nowMs));
+        }
+      }
     }
   }
+  deadLetters.push(...failed);
+  return { applied: envelopes.length - failed.length };
+}
+
+/** Whether a failed invocation may succeed later: anything but a declared terminal failure. */
+function isTransient(error: unknown): boolean {
+  return error instanceof StatefunError ? error.retryable : !(error instanceof TypeError);
+}
+
+function budgetSpentReason(address: Address, attempts: number, spentMs: number, budgetMs: number, last: Error): string {
+  const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
+  return (
+    `RETRY_BUDGET_SPENT: function "${address.typename}" failed transiently on ${address.key} for ${hours(spentMs)} ` +
+    `(${attempts} attempts; retry budget ${hours(budgetMs)}); last: ${describeError(last)}. Redrive once the function is healthy`
+  );
 }
 
 function pastWindowReason(envelope: Envelope, windowMs: number, nowMs: number): string {
@@ -300,6 +421,8 @@ class PendingInbox {
   private readonly pendingIds = new Map<string, { sender: string; index: number }>();
   private readonly newlyApplied: string[] = [];
   private readonly present = new Set<string>();
+  /** Every message of a pending entry. */
+  private readonly pendingEnvelopes = new Set<Envelope>();
   /** Placeholder of a lost entry → why its messages cannot be read. */
   private readonly lost = new Map<Envelope, string>();
 
@@ -312,10 +435,14 @@ class PendingInbox {
       this.present.add(entry.key);
       if (appliedBefore.has(entry.key)) continue;
       this.newlyApplied.push(entry.key);
-      const sender = entry.envelopes[0]!.origin.kind === 'function' ? entry.envelopes[0]!.origin.source : entry.key;
+      const first = entry.envelopes[0]!.origin;
+      const sender = isParkedKey(entry.key) ? PARKED_SENDER : first.kind === 'function' ? first.source : entry.key;
       let queue = this.bySender.get(sender);
       if (queue === undefined) this.bySender.set(sender, (queue = { entries: [], next: 0 }));
-      for (const envelope of entry.envelopes) this.pendingIds.set(envelope.id, { sender, index: queue.entries.length });
+      for (const envelope of entry.envelopes) {
+        this.pendingIds.set(envelope.id, { sender, index: queue.entries.length });
+        this.pendingEnvelopes.add(envelope);
+      }
       if (entry.lost !== undefined) for (const envelope of entry.envelopes) this.lost.set(envelope, entry.lost);
       queue.entries.push(entry);
     }
@@ -334,6 +461,24 @@ class PendingInbox {
     return false;
   }
 
+  /** The messages the address parked and has not applied, in the order parked: they go before any other. */
+  takeParked(): Envelope[] {
+    const queue = this.bySender.get(PARKED_SENDER);
+    const parked: Envelope[] = [];
+    if (queue !== undefined) while (queue.next < queue.entries.length) parked.push(...queue.entries[queue.next++]!.envelopes);
+    return parked;
+  }
+
+  /** Whether `envelope` is a message of a pending entry of this inbox. */
+  holds(envelope: Envelope): boolean {
+    return this.pendingEnvelopes.size > 0 && this.pendingEnvelopes.has(envelope);
+  }
+
+  /** Whether an entry of this page is lost (see {@link lostReason}). */
+  hasLost(): boolean {
+    return this.lost.size > 0;
+  }
+
   /** Why `envelope`, the placeholder of a lost entry, cannot be applied; undefined for any other message. */
   lostReason(envelope: Envelope): string | undefined {
     return this.lost.size === 0 ? undefined : this.lost.get(envelope);
@@ -347,12 +492,13 @@ class PendingInbox {
   }
 
   /**
-   * The entries the state lists as applied after this batch: those it applies, and those
-   * listed before that may still be in the inbox. An entry is dropped from the list only
-   * when it is provably gone: absent from a complete read, or confirmed cleared.
+   * The entries the state lists as applied after this batch: those it applies (when
+   * `applied`; an address that backs off applies none), and those listed before that may
+   * still be in the inbox. An entry is dropped from the list only when it is provably gone:
+   * absent from a complete read, or confirmed cleared.
    */
-  appliedAfter(): ReadonlySet<string> {
-    const after = new Set(this.newlyApplied);
+  appliedAfter(applied: boolean): ReadonlySet<string> {
+    const after = new Set(applied ? this.newlyApplied : []);
     this.appliedBefore.forEach((key) => {
       const gone = this.page.truncated ? this.cleared?.has(key) === true : !this.present.has(key);
       if (!gone) after.add(key);
@@ -390,6 +536,18 @@ class PendingTimers {
     this.writable().set(timerId, timer);
   }
 
+  /** Remembers the timers as they are: later changes go to a new copy, which {@link restore} drops. */
+  checkpoint(): TimersCheckpoint {
+    const saved = { map: this.map, copied: this.copied };
+    this.copied = false;
+    return saved;
+  }
+
+  restore(saved: TimersCheckpoint): void {
+    this.map = saved.map;
+    this.copied = saved.copied;
+  }
+
   private writable(): Map<string, PendingTimer> {
     if (!this.copied) {
       this.map = copyMap(this.map);
@@ -398,6 +556,24 @@ class PendingTimers {
     return this.map as Map<string, PendingTimer>;
   }
 }
+
+interface TimersCheckpoint {
+  readonly map: ReadonlyMap<string, PendingTimer>;
+  readonly copied: boolean;
+}
+
+/** Where an {@link EffectCollector} stood, to go back to. */
+interface EffectsCheckpoint {
+  readonly messages: number;
+  readonly scheduled: number;
+  readonly cancelled: number;
+  readonly egress: number;
+  readonly timersScheduled: number;
+  readonly timers: TimersCheckpoint;
+}
+
+/** The type of the message of a retry timer (`Backoff.timerId`): it carries nothing. */
+export const RETRY_TIMER_TYPE = 'statefun.internal/retry';
 
 /** Gathers a batch's effects with their deterministic ids and sender positions. */
 class EffectCollector {
@@ -456,6 +632,39 @@ class EffectCollector {
       if (scheduledHere >= 0) this.scheduled!.splice(scheduledHere, 1);
       else (this.cancelled ??= []).push({ timerId, owner: this.address });
     }
+  }
+
+  /** Schedules the timer that makes the address retry at `dueAtMs`; answers its id. */
+  retryTimer(dueAtMs: number): string {
+    const timerId = `${this.batchId}.retry`;
+    this.timers.set(timerId, { dueAtMs });
+    (this.scheduled ??= []).push({
+      timerId,
+      dueAtMs,
+      envelope: { id: timerId, target: this.address, argument: { typename: RETRY_TIMER_TYPE, value: new Uint8Array(0) }, origin: { kind: 'timer', timerId } },
+    });
+    return timerId;
+  }
+
+  checkpoint(): EffectsCheckpoint {
+    return {
+      messages: this.messages?.length ?? 0,
+      scheduled: this.scheduled?.length ?? 0,
+      cancelled: this.cancelled?.length ?? 0,
+      egress: this.egressRecords?.length ?? 0,
+      timersScheduled: this.timersScheduled,
+      timers: this.timers.checkpoint(),
+    };
+  }
+
+  /** Drops every effect gathered since `saved`, and the timer changes with them. */
+  rollback(saved: EffectsCheckpoint): void {
+    this.messages?.splice(saved.messages);
+    this.scheduled?.splice(saved.scheduled);
+    this.cancelled?.splice(saved.cancelled);
+    this.egressRecords?.splice(saved.egress);
+    this.timersScheduled = saved.timersScheduled;
+    this.timers.restore(saved.timers);
   }
 
   egress(egress: string, argument: Envelope['argument']): void {

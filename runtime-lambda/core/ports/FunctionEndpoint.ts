@@ -9,7 +9,16 @@ import type { InvocationRequest, InvocationResponse } from '../Invocation';
  * that throws, a garbage response).
  */
 export interface FunctionEndpoint {
-  invoke(request: InvocationRequest): Promise<InvocationResponse>;
+  invoke(request: InvocationRequest, options?: InvokeOptions): Promise<InvocationResponse>;
+}
+
+/** How long one invocation may take, all its attempts included. */
+export interface InvokeOptions {
+  /**
+   * When the caller stops waiting (epoch ms): no attempt should start, or run, past it. An
+   * endpoint that cannot stop a call in flight may ignore it: the caller stops waiting anyway.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** Finds the endpoint serving a function type, or `undefined` for an unknown type. */

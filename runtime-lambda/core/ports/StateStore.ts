@@ -16,6 +16,11 @@ export interface Commit {
   readonly state: AddressState;
   readonly effects: Effects;
   readonly token: string;
+  /**
+   * Entries the commit adds to the address's own inbox: messages it parked while backing
+   * off (`parkedEntriesOf`), kept whole in the entries themselves.
+   */
+  readonly parked?: readonly InboxEntry[];
 }
 
 /**

@@ -42,7 +42,7 @@ describe('Class: Dispatcher', () => {
     const outcome = await dispatcher.dispatch(batch);
 
     // Assess
-    expect(outcome).toEqual({ applied: 5, duplicates: 0, deadLettered: 0, failures: [] });
+    expect(outcome).toEqual({ applied: 5, duplicates: 0, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(journalOf(store, A)).toBe('a1|a2|a3');
     expect(journalOf(store, B)).toBe('b1|b2');
   });
@@ -74,7 +74,7 @@ describe('Class: Dispatcher', () => {
     const outcome = await dispatcher.dispatch(batch);
 
     // Assess
-    expect(outcome).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, failures: [] });
+    expect(outcome).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(store.peek(A)).toBe(before);
     expect(fn.requests.length).toBe(callsBefore);
     expect(store.outbox).toHaveLength(1);
@@ -165,7 +165,7 @@ describe('Class: Dispatcher', () => {
     // Assess
     expect(cancelled!.effects.cancelledTimers).toEqual([{ timerId: timer.timerId, owner: A }]);
     expect(store.peek(A).timers.size).toBe(0);
-    expect(late).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, failures: [] });
+    expect(late).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(journalOf(store, A)).toBe('after 1000 tok test/journal/a ping|cancel tok');
   });
 
@@ -196,7 +196,7 @@ describe('Class: Dispatcher', () => {
     const outcome = await dispatcher.dispatch([ingressEnvelope(A, 1, 'before'), ingressEnvelope(A, 2, 'throw'), ingressEnvelope(A, 3, 'later')]);
 
     // Assess
-    expect(outcome).toEqual({ applied: 2, duplicates: 0, deadLettered: 1, failures: [] });
+    expect(outcome).toEqual({ applied: 2, duplicates: 0, deadLettered: 1, parked: 0, backingOff: [], failures: [] });
     expect(journalOf(store, A)).toBe('before|later');
     const [entry] = store.takeOutbox();
     expect(entry!.effects.deadLetters).toHaveLength(1);
@@ -204,7 +204,7 @@ describe('Class: Dispatcher', () => {
     expect(dead.address).toBe(A.key);
     expect('envelope' in dead && readText(dead.envelope.argument)).toBe('throw');
     expect(dead.reason).toBe(
-      'TerminalError: function "test/journal" failed on test/journal/a after 3 attempts: Error: journal function told to throw on test/journal/a',
+      'TerminalError: function "test/journal" failed on test/journal/a: TerminalError: journal function told to throw on test/journal/a',
     );
   });
 
@@ -414,7 +414,7 @@ describe('Class: Dispatcher (a commit the store can never write)', () => {
     const again = await dispatcher.dispatch(batch);
 
     // Assess
-    expect(outcome).toEqual({ applied: 0, duplicates: 0, deadLettered: 2, failures: [] });
+    expect(outcome).toEqual({ applied: 0, duplicates: 0, deadLettered: 2, parked: 0, backingOff: [], failures: [] });
     expect(again.duplicates).toBe(2);
     expect(journalOf(store, A)).toBeUndefined();
     expect(store.outbox[0]!.effects.deadLetters.map((d) => ['envelope' in d && readText(d.envelope.argument), d.reason])).toEqual([

@@ -41,7 +41,7 @@ describe('Duplicate window', () => {
     const outcome = await dispatcher.dispatch([arrived(1, 'stale', 8 * DAY), arrived(2, 'fresh', 1000)]);
 
     // Assess
-    expect(outcome).toEqual({ applied: 1, duplicates: 0, deadLettered: 1, failures: [] });
+    expect(outcome).toEqual({ applied: 1, duplicates: 0, deadLettered: 1, parked: 0, backingOff: [], failures: [] });
     expect(readText(store.peek(A).values.get('journal'))).toBe('fresh');
     expect(fn.requests.flatMap((r) => r.invocations.map((i) => readText(i.argument)))).not.toContain('stale');
     const [entry] = store.outbox;
@@ -63,7 +63,7 @@ describe('Duplicate window', () => {
     const replay = await dispatcher.dispatch([arrived(1, 'one', 9 * DAY), arrived(2, 'late', 9 * DAY)]);
 
     // Assess
-    expect(replay).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, failures: [] });
+    expect(replay).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(store.peek(A).version).toBe(version);
     expect(readText(store.peek(A).values.get('journal'))).toBe('one');
   });

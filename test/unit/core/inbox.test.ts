@@ -52,8 +52,8 @@ describe('Inbox: messages between functions', () => {
 
     // Assess
     expect(journal(HUB)).toBe('m1|m2');
-    expect(first).toEqual({ applied: 2, duplicates: 0, deadLettered: 0, failures: [] });
-    expect(second).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, failures: [] });
+    expect(first).toEqual({ applied: 2, duplicates: 0, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
+    expect(second).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(store.peek(HUB).marks.size).toBe(0);
     expect((await store.readInbox([HUB], 10)).get(HUB.key)!.entries).toEqual([]);
   });
@@ -70,7 +70,7 @@ describe('Inbox: messages between functions', () => {
     const again = await dispatcher.dispatch([wakeUp!, wakeUp!]);
 
     // Assess
-    expect(again).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, failures: [] });
+    expect(again).toEqual({ applied: 0, duplicates: 2, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(journal(HUB)).toBe('once');
     expect(store.peek(HUB).version).toBe(version);
   });
@@ -92,7 +92,7 @@ describe('Inbox: messages between functions', () => {
     expect(lingering).toHaveLength(1);
     expect(notCleared).toEqual([`${HUB.key}: injected: the dispatcher died before clearing the inbox`]);
     expect(store.peek(HUB).inboxApplied.has(lingering[0]!.key)).toBe(true);
-    expect(redelivered).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, failures: [] });
+    expect(redelivered).toEqual({ applied: 0, duplicates: 1, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(journal(HUB)).toBe('kept');
     expect((await store.readInbox([HUB], 10)).get(HUB.key)!.entries).toEqual([]);
   });
@@ -114,7 +114,7 @@ describe('Inbox: messages between functions', () => {
     const outcome = await dispatcher.dispatch([pending.at(-1)!]);
 
     // Assess
-    expect(outcome).toEqual({ applied: 25, duplicates: 0, deadLettered: 0, failures: [] });
+    expect(outcome).toEqual({ applied: 25, duplicates: 0, deadLettered: 0, parked: 0, backingOff: [], failures: [] });
     expect(journal(HUB)).toBe(Array.from({ length: 25 }, (_, i) => `n${i}`).join('|'));
     expect(commits).toHaveLength(3);
     expect(Math.max(...commits)).toBeLessThanOrEqual(20); // one page applied plus one page not yet proved cleared
