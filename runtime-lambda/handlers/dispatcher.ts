@@ -1,6 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
+import { Dispatcher, type DispatchOutcome, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
 import { DEFAULT_DUPLICATE_WINDOW_MS, arrivedBeforeWindow, duplicateWindowMs } from '../core/duplicateWindow';
 import { StateConflictError, describeError } from '../core/errors';
@@ -29,10 +29,17 @@ export interface DispatcherHandlerOptions {
   readonly logger?: HandlerLogger;
   /** Where the counts of {@link DISPATCHER_METRICS} go. @default - nowhere */
   readonly metrics?: HandlerMetrics;
+  /**
+   * Time kept free at the end of an invocation for the commits: function calls and their
+   * retries end this long before Lambda's timeout (from the context's remaining time), and
+   * the addresses still waiting then are parked, to be retried.
+   * @default 10000 ms, or a quarter of the remaining time when that is less
+   */
+  readonly commitReserveMs?: number;
 }
 
-/** The dispatcher Lambda's handler. */
-export type DispatcherHandler = (event: KinesisStreamEvent) => Promise<StreamBatchResponse>;
+/** The dispatcher Lambda's handler; with a Lambda context, invocations end before its timeout. */
+export type DispatcherHandler = (event: KinesisStreamEvent, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => Promise<StreamBatchResponse>;
 
 /**
  * The dispatcher Lambda: decodes a Kinesis batch (message bundles of the message stream and
@@ -42,9 +49,12 @@ export type DispatcherHandler = (event: KinesisStreamEvent) => Promise<StreamBat
  * - A record that does not decode becomes a dead letter through the shard's built-in
  *   undecodable sink: committed exactly once (its mark advances), never dropped, never a
  *   stuck shard.
+ * - An address whose function fails transiently (unavailable, throttled, timing out, or
+ *   still running when the invocation's deadline comes) parks its messages and backs off;
+ *   that is a commit like any other, so its records are not delivered again.
  * - `batchItemFailures` holds, per shard, the lowest sequence number of a record whose
- *   address did not commit. Lambda re-delivers it and everything after it; what had been
- *   committed is then recognised as duplicate and dropped.
+ *   address did not commit (the store failed). Lambda re-delivers it and everything after
+ *   it; what had been committed is then recognised as duplicate and dropped.
  *
  * The event source mapping must set `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
  *
@@ -70,7 +80,9 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
     clock,
   });
 
-  return async (event) => {
+  return async (event, context) => {
+    const remainingMs = context?.getRemainingTimeInMillis?.();
+    const deadline = remainingMs === undefined ? {} : { deadlineMs: clock.now() + remainingMs - Math.min(options.commitReserveMs ?? 10_000, remainingMs / 4) };
     const records = (event.Records ?? []).map((record) => decodeKinesisRecord(record, ingresses));
     const recordOf = new Map<Envelope, DecodedKinesisRecord>();
     for (const record of records) {
@@ -93,13 +105,15 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
         duplicateWindowSeconds: windowMs / 1000,
       });
     }
-    const outcome = await dispatcher.dispatch(envelopes);
+    const outcome = await dispatcher.dispatch(envelopes, deadline);
     count(metrics, DISPATCHER_METRICS.recordsReceived, records.length);
     count(metrics, DISPATCHER_METRICS.recordsPastDuplicateWindow, pastWindow);
     count(metrics, DISPATCHER_METRICS.messagesApplied, outcome.applied);
     count(metrics, DISPATCHER_METRICS.duplicatesDropped, outcome.duplicates);
     count(metrics, DISPATCHER_METRICS.deadLetters, outcome.deadLettered);
     count(metrics, DISPATCHER_METRICS.addressesNotCommitted, outcome.failures.length);
+    count(metrics, DISPATCHER_METRICS.messagesParked, outcome.parked);
+    reportBackoffs(outcome.backingOff, clock.now(), logger, metrics);
 
     const lowestFailedByShard = new Map<string, string>();
     for (const failure of outcome.failures) {
@@ -119,6 +133,20 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
     }
     return { batchItemFailures: [...lowestFailedByShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+/** Logs and counts the addresses left backing off: how many, and how long the oldest has waited. */
+function reportBackoffs(backingOff: DispatchOutcome['backingOff'], nowMs: number, logger: HandlerLogger, metrics: HandlerMetrics): void {
+  if (backingOff.length === 0) return;
+  const oldest = backingOff.reduce((a, b) => (b.sinceMs < a.sinceMs ? b : a));
+  const ageSeconds = Math.max(0, Math.round((nowMs - oldest.sinceMs) / 1000));
+  count(metrics, DISPATCHER_METRICS.addressesBackingOff, backingOff.length);
+  metrics.addMetric(DISPATCHER_METRICS.backoffAgeSeconds, 'Seconds', ageSeconds);
+  logger.warn('addresses backing off: their functions failed transiently; their messages are parked and retried in order', {
+    addresses: backingOff.length,
+    oldest: { address: oldest.address.key, backingOffSeconds: ageSeconds, attempts: oldest.attempts, lastError: oldest.lastError },
+    sample: backingOff.slice(0, 5).map((b) => ({ address: b.address.key, attempts: b.attempts, retryAt: new Date(b.retryAtMs).toISOString() })),
+  });
 }
 
 /** `store`, counting each commit that loses the version race (the dispatcher re-runs it). */
@@ -177,6 +205,7 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
  * | `STATEFUN_DUPLICATE_WINDOW_SECONDS` | the duplicate window in seconds, at least 3600 (optional, default 604800: 7 days); see `docs/exactly-once.md` |
+ * | `STATEFUN_RETRY_BUDGET_SECONDS` | how long an address whose function fails transiently keeps retrying, its messages parked, before they become dead letters (optional, default 86400: 24 hours; 0 dead-letters at once) |
  * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
  *
@@ -197,6 +226,7 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
   const inboxTableName = requiredEnv(env, 'STATEFUN_INBOX_TABLE', 'statefun-inbox');
   const windowSeconds = optionalPositiveNumber(env, 'STATEFUN_DUPLICATE_WINDOW_SECONDS', '604800');
   const windowMs = windowSeconds === undefined ? DEFAULT_DUPLICATE_WINDOW_MS : duplicateWindowFromEnv(windowSeconds);
+  const retryBudgetSeconds = wholeSeconds(env, 'STATEFUN_RETRY_BUDGET_SECONDS', '86400');
   const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
   const handler = createDispatcherHandler({
     store: new DynamoStateStore({
@@ -213,7 +243,7 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
       lambdaClient: traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
     }),
     ingresses: parseIngresses(env),
-    dispatcher: { duplicateWindowMs: windowMs },
+    dispatcher: { duplicateWindowMs: windowMs, ...(retryBudgetSeconds !== undefined ? { retryBudgetMs: retryBudgetSeconds * 1000 } : {}) },
     logger: options.logger ?? tools.logger,
     metrics: tools.metrics,
   });
@@ -228,6 +258,17 @@ function duplicateWindowFromEnv(seconds: number): number {
       `environment variable STATEFUN_DUPLICATE_WINDOW_SECONDS must be a whole number of seconds of at least 3600, got ${seconds}: set it, e.g. STATEFUN_DUPLICATE_WINDOW_SECONDS=604800 (7 days), above the retention of the streams that feed the application`,
     );
   }
+}
+
+/** A whole number of seconds, 0 or more, from `name`; undefined when unset. */
+function wholeSeconds(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigurationError(`environment variable ${name} must be a whole number of seconds, 0 or more, got ${JSON.stringify(text)}: set it, e.g. ${name}=${example}, or unset it for the default`);
+  }
+  return value;
 }
 
 function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {

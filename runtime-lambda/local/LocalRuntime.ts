@@ -37,7 +37,14 @@ export interface LocalRuntimeOptions {
   /** Called for every dead letter, besides keeping it in {@link LocalRuntime.deadLetters}. */
   readonly onDeadLetter?: (deadLetter: DeadLetter) => void;
   /** Passed to the {@link Dispatcher}. */
-  readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock' | 'duplicateWindowMs'>;
+  readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock' | 'duplicateWindowMs' | 'retryBudgetMs'>;
+  /**
+   * How long an address whose function fails transiently (an HTTP endpoint answering 503, a
+   * connection refused) keeps retrying, its messages parked in order, before they become
+   * dead letters; its retries are timers on the runtime's clock.
+   * @default - 24 hours, as on AWS
+   */
+  readonly retryBudgetMs?: number;
   /**
    * The duplicate window (see {@link DEFAULT_DUPLICATE_WINDOW_MS}): ingress marks are kept
    * this long, a record ingested longer ago is dead-lettered rather than applied, and an
@@ -63,6 +70,8 @@ export interface LocalRuntimeStats {
   applied: number;
   duplicates: number;
   deadLettered: number;
+  /** Messages parked while their address backed off (each counted when parked). */
+  parked: number;
   timersFired: number;
 }
 
@@ -81,7 +90,7 @@ const MAX_REDELIVERIES = 10;
 export class LocalRuntime {
   readonly store = new InMemoryStateStore();
   readonly clock: Clock;
-  readonly stats: LocalRuntimeStats = { dispatches: 0, applied: 0, duplicates: 0, deadLettered: 0, timersFired: 0 };
+  readonly stats: LocalRuntimeStats = { dispatches: 0, applied: 0, duplicates: 0, deadLettered: 0, parked: 0, timersFired: 0 };
   readonly deadLetters: DeadLetter[] = [];
 
   private readonly log: LocalLog;
@@ -118,6 +127,7 @@ export class LocalRuntime {
     this.dispatcher = new Dispatcher({
       ...options.dispatcher,
       duplicateWindowMs: this.duplicateWindowMs,
+      ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
       store: this.store,
       functions: options.functions,
       clock: this.clock,
@@ -259,6 +269,7 @@ export class LocalRuntime {
     this.stats.applied += outcome.applied;
     this.stats.duplicates += outcome.duplicates;
     this.stats.deadLettered += outcome.deadLettered;
+    this.stats.parked += outcome.parked;
     const failedKeys = new Set(outcome.failures.map((f) => f.address.key));
     // Failures count "in a row": an address that got through starts again from zero.
     if (this.redeliveries.size > 0) for (const e of batch) if (!failedKeys.has(e.target.key)) this.redeliveries.delete(e.target.key);

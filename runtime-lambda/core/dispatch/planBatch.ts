@@ -138,15 +138,27 @@ export async function planBatch(
   // past the window are dead letters; the rest are for the function, those from the inbox apart.
   const deadLetters: DeadLetter[] = [];
   const forInbox: Envelope[] = [];
-  const fresh: Envelope[] = [];
+  let fresh: Envelope[] = [];
+  /** Both, in batch order. */
+  let runnable: Envelope[] = [];
   let forwarded = 0;
-  for (const envelope of accepted) {
-    if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
-      out.send(envelope.forwardTo, envelope.argument);
-      forwarded++;
-    } else if (inboxMessages?.holds(envelope) === true) forInbox.push(envelope);
-    else if (pastWindow?.has(envelope)) deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
-    else fresh.push(envelope);
+  if (inboxMessages === undefined && pastWindow === undefined && !accepted.some((e) => e.forwardTo !== undefined)) {
+    // The usual batch: ingress records only, all for the function.
+    fresh = runnable = accepted as Envelope[];
+  } else {
+    for (const envelope of accepted) {
+      if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
+        out.send(envelope.forwardTo, envelope.argument);
+        forwarded++;
+        continue;
+      }
+      if (inboxMessages?.holds(envelope) === true) forInbox.push(envelope);
+      else if (pastWindow?.has(envelope)) {
+        deadLetters.push(deadLetter(address, envelope, pastWindowReason(envelope, options.duplicateWindowMs, nowMs), nowMs));
+        continue;
+      } else fresh.push(envelope);
+      runnable.push(envelope);
+    }
   }
 
   // While the address backs off, and when older parked messages remain past this inbox page,
@@ -156,7 +168,7 @@ export async function planBatch(
     return { commit: undefined, applied: 0, duplicates, deadLettered: 0, parked: 0, inboxToClear: inboxMessages?.lingering() ?? [] };
   }
   const parkFresh = backoff !== undefined && (!due || inbox?.truncated === true);
-  const toRun = !due ? [] : parkFresh ? forInbox : forInbox.length === 0 ? fresh : [...forInbox, ...fresh];
+  const toRun = !due ? [] : parkFresh ? forInbox : runnable;
   let toPark = parkFresh ? fresh : [];
   let applyInbox = due;
   let valuesChanged = false;

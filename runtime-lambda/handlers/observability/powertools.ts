@@ -21,6 +21,8 @@ export interface LambdaContext {
   readonly invokedFunctionArn: string;
   readonly memoryLimitInMB: string;
   readonly awsRequestId: string;
+  /** Milliseconds left before Lambda stops the invocation (absent outside Lambda). */
+  getRemainingTimeInMillis?(): number;
 }
 
 /** The Powertools utilities of one Lambda. */
@@ -88,7 +90,7 @@ export function traced<T>(tools: LambdaPowertools, client: T): T {
  * const tools = lambdaPowertools(process.env, SERVICE_NAMES.relay);
  * export const handler = powertoolsHandler(tools, createRelayHandler({ ...options, logger: tools.logger, metrics: tools.metrics }));
  */
-export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event: E) => Promise<R>): (event: E, context?: LambdaContext) => Promise<R> {
+export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event: E, context?: LambdaContext) => Promise<R>): (event: E, context?: LambdaContext) => Promise<R> {
   const { service, logger, metrics, tracer } = tools;
   return async (event, context) => {
     if (context) logger.addContext(context);
@@ -98,7 +100,7 @@ export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event
     tracer?.annotateColdStart();
     tracer?.addServiceNameAnnotation();
     try {
-      return await handler(event);
+      return await handler(event, context);
     } catch (error) {
       logger.error('invocation failed: Lambda retries the batch', error as Error);
       tracer?.addErrorAsMetadata(error as Error);

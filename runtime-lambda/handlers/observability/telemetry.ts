@@ -29,7 +29,7 @@ export interface HandlerLogger {
  * metrics.addMetric(RELAY_METRICS.messagesRelayed, 'Count', 3);
  */
 export interface HandlerMetrics {
-  addMetric(name: string, unit: 'Count', value: number): void;
+  addMetric(name: string, unit: 'Count' | 'Seconds', value: number): void;
 }
 
 /** The default of the handler factories: counts nothing. */
@@ -68,6 +68,15 @@ export const DISPATCHER_METRICS = Object.freeze({
    * redelivery after a long outage: see docs/exactly-once.md).
    */
   recordsPastDuplicateWindow: 'RecordsPastDuplicateWindow',
+  /** Messages parked in their address's inbox because its function failed transiently (applied later, in order). */
+  messagesParked: 'MessagesParked',
+  /** Addresses the invocation left backing off (their function unavailable, throttled or timing out). */
+  addressesBackingOff: 'AddressesBackingOff',
+  /**
+   * Unit `Seconds`: how long the longest-waiting of those addresses has been backing off;
+   * its messages become dead letters when this reaches the retry budget.
+   */
+  backoffAgeSeconds: 'BackoffAgeSeconds',
 });
 
 /** Metrics of the outbox relay (unit `Count`, per invocation; effects of fully relayed items). */

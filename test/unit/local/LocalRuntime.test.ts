@@ -172,6 +172,43 @@ describe('Class: LocalRuntime', () => {
     expect(runtime.deadLetters.map((d) => [d.address, 'envelope' in d ? readText(d.envelope.argument) : undefined])).toEqual([[A.key, 'throw']]);
   });
 
+  it('rides out a 20-minute outage of one function type: its messages wait in order while the other type keeps working, and nothing becomes a dead letter', async () => {
+    // Prepare: test/flaky answers "unavailable" until minute 20
+    const clock = new SimulatedClock(0);
+    const flaky = new JournalFunction();
+    const steady = new JournalFunction();
+    const runtime = new LocalRuntime({
+      functions: resolverOf({ 'test/flaky': flaky, 'test/journal': steady }),
+      ingresses: [
+        { name: 'flaky', target: 'test/flaky' },
+        { name: 'commands', target: 'test/journal' },
+      ],
+      clock,
+      dispatcher: { sleep: async () => undefined },
+    });
+    const OUTAGE_MS = 20 * 60_000;
+
+    // Act: one message a minute to each type during the outage, then the function comes back
+    for (let minute = 0; minute < 20; minute++) {
+      runtime.ingest('flaky', 'f', textValue(`unavailable ${minute}`));
+      runtime.ingest('commands', 'a', textValue(String(minute)));
+      await runtime.advanceTo(minute * 60_000 + 30_000);
+    }
+    const appliedDuringOutage = journal(runtime, A);
+    const backoffDuringOutage = runtime.state(Address.of('test/flaky', 'f')).backoff;
+    flaky.unavailable = false;
+    await runtime.advanceTo(OUTAGE_MS + 11 * 60_000);
+
+    // Assess
+    expect(appliedDuringOutage).toBe(Array.from({ length: 20 }, (_, i) => String(i)).join('|'));
+    expect(backoffDuringOutage?.attempts).toBeGreaterThanOrEqual(5);
+    expect(readText(runtime.state(Address.of('test/flaky', 'f')).values.get('journal'))).toBe(Array.from({ length: 20 }, (_, i) => `unavailable ${i}`).join('|'));
+    expect(runtime.state(Address.of('test/flaky', 'f')).backoff).toBeUndefined();
+    expect(runtime.deadLetters).toEqual([]);
+    expect(runtime.stats.parked).toBeGreaterThanOrEqual(20);
+    expect(runtime.pendingTimers).toBe(0);
+  });
+
   it('dead-letters a record for an egress nobody configured, naming the configured ones', async () => {
     // Prepare
     const runtime = new LocalRuntime({
