@@ -99,14 +99,13 @@ export type LambdaTransportOpts = LambdaTransportBaseOpts & (WithClient | WithCl
 export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTransport {
   const functionName = checkFunctionName(opts.functionName);
   const retries = transportRetrySettings(opts, 'lambdaTransport');
-  const { timeoutMs } = retries;
   if (opts.client && opts.clientConfig) {
     throw new InvalidInputError('lambdaTransport takes either client or clientConfig, not both: configure the client you pass');
   }
   const client = opts.client ?? new LambdaClient({ maxAttempts: 1, ...opts.clientConfig });
   const fn = `Lambda function ${functionName}`;
 
-  async function attempt(payload: Uint8Array): Promise<AttemptOutcome> {
+  async function attempt(payload: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     let output;
@@ -141,7 +140,7 @@ export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTranspor
     return decodeResult(body, fn);
   }
 
-  return async (request) => {
+  return async (request, options) => {
     const payload = Buffer.from(JSON.stringify({ request: Buffer.from(request.buffer, request.byteOffset, request.byteLength).toString('base64') }));
     if (payload.byteLength > LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES) {
       throw new TerminalError(
@@ -151,7 +150,7 @@ export function lambdaTransport(opts: LambdaTransportOpts): RequestReplyTranspor
         { code: 'REQUEST_TOO_LARGE' },
       );
     }
-    return withTransportRetries(() => attempt(payload), retries, fn);
+    return withTransportRetries((timeoutMs) => attempt(payload, timeoutMs), retries, fn, options?.deadlineMs);
   };
 }
 

@@ -62,11 +62,10 @@ export interface HttpTransportOpts {
 export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
   const url = parseUrl(opts.url);
   const retries = transportRetrySettings(opts, 'httpTransport');
-  const { timeoutMs } = retries;
   const maxResponseBytes = positiveInteger(opts.maxResponseBytes, 16 * 1024 * 1024, 'maxResponseBytes', 'httpTransport');
   const headers = { ...opts.headers, 'content-type': 'application/octet-stream' };
 
-  async function attempt(request: Uint8Array): Promise<AttemptOutcome> {
+  async function attempt(request: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
@@ -88,7 +87,7 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
     }
   }
 
-  return (request) => withTransportRetries(() => attempt(request), retries, `function endpoint ${url}`);
+  return (request, options) => withTransportRetries((timeoutMs) => attempt(request, timeoutMs), retries, `function endpoint ${url}`, options?.deadlineMs);
 }
 
 async function readBody(response: Response, maxBytes: number, url: URL): Promise<Uint8Array> {

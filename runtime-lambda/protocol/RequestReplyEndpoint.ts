@@ -1,6 +1,6 @@
 import { RetryableError, StatefunError, TerminalError } from '../core/errors';
 import type { InvocationRequest, InvocationResponse } from '../core/Invocation';
-import type { FunctionEndpoint } from '../core/ports/FunctionEndpoint';
+import type { FunctionEndpoint, InvokeOptions } from '../core/ports/FunctionEndpoint';
 import { decodeFromFunction, encodeToFunction, readFromFunction, toFunctionMessage } from './codec';
 import type * as pb from './generated/request-reply_pb';
 import type { InProcessTransport } from './InProcessTransport';
@@ -31,7 +31,7 @@ export class RequestReplyEndpoint implements FunctionEndpoint {
     private readonly transport: RequestReplyTransport | InProcessTransport,
   ) {}
 
-  async invoke(request: InvocationRequest): Promise<InvocationResponse> {
+  async invoke(request: InvocationRequest, options?: InvokeOptions): Promise<InvocationResponse> {
     // Each branch awaits the transport itself (no closure, no extra async frame): this runs
     // once per invocation.
     const transport = this.transport;
@@ -39,7 +39,7 @@ export class RequestReplyEndpoint implements FunctionEndpoint {
       const bytes = encodeToFunction(request);
       let reply: Uint8Array;
       try {
-        reply = await transport(bytes);
+        reply = await transport(bytes, options);
       } catch (error) {
         throw this.transportError(request, error);
       }

@@ -1,3 +1,5 @@
+import type { InvokeOptions } from '../core/ports/FunctionEndpoint';
+
 /**
  * Carries one request-reply exchange: `ToFunction` bytes in, `FromFunction` bytes out. The
  * transport of a {@link RequestReplyEndpoint}: HTTP ({@link httpTransport}), AWS Lambda
@@ -5,9 +7,10 @@
  * {@link InProcessTransport} instead).
  *
  * A transport throws a `RetryableError` for failures worth retrying (timeouts, 5xx,
- * connection errors) and a `TerminalError` for failures that will repeat.
+ * connection errors) and a `TerminalError` for failures that will repeat. It should give up
+ * by `options.deadlineMs` (the caller stops waiting then anyway).
  *
  * @example
  * const throughBytes: RequestReplyTransport = (request) => registry.handle(request);
  */
-export type RequestReplyTransport = (request: Uint8Array) => Promise<Uint8Array>;
+export type RequestReplyTransport = (request: Uint8Array, options?: InvokeOptions) => Promise<Uint8Array>;

@@ -44,21 +44,30 @@ export function positiveInteger(value: unknown, fallback: number, name: string, 
 /**
  * Runs `attempt` until it answers bytes, at most `maxAttempts` times, waiting between
  * attempts with exponential backoff and equal jitter (half the backoff, plus up to half).
+ * Each attempt gets `timeoutMs`, or what is left before `deadlineMs` (epoch ms) when that is
+ * less; no attempt starts, and no wait ends, past the deadline.
  *
  * @throws {@link RetryableError} (code `FUNCTION_UNAVAILABLE`) naming `target` and the last
- * reason once the attempts are spent; whatever `attempt` throws, as it is.
+ * reason once the attempts or the time are spent; whatever `attempt` throws, as it is.
  */
-export async function withTransportRetries(attempt: () => Promise<AttemptOutcome>, settings: TransportRetrySettings, target: string): Promise<Uint8Array> {
+export async function withTransportRetries(
+  attempt: (timeoutMs: number) => Promise<AttemptOutcome>,
+  settings: TransportRetrySettings,
+  target: string,
+  deadlineMs = Number.POSITIVE_INFINITY,
+): Promise<Uint8Array> {
   for (let n = 1; ; n++) {
-    const outcome = await attempt();
+    const outcome = await attempt(Math.max(1, Math.min(settings.timeoutMs, deadlineMs - Date.now())));
     if (outcome instanceof Uint8Array) return outcome;
-    if (n >= settings.maxAttempts) {
-      throw new RetryableError(`${target} failed ${n} time${n === 1 ? '' : 's'}; last: ${outcome.retry}`, {
+    const backoff = Math.min(settings.maxBackoffMs, settings.initialBackoffMs * 2 ** (n - 1));
+    const waitMs = backoff / 2 + Math.random() * (backoff / 2);
+    const outOfTime = Date.now() + waitMs >= deadlineMs;
+    if (n >= settings.maxAttempts || outOfTime) {
+      throw new RetryableError(`${target} failed ${n} time${n === 1 ? '' : 's'}${outOfTime ? ' before the deadline' : ''}; last: ${outcome.retry}`, {
         cause: outcome.cause,
         code: 'FUNCTION_UNAVAILABLE',
       });
     }
-    const backoff = Math.min(settings.maxBackoffMs, settings.initialBackoffMs * 2 ** (n - 1));
-    await new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }

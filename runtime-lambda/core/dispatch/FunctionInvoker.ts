@@ -128,7 +128,8 @@ export class FunctionInvoker {
       timer = setTimeout(() => reject(deadlineReached(request, `after ${remainingMs} ms without an answer`)), remainingMs);
     });
     try {
-      return await Promise.race([endpoint.invoke(request, { deadlineMs }), expired]);
+      // Endpoints keep real time: the deadline as a wall-clock instant, whatever the dispatcher's clock.
+      return await Promise.race([endpoint.invoke(request, { deadlineMs: Date.now() + remainingMs }), expired]);
     } finally {
       clearTimeout(timer);
     }

@@ -15,7 +15,8 @@ export interface FunctionEndpoint {
 /** How long one invocation may take, all its attempts included. */
 export interface InvokeOptions {
   /**
-   * When the caller stops waiting (epoch ms): no attempt should start, or run, past it. An
+   * When the caller stops waiting, in wall-clock epoch ms (`Date.now()`, even when the
+   * dispatcher runs on a simulated clock): no attempt should start, or run, past it. An
    * endpoint that cannot stop a call in flight may ignore it: the caller stops waiting anyway.
    */
   readonly deadlineMs?: number;
