@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -233,6 +233,21 @@ export interface StatefulFunctionsProps {
    * @default Duration.days(7)
    */
   readonly duplicateWindow?: Duration;
+  /**
+   * How long an address whose function fails transiently (5xx, 408, 429, throttling, a
+   * timeout, a connection error) keeps retrying before its messages become dead letters.
+   * Meanwhile its messages are parked in order in the inbox table and retried with
+   * exponential backoff (1 s doubling up to 10 minutes, with jitter); no other address waits
+   * for it. `Duration.seconds(0)` dead-letters at the first transient failure. At most 6 days,
+   * so the messages other functions sent it outlive the wait in the outbox table (7 days).
+   * @default Duration.hours(24)
+   */
+  readonly retryBudget?: Duration;
+  /**
+   * How long an address may back off before the `addressBackingOff` alarm fires.
+   * @default Duration.minutes(15)
+   */
+  readonly backoffAlarmThreshold?: Duration;
 
   /**
    * Memory of the dispatcher Lambda, in MiB.
@@ -311,6 +326,8 @@ export interface StatefulFunctionsProps {
 export interface StatefulFunctionsAlarms {
   /** The dispatcher is behind on the message stream or an ingress. */
   readonly dispatcherIteratorAge: cloudwatch.Alarm;
+  /** An address has been backing off longer than `backoffAlarmThreshold`: its function keeps failing transiently. */
+  readonly addressBackingOff: cloudwatch.Alarm;
   /** The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours). */
   readonly relayIteratorAge: cloudwatch.Alarm;
   /** The dead-letter queue holds messages. */
@@ -362,6 +379,11 @@ export interface IStatefulFunctions {
    * dispatcher's `CommitConflicts` metric). @default - sum over 5 minutes
    */
   metricCommitConflicts(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Seconds the longest-waiting address has been backing off after transient failures of
+   * its function (the dispatcher's `BackoffAgeSeconds` metric). @default - maximum over 5 minutes
+   */
+  metricBackoffAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 const FUNCTION_PATTERN_HINT = 'use "namespace/type" or "namespace/*", e.g. "fraud/*"';
@@ -411,7 +433,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
   constructor(scope: Construct, id: string, props: StatefulFunctionsProps) {
     super(scope, id);
-    const check = new PropsChecker(this.node.path);
+    const check = new PropsChecker(this.node.path, this);
     check.all(props);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -499,6 +521,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
       STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
       STATEFUN_DUPLICATE_WINDOW_SECONDS: String((props.duplicateWindow ?? Duration.days(7)).toSeconds()),
+      STATEFUN_RETRY_BUDGET_SECONDS: String((props.retryBudget ?? Duration.hours(24)).toSeconds()),
     };
     if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
     if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
@@ -662,6 +685,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     };
     this.alarms = {
       dispatcherIteratorAge: alarm('DispatcherIteratorAgeAlarm', this.metricIteratorAge(), ageThreshold, 'The dispatcher is behind on the message stream or an ingress stream: records are older than the threshold.'),
+      addressBackingOff: alarm(
+        'AddressBackingOffAlarm',
+        this.metricBackoffAge(),
+        (props.backoffAlarmThreshold ?? Duration.minutes(15)).toSeconds(),
+        `An address has been backing off longer than ${(props.backoffAlarmThreshold ?? Duration.minutes(15)).toHumanString()}: its function keeps failing transiently (unavailable, throttled, timing out). Its messages are parked, not lost, and become dead letters when the retry budget (${(props.retryBudget ?? Duration.hours(24)).toHumanString()}) is spent. The dispatcher's "addresses backing off" log line names the address and the last error (docs/operations.md).`,
+      ),
       relayIteratorAge: alarm('RelayIteratorAgeAlarm', this.metricRelayIteratorAge(), ageThreshold, 'The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours).'),
       deadLetters: alarm('DeadLettersAlarm', this.metricDeadLetters(), 1, 'The dead-letter queue holds messages: list them with `npx statefun dlq list --queue-url <DeadLetterQueueUrl>`, then `show`, `redrive` (after a fix) or `purge` (docs/operations.md).'),
       dispatcherErrors: alarm('DispatcherErrorsAlarm', this.metricDispatcherErrors(), 1, 'Dispatcher invocations failed (the batch is retried).'),
@@ -691,8 +720,8 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
         [
           new cloudwatch.GraphWidget({
             title: 'Dispatcher (messages)',
-            left: [DISPATCHER_METRICS.messagesApplied, DISPATCHER_METRICS.duplicatesDropped, DISPATCHER_METRICS.deadLetters].map((name) => this.runtimeMetric(SERVICE_NAMES.dispatcher, name)),
-            right: [this.metricCommitConflicts(), this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.addressesNotCommitted)],
+            left: [DISPATCHER_METRICS.messagesApplied, DISPATCHER_METRICS.duplicatesDropped, DISPATCHER_METRICS.deadLetters, DISPATCHER_METRICS.messagesParked].map((name) => this.runtimeMetric(SERVICE_NAMES.dispatcher, name)),
+            right: [this.metricCommitConflicts(), this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.addressesNotCommitted), this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.addressesBackingOff), this.metricBackoffAge()],
             width: 8,
           }),
           new cloudwatch.GraphWidget({
@@ -746,6 +775,11 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
   metricDelayedDeliveryErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.delayedDelivery.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+
+  /** Seconds the longest-waiting address has been backing off (Maximum per 5 minutes). */
+  metricBackoffAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.runtimeMetric(SERVICE_NAMES.dispatcher, DISPATCHER_METRICS.backoffAgeSeconds, { statistic: 'Maximum', ...props });
   }
 
   metricCommitConflicts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -862,7 +896,10 @@ function egressesEnv(egresses: Readonly<Record<string, EgressProps>>): Record<st
 
 /** Validates props up front, each error naming the prop, the value and the fix. */
 class PropsChecker {
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly scope: Construct,
+  ) {}
 
   private fail(prop: string, value: unknown, fix: string): never {
     throw new StatefulFunctionsPropsError(this.path, prop, value, fix);
@@ -884,9 +921,7 @@ class PropsChecker {
         this.fail(`${at}.url`, remote.url, 'give an absolute http(s) URL, e.g. "https://functions.example.com/statefun"');
       }
       if (remote.maxAttempts !== undefined) this.intRange(`${at}.maxAttempts`, remote.maxAttempts, 1, 100);
-      if (remote.timeout && props.dispatcherTimeout && remote.timeout.toMilliseconds() >= props.dispatcherTimeout.toMilliseconds()) {
-        this.fail(`${at}.timeout`, remote.timeout, `a call must end before the dispatcher's timeout (${props.dispatcherTimeout.toHumanString()}): lower it or raise dispatcherTimeout`);
-      }
+      this.callTimeout(at, remote, props.dispatcherTimeout ?? Duration.seconds(60));
     });
 
     const streams = new Set<string>();
@@ -918,6 +953,8 @@ class PropsChecker {
     if (props.retryAttempts !== undefined) this.intRange('retryAttempts', props.retryAttempts, 0, 10000);
     if (props.maxRecordAge) this.durationRange('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
     this.duplicateWindow(props);
+    if (props.retryBudget) this.durationRange('retryBudget', props.retryBudget, Duration.seconds(0), Duration.days(6));
+    if (props.backoffAlarmThreshold) this.durationRange('backoffAlarmThreshold', props.backoffAlarmThreshold, Duration.minutes(1), Duration.days(6));
     if (props.maxBatchingWindow) this.durationRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.minutes(5));
     if (props.dispatcherMemorySizeMiB !== undefined) this.intRange('dispatcherMemorySizeMiB', props.dispatcherMemorySizeMiB, 128, 10240);
     if (props.relayMemorySizeMiB !== undefined) this.intRange('relayMemorySizeMiB', props.relayMemorySizeMiB, 128, 10240);
@@ -928,6 +965,28 @@ class PropsChecker {
       this.fail('metricsNamespace', props.metricsNamespace, 'give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"');
     }
     if (props.iteratorAgeAlarmThreshold) this.durationRange('iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, Duration.seconds(1), Duration.hours(24));
+  }
+
+  /**
+   * A remote call must fit in one dispatcher invocation, whose last 10 seconds (or quarter)
+   * are kept for the commits: a call that cannot end by then never succeeds, and attempts
+   * that would run past it are cut (the address then backs off and retries later).
+   */
+  private callTimeout(at: string, remote: RemoteFunctionsBase, dispatcherTimeout: Duration): void {
+    if (dispatcherTimeout.isUnresolved()) return;
+    const budgetMs = dispatcherTimeout.toMilliseconds() - Math.min(10_000, dispatcherTimeout.toMilliseconds() / 4);
+    const timeoutMs = remote.timeout?.toMilliseconds() ?? 30_000;
+    if (timeoutMs >= budgetMs) {
+      this.fail(`${at}.timeout`, remote.timeout ?? Duration.seconds(30), `a call must end within the dispatcher's timeout (${dispatcherTimeout.toHumanString()}) less the time kept for commits, ${budgetMs / 1000} s (the timeout is 30 seconds unless set): lower it or raise dispatcherTimeout`);
+    }
+    const attempts = remote.maxAttempts ?? 3;
+    const chosen = remote.timeout !== undefined || remote.maxAttempts !== undefined;
+    if (chosen && timeoutMs * attempts > budgetMs) {
+      Annotations.of(this.scope).addWarningV2(
+        'statefun:callAttemptsExceedInvocation',
+        `${at}: ${attempts} attempts of ${timeoutMs / 1000} s can outlast one dispatcher invocation (${budgetMs / 1000} s for calls): attempts past it are cut and the address backs off instead; lower timeout or maxAttempts, or raise dispatcherTimeout, to keep every attempt`,
+      );
+    }
   }
 
   /** The duplicate window must outlast every record the mappings can still deliver. */

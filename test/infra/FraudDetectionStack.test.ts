@@ -201,7 +201,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       Dimensions: [{ Name: 'QueueName', Value: cfn(stack, stack.app.deadLetterQueue.queueName) }],
       Threshold: 1,
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     expect(Object.keys(stack.app.alarms)).toHaveLength(9);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });

@@ -149,6 +149,23 @@ describe('Construct: StatefulFunctions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { STATEFUN_DUPLICATE_WINDOW_SECONDS: '2592000' } } });
   });
 
+  test('the retry budget reaches the dispatcher in seconds, and an alarm watches the longest backoff', () => {
+    const { template } = build(() => ({ ...HTTP, retryBudget: Duration.hours(6), backoffAlarmThreshold: Duration.minutes(30) }));
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATEFUN_RETRY_BUDGET_SECONDS: '21600' }) } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'BackoffAgeSeconds',
+      Statistic: 'Maximum',
+      Threshold: 1800,
+      Dimensions: [{ Name: 'service', Value: 'statefun-dispatcher' }],
+      AlarmDescription: Match.stringLikeRegexp('An address has been backing off longer than 30 minutes.*retry budget \\(6 hours\\)'),
+    });
+  });
+
+  test('by default the retry budget is 24 hours', () => {
+    const { template } = build(() => HTTP);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATEFUN_RETRY_BUDGET_SECONDS: '86400' }) } });
+  });
+
   test('removalPolicy DESTROY applies to all of them', () => {
     const { template } = build(() => ({ ...HTTP, removalPolicy: RemovalPolicy.DESTROY }));
     template.allResources('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
@@ -101,14 +102,39 @@ describe('Construct: StatefulFunctions, validation', () => {
     expect(error.message).toBe('StatefulFunctions Test/App: remoteFunctions[0].url is "/statefun": give an absolute http(s) URL, e.g. "https://functions.example.com/statefun"');
   });
 
-  test('a call timeout not below the dispatcher timeout', () => {
+  test('a call timeout that does not fit in the dispatcher timeout less the time kept for commits', () => {
     const error = attempt(() => ({
       dispatcherTimeout: Duration.seconds(30),
-      remoteFunctions: [{ kind: 'http', functionType: 'shop/cart', url: 'https://x.example.com', timeout: Duration.seconds(30) }],
+      remoteFunctions: [{ kind: 'http', functionType: 'shop/cart', url: 'https://x.example.com', timeout: Duration.seconds(25) }],
     }));
     expect(error.message).toBe(
-      "StatefulFunctions Test/App: remoteFunctions[0].timeout is 30 seconds: a call must end before the dispatcher's timeout (30 seconds): lower it or raise dispatcherTimeout",
+      "StatefulFunctions Test/App: remoteFunctions[0].timeout is 25 seconds: a call must end within the dispatcher's timeout (30 seconds) less the time kept for commits, 22.5 s (the timeout is 30 seconds unless set): lower it or raise dispatcherTimeout",
     );
+  });
+
+  test('the default call timeout against a short dispatcher timeout', () => {
+    const error = attempt(() => ({ ...HTTP, dispatcherTimeout: Duration.seconds(20) }));
+    expect(error.prop).toBe('remoteFunctions[0].timeout');
+    expect(error.message).toContain('is 30 seconds: a call must end within the dispatcher\'s timeout (20 seconds) less the time kept for commits, 15 s');
+  });
+
+  test('call attempts that outlast one invocation are a synth warning, not an error', () => {
+    const stack = testStack();
+    new StatefulFunctions(stack, 'App', {
+      remoteFunctions: [{ kind: 'http', functionType: 'shop/cart', url: 'https://x.example.com', timeout: Duration.seconds(20), maxAttempts: 3 }],
+    });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('callAttemptsExceedInvocation'));
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([
+      expect.stringContaining('remoteFunctions[0]: 3 attempts of 20 s can outlast one dispatcher invocation (50 s for calls): attempts past it are cut and the address backs off instead'),
+    ]);
+  });
+
+  test.each<[Partial<StatefulFunctionsProps>, string]>([
+    [{ retryBudget: Duration.days(7) }, 'retryBudget is 7 days: give a duration from 0 seconds to 6 days'],
+    [{ backoffAlarmThreshold: Duration.seconds(10) }, 'backoffAlarmThreshold is 10 seconds: give a duration from 1 minute to 6 days'],
+  ])('retry settings out of range: %j', (bad, message) => {
+    const error = attempt(() => ({ ...HTTP, ...bad }));
+    expect(error.message).toBe(`StatefulFunctions Test/App: ${message}`);
   });
 
   test('an embedded entry that does not exist', () => {
