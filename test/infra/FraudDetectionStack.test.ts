@@ -202,7 +202,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       Threshold: 1,
     });
     template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
-    expect(Object.keys(stack.app.alarms)).toHaveLength(9);
+    expect(Object.keys(stack.app.alarms)).toHaveLength(10);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
