@@ -12,13 +12,14 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { Address } from '../core/Address';
-import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
+import { type AddressState, type DeadLetter, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
+import { NO_EFFECTS } from '../core/Effects';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import type { Envelope } from '../core/Envelope';
 import { type InboxEntry, type InboxPage, LOST_INBOX_ENTRY_TYPE, inboxKeyOf, isParkedKey } from '../core/Inbox';
-import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, describeError } from '../core/errors';
+import { CommitTooLargeError, RetryableError, StateConflictError, StatefunError, TerminalError, UnreadableStateError, describeError, ensureError } from '../core/errors';
 import type { Commit, StateStore } from '../core/ports/StateStore';
-import { decodeEffects } from './effectsCodec';
+import { decodeEffects, encodeEffects } from './effectsCodec';
 import { DEFAULT_OUTBOX_TTL_DAYS, INBOX_ATTR, OUTBOX_ATTR, commitItems } from './commitItems';
 import { STATE_ATTR, decodeStateItem } from './stateItem';
 
@@ -156,11 +157,19 @@ export class DynamoStateStore implements StateStore {
     ).flat();
 
     const loaded = new Map<string, AddressState>();
+    const unreadable = new Map<string, Error>();
     for (const item of items) {
-      const state = decodeStateItem(item, this.tableName);
-      if (byKey.has(state.address.key)) loaded.set(state.address.key, state);
+      const key = item[STATE_ATTR.address]?.S;
+      try {
+        const state = decodeStateItem(item, this.tableName);
+        if (byKey.has(state.address.key)) loaded.set(state.address.key, state);
+      } catch (error) {
+        if (key === undefined || !byKey.has(key)) throw error;
+        unreadable.set(key, ensureError(error));
+      }
     }
-    for (const [key, address] of byKey) if (!loaded.has(key)) loaded.set(key, emptyState(address));
+    for (const [key, address] of byKey) if (!loaded.has(key) && !unreadable.has(key)) loaded.set(key, emptyState(address));
+    if (unreadable.size > 0) throw new UnreadableStateError(loaded, unreadable);
     return loaded;
   }
 
@@ -250,6 +259,30 @@ export class DynamoStateStore implements StateStore {
           : new RetryableError(`${message}: a concurrent write or throttling; retry`, { cause: error, code: 'COMMIT_CANCELLED' });
       }
       throw classify(error, `TransactWriteItems of the state of ${address.key} into ${this.tableName}/${this.inboxTableName}/${this.outboxTableName}`);
+    }
+  }
+
+  /**
+   * Writes an outbox item holding only `deadLetters`, under the address's key and a negative
+   * version derived from `token` (a committed version is never negative), so the relay
+   * dead-letters the messages of an address whose state item cannot be read, and a retried
+   * call writes the same item.
+   */
+  async quarantine(address: Address, deadLetters: readonly DeadLetter[], token: string): Promise<void> {
+    const version = -Number.parseInt(createHash('sha256').update(token).digest('hex').slice(0, 12), 16) - 1;
+    const effects = { ...NO_EFFECTS, deadLetters };
+    const latestMs = deadLetters.reduce((latest, d) => Math.max(latest, d.atMs), 0);
+    const item = {
+      [OUTBOX_ATTR.address]: { S: address.key },
+      [OUTBOX_ATTR.version]: { N: String(version) },
+      [OUTBOX_ATTR.token]: { S: token },
+      [OUTBOX_ATTR.effects]: { B: encodeEffects(effects) },
+      [OUTBOX_ATTR.ttl]: { N: String(Math.floor(latestMs / 1000) + Math.round(this.outboxTtlDays * 86_400)) },
+    };
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.outboxTableName, Item: item }));
+    } catch (error) {
+      throw classify(error, `PutItem of the dead letters of unreadable ${address.key} into ${this.outboxTableName}`);
     }
   }
 

@@ -1,3 +1,5 @@
+import type { AddressState } from './AddressState';
+
 /**
  * The error family of the runtime. Every error carries a stable `code`, says whether a
  * retry can help (`retryable`), and keeps the underlying `cause`.
@@ -61,6 +63,23 @@ export class InvalidInputError extends TerminalError {
 export class CommitTooLargeError extends TerminalError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, { ...options, code: options?.code ?? 'COMMIT_TOO_LARGE' });
+  }
+}
+
+/**
+ * Some of the addresses a store was asked to load have state it cannot read (an item that
+ * was edited by hand, or written by an incompatible version). The others loaded fine and
+ * are in `readable`: the dispatcher goes on with them, and dead-letters the messages of the
+ * unreadable ones (see `StateStore.quarantine`), so one bad item holds back nothing else.
+ */
+export class UnreadableStateError extends TerminalError {
+  constructor(
+    /** The states that were read, by address key. */
+    readonly readable: ReadonlyMap<string, AddressState>,
+    /** Why each unreadable address could not be read, by address key. */
+    readonly unreadable: ReadonlyMap<string, Error>,
+  ) {
+    super(`state of ${[...unreadable.keys()].join(', ')} cannot be read: ${[...unreadable.values()].map((e) => e.message).join('; ')}`, { code: 'UNREADABLE_STATE' });
   }
 }
 

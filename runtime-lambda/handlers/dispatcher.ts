@@ -156,6 +156,7 @@ function countingConflicts(store: StateStore, metrics: HandlerMetrics): StateSto
     load: (addresses) => store.load(addresses),
     readInbox: (addresses, limit) => store.readInbox(addresses, limit),
     clearInbox: (address, keys) => store.clearInbox(address, keys),
+    quarantine: (address, deadLetters, token) => store.quarantine(address, deadLetters, token),
     commit: async (commit) => {
       try {
         await store.commit(commit);

@@ -1,6 +1,6 @@
 import type { Address } from '../core/Address';
-import { type AddressState, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
-import { type Effects, hasEffects } from '../core/Effects';
+import { type AddressState, type DeadLetter, emptyState, isEmptyState, latestTimeMs } from '../core/AddressState';
+import { type Effects, NO_EFFECTS, hasEffects } from '../core/Effects';
 import { StateConflictError } from '../core/errors';
 import { type InboxEntry, type InboxPage, inboxEntriesOf } from '../core/Inbox';
 import { commitItems } from '../aws/commitItems';
@@ -29,6 +29,8 @@ export class InMemoryStateStore implements StateStore {
   /** Receiver key → inbox key → entry. */
   private readonly inboxes = new Map<string, Map<string, InboxEntry>>();
   private pendingOutbox: OutboxEntry[] = [];
+  /** Tokens of the dead letters recorded by {@link quarantine}. */
+  private readonly quarantined = new Set<string>();
 
   async load(addresses: readonly Address[]): Promise<Map<string, AddressState>> {
     const loaded = new Map<string, AddressState>();
@@ -55,6 +57,12 @@ export class InMemoryStateStore implements StateStore {
       this.pendingOutbox.push({ token: commit.token, address: commit.address, effects: commit.effects });
     }
     return COMMITTED;
+  }
+
+  async quarantine(address: Address, deadLetters: readonly DeadLetter[], token: string): Promise<void> {
+    if (this.quarantined.has(token)) return;
+    this.quarantined.add(token);
+    this.pendingOutbox.push({ token, address, effects: { ...NO_EFFECTS, deadLetters } });
   }
 
   async readInbox(addresses: readonly Address[], limit: number): Promise<Map<string, InboxPage>> {

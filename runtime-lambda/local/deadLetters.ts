@@ -77,6 +77,8 @@ export function readDeadLetter(messageId: string, body: string): DeadLetterView 
  * the address it was meant for, re-originated as a record of the source `redrive/<id>`.
  * Its own source makes it new to its receiver (it was consumed as a dead letter), and the
  * same source every time makes a second redrive of the same dead letter a duplicate.
+ * A wake-up dead-lettered because its receiver's state could not be read (`UNREADABLE_STATE`)
+ * goes back as the same wake-up: its message is still in the receiver's inbox, applied once.
  *
  * @throws {@link InvalidInputError} for a dead letter that is not a message.
  */
@@ -85,6 +87,7 @@ export function redriveEnvelope(deadLetter: DeadLetterView): Envelope {
     throw new InvalidInputError(`dead letter ${deadLetter.id} is ${deadLetter.kind === 'undecodable' ? 'a record that did not decode: fix it at its producer and put it on its stream again' : `of kind "${deadLetter.kind}": only messages are redriven`}`);
   }
   const sent = deadLetter.envelope;
+  if (sent.origin.kind === 'function' && sent.argument.value === null && deadLetter.reason.startsWith('UNREADABLE_STATE')) return sent;
   const source = `redrive/${deadLetter.id}`;
   return {
     id: source,

@@ -366,6 +366,9 @@ export class CrashingStore implements StateStore {
   clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
     return this.inner.clearInbox(address, keys);
   }
+  quarantine(...args: Parameters<StateStore['quarantine']>) {
+    return this.inner.quarantine(...args);
+  }
   async commit(commit: Commit): Promise<void> {
     const context = invocation.getStore();
     if (context?.crashed) throw context.crashed;

@@ -93,6 +93,7 @@ function measuringItems(store: StateStore, address: Address, sizes: number[]): S
     load: (addresses) => store.load(addresses),
     readInbox: (addresses, limit) => store.readInbox(addresses, limit),
     clearInbox: (target, keys) => store.clearInbox(target, keys),
+    quarantine: (...args) => store.quarantine(...args),
     async commit(commit: Commit) {
       await store.commit(commit);
       // The same encoding and size accounting DynamoStateStore checks against the 400 KB limit.

@@ -1,9 +1,10 @@
 import type { Address } from '../Address';
-import type { AddressState } from '../AddressState';
+import type { AddressState, DeadLetter } from '../AddressState';
 import type { Envelope } from '../Envelope';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../duplicateWindow';
 import { EMPTY_INBOX_PAGE, type InboxPage } from '../Inbox';
-import { CommitTooLargeError, RetryableError, StateConflictError, describeError, ensureError } from '../errors';
+import { CommitTooLargeError, RetryableError, StateConflictError, UnreadableStateError, describeError, ensureError } from '../errors';
+import { batchId } from '../ids';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { StateStore } from '../ports/StateStore';
@@ -159,25 +160,49 @@ export class Dispatcher {
     const groups = groupByAddress(batch);
     const totals: Totals = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, backingOff: [] };
     const failures: DispatchFailure[] = [];
-    let states: Map<string, AddressState>;
+    let states: ReadonlyMap<string, AddressState>;
     let inboxes: Map<string, InboxPage>;
+    let unreadable: ReadonlyMap<string, Error> | undefined;
     try {
       [states, inboxes] = await Promise.all([
-        this.store.load(groups.map((g) => g.address)),
+        this.store.load(groups.map((g) => g.address)).catch((error: unknown) => {
+          if (!(error instanceof UnreadableStateError)) throw error;
+          unreadable = error.unreadable;
+          return error.readable;
+        }),
         this.readInboxes(groups.filter((g) => g.wakeUp).map((g) => g.address)),
       ]);
       // An address whose retry is due reads what it parked, even without a wake-up.
       const nowMs = this.clock.now();
-      const due = groups.filter((g) => !g.wakeUp && isRetryDue(states.get(g.address.key)!, nowMs)).map((g) => g.address);
+      const due = groups.filter((g) => !g.wakeUp && states.has(g.address.key) && isRetryDue(states.get(g.address.key)!, nowMs)).map((g) => g.address);
       if (due.length > 0) (await this.readInboxes(due)).forEach((page, key) => inboxes.set(key, page));
     } catch (error) {
       return { ...totals, failures: groups.map((g) => ({ address: g.address, envelopes: g.envelopes, error: ensureError(error) })) };
     }
 
-    await forEachConcurrently(groups, this.concurrency, (group) =>
-      this.dispatchAddress(group, states.get(group.address.key)!, inboxes.get(group.address.key), totals, failures, options.deadlineMs),
-    );
+    await forEachConcurrently(groups, this.concurrency, (group) => {
+      const why = unreadable?.get(group.address.key);
+      if (why !== undefined) return this.quarantine(group, why, totals, failures);
+      return this.dispatchAddress(group, states.get(group.address.key)!, inboxes.get(group.address.key), totals, failures, options.deadlineMs);
+    });
     return { ...totals, failures };
+  }
+
+  /**
+   * Dead-letters the messages of an address whose state cannot be read, so that it holds
+   * back no other address; redriven once the state item is repaired (or deleted), they are
+   * applied then. Wake-ups stay wake-ups: their messages wait in the inbox meanwhile.
+   */
+  private async quarantine(group: AddressGroup, why: Error, totals: Totals, failures: DispatchFailure[]): Promise<void> {
+    const nowMs = this.clock.now();
+    const reason = `UNREADABLE_STATE: the state of ${group.address.key} cannot be read, so this message was not applied: ${why.message}. Repair or delete the state item, then redrive`;
+    const deadLetters: DeadLetter[] = group.envelopes.map((envelope) => ({ id: envelope.id, address: group.address.key, envelope, reason, atMs: nowMs }));
+    try {
+      await this.store.quarantine(group.address, deadLetters, batchId(group.address.key, -1, group.envelopes.map((e) => e.id)));
+      totals.deadLettered += deadLetters.length;
+    } catch (error) {
+      failures.push({ address: group.address, envelopes: group.envelopes, error: ensureError(error) });
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { Address } from '../Address';
-import type { AddressState } from '../AddressState';
+import type { AddressState, DeadLetter } from '../AddressState';
 import type { Effects } from '../Effects';
 import type { InboxEntry, InboxPage } from '../Inbox';
+import type { UnreadableStateError } from '../errors';
 
 /**
  * One atomic commit for one address: the new state (written only if the stored version is
@@ -31,8 +32,17 @@ export interface StateStore {
   /**
    * Loads the state of each address; an address never written comes back as
    * {@link emptyState} (version 0). The map is keyed by `address.key`.
+   *
+   * @throws {@link UnreadableStateError} when some states cannot be read, with the ones that could.
    */
   load(addresses: readonly Address[]): Promise<Map<string, AddressState>>;
+
+  /**
+   * Records `deadLetters` for relay without touching the state of `address`, which cannot be
+   * read (see {@link UnreadableStateError}). Idempotent for one `token`: a retried call
+   * records them once.
+   */
+  quarantine(address: Address, deadLetters: readonly DeadLetter[], token: string): Promise<void>;
 
   /**
    * Writes the state and records the effects for relay, all or nothing.

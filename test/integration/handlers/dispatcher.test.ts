@@ -1,4 +1,4 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
@@ -7,6 +7,8 @@ import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/Stat
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambda/aws/kinesisRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
+import { deadLetterJson } from '../../../runtime-lambda/aws/OutboxRelay';
+import { readDeadLetter, redriveEnvelope } from '../../../runtime-lambda/local/deadLetters';
 import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
 import { commitOf, readText, textValue } from '../../helpers/factories';
@@ -43,6 +45,9 @@ class FlakyStore implements StateStore {
   clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
     return this.inner.clearInbox(address, keys);
   }
+  quarantine(...args: Parameters<StateStore['quarantine']>) {
+    return this.inner.quarantine(...args);
+  }
   async commit(commit: Commit): Promise<void> {
     if (this.failing.has(commit.address.key)) throw new RetryableError(`injected: commit of ${commit.address.key} throttled`);
     return this.inner.commit(commit);
@@ -65,6 +70,9 @@ class RacedStore implements StateStore {
   }
   clearInbox(address: Parameters<StateStore['clearInbox']>[0], keys: readonly string[]) {
     return this.inner.clearInbox(address, keys);
+  }
+  quarantine(...args: Parameters<StateStore['quarantine']>) {
+    return this.inner.quarantine(...args);
   }
   async commit(commit: Commit): Promise<void> {
     if (!this.raced.has(commit.address.key)) {
@@ -345,5 +353,32 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
       'ingress records older than the duplicate window: duplicates are dropped, the rest dead-lettered, none applied',
       { records: 1, duplicateWindowSeconds: 604800 },
     );
+  });
+  it('dead-letters the messages of an address whose state item is malformed, applies the others, and applies them once redriven after the repair', async () => {
+    // Prepare: a state item edited by hand into something the store cannot read
+    const { handler } = setup();
+    const broken = fresh('broken');
+    const healthy = fresh('healthy');
+    await fx.client.send(new PutItemCommand({ TableName: fx.tableName, Item: { address: { S: broken.key }, version: { N: '3' }, values: { S: 'edited by hand' } } }));
+
+    // Act
+    const response = await handler(kinesisEvent(
+      kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: broken.id, data: 'kept' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: healthy.id, data: 'fine' }),
+    ));
+    const deadLetters = (await fx.outboxOf(broken)).flatMap((effects) => effects.deadLetters);
+    await fx.client.send(new DeleteItemCommand({ TableName: fx.tableName, Key: { address: { S: broken.key } } }));
+    const view = readDeadLetter('m1', deadLetterJson(deadLetters[0]!));
+    const redriven = await handler(kinesisEvent(bundleRecord(MESSAGES, 3, [redriveEnvelope(view)])));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(healthy)).journal).toBe('fine');
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.reason).toMatch(
+      new RegExp(`^UNREADABLE_STATE: the state of ${broken.key} cannot be read, so this message was not applied: state item "${broken.key}" in table ${fx.tableName} is malformed: attribute values should be a map \\(M\\) but is S "edited by hand"`),
+    );
+    expect(redriven).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(broken)).journal).toBe('kept');
   });
 });
