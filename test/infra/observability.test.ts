@@ -75,7 +75,7 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
       .map((m) => `${String(m[2])}=${String(m[3])} ${String(m[1])}`);
     expect(graphed.sort()).toEqual(
       [
-        ...[DISPATCHER_METRICS.messagesApplied, DISPATCHER_METRICS.duplicatesDropped, DISPATCHER_METRICS.deadLetters, DISPATCHER_METRICS.commitConflicts, DISPATCHER_METRICS.addressesNotCommitted].map(
+        ...[DISPATCHER_METRICS.messagesApplied, DISPATCHER_METRICS.duplicatesDropped, DISPATCHER_METRICS.deadLetters, DISPATCHER_METRICS.commitConflicts, DISPATCHER_METRICS.addressesNotCommitted, DISPATCHER_METRICS.messagesParked, DISPATCHER_METRICS.addressesBackingOff, DISPATCHER_METRICS.backoffAgeSeconds].map(
           (name) => `service=${SERVICE_NAMES.dispatcher} ${name}`,
         ),
         ...[RELAY_METRICS.messagesRelayed, RELAY_METRICS.egressRecordsRelayed, RELAY_METRICS.deadLetters, RELAY_METRICS.timersScheduled, RELAY_METRICS.timersCancelled].map((name) => `service=${SERVICE_NAMES.relay} ${name}`),
@@ -101,7 +101,7 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
       expect(Object.keys(found)).toEqual([stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)]);
     }
     expect(app.metricDelayedDeliveryErrors()).toMatchObject({ metricName: 'Errors', namespace: 'AWS/Lambda', statistic: 'Sum' });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     const alarmWidget = dashboardWidgets(template).find((w) => w.type === 'alarm')!;
     expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(app.alarms).length);
     const titles = dashboardWidgets(template).filter((w) => JSON.stringify(w.properties.metrics ?? []).includes('"Throttles"')).map((w) => w.properties.title);

@@ -225,26 +225,28 @@ export class Dispatcher {
     const cleared = new Set<string>();
     try {
       for (;;) {
-        const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared, deadlineMs);
-        totals.applied += plan.applied;
-        totals.duplicates += plan.duplicates;
-        totals.deadLettered += plan.deadLettered;
-        totals.parked += plan.parked;
-        if (plan.inboxToClear.length > 0) {
-          // Best effort: an entry left behind is listed as applied and cleared by a later batch.
-          await this.store.clearInbox(group.address, plan.inboxToClear).then(
-            () => plan.inboxToClear.forEach((key) => cleared.add(key)),
-            (error: unknown) => this.onInboxNotCleared?.(group.address, ensureError(error)),
-          );
+        const fitted = await this.commitFitting(group.address, state, envelopes, inbox, cleared, deadlineMs);
+        for (const plan of fitted.plans) {
+          totals.applied += plan.applied;
+          totals.duplicates += plan.duplicates;
+          totals.deadLettered += plan.deadLettered;
+          totals.parked += plan.parked;
+          if (plan.inboxToClear.length > 0) {
+            // Best effort: an entry left behind is listed as applied and cleared by a later batch.
+            await this.store.clearInbox(group.address, plan.inboxToClear).then(
+              () => plan.inboxToClear.forEach((key) => cleared.add(key)),
+              (error: unknown) => this.onInboxNotCleared?.(group.address, ensureError(error)),
+            );
+          }
         }
-        state = plan.commit?.state ?? state;
+        state = fitted.state;
         const backoff = state.backoff;
         const nowMs = this.clock.now();
         if (backoff !== undefined && backoff.retryAtMs > nowMs) {
           totals.backingOff.push({ address: group.address, sinceMs: backoff.sinceMs, attempts: backoff.attempts, retryAtMs: backoff.retryAtMs, lastError: backoff.lastError });
           return;
         }
-        if (inbox === undefined || !inbox.truncated) return;
+        if (!fitted.inboxLeft) return;
         if (deadlineMs !== undefined && nowMs >= deadlineMs) {
           // A backing-off address has a retry timer to come back; any other needs its wake-ups again.
           if (backoff === undefined) {
@@ -261,6 +263,41 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Commits `envelopes` (with the `inbox` page) in as few commits as the store's limits
+   * allow: a commit refused as too large is split, in order, the inbox page first (the rest
+   * of it is read again after), then the messages; a single message (or inbox entry) whose
+   * own commit cannot be written is committed as a dead letter, and the address moves on.
+   */
+  private async commitFitting(
+    address: Address,
+    state: AddressState,
+    envelopes: readonly Envelope[],
+    inbox: InboxPage | undefined,
+    cleared: ReadonlySet<string>,
+    deadlineMs: number | undefined,
+  ): Promise<FittedCommits> {
+    const fitted = (plan: BatchPlan, page: InboxPage | undefined): FittedCommits => ({ plans: [plan], state: plan.commit?.state ?? state, inboxLeft: page?.truncated === true });
+    try {
+      return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, undefined), inbox);
+    } catch (error) {
+      if (!(error instanceof CommitTooLargeError)) throw error;
+      const entries = inbox?.entries ?? [];
+      if (entries.length > 1) {
+        return this.commitFitting(address, state, envelopes, { entries: entries.slice(0, entries.length >> 1), truncated: true }, cleared, deadlineMs);
+      }
+      if (envelopes.length > 1) {
+        const mid = envelopes.length >> 1;
+        const first = await this.commitFitting(address, state, envelopes.slice(0, mid), inbox, cleared, deadlineMs);
+        const page = inbox === undefined ? undefined : await this.readInbox(address);
+        const rest = await this.commitFitting(address, first.state, envelopes.slice(mid), page, cleared, deadlineMs);
+        return { plans: [...first.plans, ...rest.plans], state: rest.state, inboxLeft: first.inboxLeft || rest.inboxLeft };
+      }
+      // This one message's own commit can never be written: commit it as a dead letter.
+      return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, describeError(error)), inbox);
+    }
+  }
+
   /** Plans one commit and writes it; a lost version race reloads the state (and inbox) and plans again. */
   private async planAndCommit(
     address: Address,
@@ -269,10 +306,10 @@ export class Dispatcher {
     loadedInbox: InboxPage | undefined,
     cleared: ReadonlySet<string>,
     deadlineMs: number | undefined,
+    deadLetterReason: string | undefined,
   ): Promise<BatchPlan> {
     let state = loaded;
     let inbox = loadedInbox;
-    let deadLetterReason: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         const plan = await planBatch(state, envelopes, inbox, this.invoker, {
@@ -287,11 +324,6 @@ export class Dispatcher {
         if (plan.commit !== undefined) await this.store.commit(plan.commit);
         return plan;
       } catch (error) {
-        if (error instanceof CommitTooLargeError && deadLetterReason === undefined) {
-          // The batch's own commit can never be made or written: commit its messages as dead letters.
-          deadLetterReason = describeError(error);
-          continue;
-        }
         if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
         const reload = this.store.load([address]).then((states) => states.get(address.key)!);
         if (inbox !== undefined) [state, inbox] = await Promise.all([reload, this.readInbox(address)]);
@@ -311,6 +343,13 @@ export class Dispatcher {
     if (addresses.length === 0) return new Map();
     return this.store.readInbox(addresses, this.inboxPageSize);
   }
+}
+
+/** What {@link Dispatcher.commitFitting} committed: its plans in order, the state after them, and whether inbox entries are left to read. */
+interface FittedCommits {
+  readonly plans: readonly BatchPlan[];
+  readonly state: AddressState;
+  readonly inboxLeft: boolean;
 }
 
 interface Totals {

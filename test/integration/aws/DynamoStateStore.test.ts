@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { Address } from '../../../runtime-lambda/core/Address';
 import { type AddressState, emptyState } from '../../../runtime-lambda/core/AddressState';
 import { type Effects, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
-import { StateConflictError, TerminalError } from '../../../runtime-lambda/core/errors';
+import { StateConflictError, TerminalError, UnreadableStateError } from '../../../runtime-lambda/core/errors';
 import { DynamoStateStore } from '../../../runtime-lambda/aws/DynamoStateStore';
 import { inboxKeyOf } from '../../../runtime-lambda/core/Inbox';
 import { commitOf, richEffects, richState, textValue } from '../../helpers/factories';
@@ -274,7 +274,7 @@ describe('Class: DynamoStateStore', () => {
     expect((await fx.store.load([address])).get(address.key)!.values.get('blob')!.value.byteLength).toBe(399 * 1024);
   });
 
-  it('reports a malformed stored item with the address, the attribute and what it found', async () => {
+  it('reports a malformed stored item with the address, the attribute and what it found, and still reads the other addresses', async () => {
     // Prepare
     const address = fresh('bad');
     await fx.client.send(
@@ -291,14 +291,19 @@ describe('Class: DynamoStateStore', () => {
       }),
     );
 
-    // Act
-    const attempt = fx.store.load([address]);
+    const healthy = fresh('healthy');
 
-    // Assess
-    await expect(attempt).rejects.toBeInstanceOf(TerminalError);
-    await expect(attempt).rejects.toMatchObject({ code: 'MALFORMED_STATE_ITEM' });
-    await expect(attempt).rejects.toThrow(
-      `state item "${address.key}" in table ${fx.tableName} is malformed: attribute values.count.v should be binary (B) but is S "not bytes"`,
+    // Act
+    const attempt = fx.store.load([address, healthy]);
+
+    // Assess: the other address is read; the malformed one is named with why
+    await expect(attempt).rejects.toBeInstanceOf(UnreadableStateError);
+    const error = (await attempt.catch((e: unknown) => e)) as UnreadableStateError;
+    expect([...error.readable.keys()]).toEqual([healthy.key]);
+    expect(error.readable.get(healthy.key)!.version).toBe(0);
+    expect(error.unreadable.get(address.key)).toMatchObject({ code: 'MALFORMED_STATE_ITEM' });
+    expect(error.unreadable.get(address.key)!.message).toBe(
+      `state item "${address.key}" in table ${fx.tableName} is malformed: attribute values.count.v should be binary (B) but is S "not bytes"; it was not written by DynamoStateStore (or by an incompatible version): repair or delete the item`,
     );
   });
 

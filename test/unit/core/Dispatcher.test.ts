@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { Dispatcher } from '../../../runtime-lambda/core/dispatch/Dispatcher';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
@@ -398,7 +399,40 @@ describe('Class: Dispatcher', () => {
 });
 
 describe('Class: Dispatcher (a commit the store can never write)', () => {
-  it('commits the batch as dead letters with the store\'s reason, advancing the marks, instead of failing forever', async () => {
+  const kb150 = (label: string) => `${label}:${'x'.repeat(150_000)}`;
+
+  it('splits a batch whose state would pass the 400 KB item limit into commits that fit, in order; only the message that cannot fit is a dead letter', async () => {
+    // Prepare: each message adds 150 KB to the journal, so the third one cannot fit
+    const { store, dispatcher } = setup();
+    const batch = [ingressEnvelope(A, 1, kb150('one')), ingressEnvelope(A, 2, kb150('two')), ingressEnvelope(A, 3, kb150('three')), ingressEnvelope(B, 4, 'other')];
+
+    // Act
+    const outcome = await dispatcher.dispatch(batch);
+
+    // Assess
+    expect(outcome).toMatchObject({ applied: 3, deadLettered: 1, failures: [] });
+    expect(journalOf(store, A)!.split('|').map((entry) => entry.split(':')[0])).toEqual(['one', 'two']);
+    expect(journalOf(store, B)).toBe('other');
+    const [dead] = store.outbox.flatMap((item) => item.effects.deadLetters);
+    expect('envelope' in dead! && readText(dead.envelope.argument)!.startsWith('three:')).toBe(true);
+    expect(dead!.reason).toMatch(/^CommitTooLargeError: state item of test\/journal\/a would be \d+ bytes, over DynamoDB's item limit of 409600 bytes \(400 KB\)/);
+    expect(store.peek(A).marks.get('in/0')?.position).toBe('3');
+  });
+
+  it('splits a batch whose messages would pass the item limit, so that every message is sent', async () => {
+    // Prepare: three 130 KB messages (random, so they do not deflate) to one receiver do not fit one outbox item; each fits alone
+    const { store, dispatcher } = setup();
+    const batch = ['one', 'two', 'three'].map((label, i) => ingressEnvelope(A, i + 1, `send ${B.key} ${label}:${randomBytes(97_500).toString('base64')}`));
+
+    // Act
+    const outcome = await dispatcher.dispatch(batch);
+
+    // Assess
+    expect(outcome).toMatchObject({ applied: 3, deadLettered: 0, failures: [] });
+    expect(store.outbox.flatMap((item) => item.effects.messages).map((m) => readText(m.argument)!.split(':')[0])).toEqual(['one', 'two', 'three']);
+  });
+
+  it('commits each message as a dead letter with the store\'s reason when none can be written, advancing the marks, instead of failing forever', async () => {
     // Prepare
     const store = new InMemoryStateStore();
     const original = store.commit.bind(store);
@@ -417,7 +451,7 @@ describe('Class: Dispatcher (a commit the store can never write)', () => {
     expect(outcome).toEqual({ applied: 0, duplicates: 0, deadLettered: 2, parked: 0, backingOff: [], failures: [] });
     expect(again.duplicates).toBe(2);
     expect(journalOf(store, A)).toBeUndefined();
-    expect(store.outbox[0]!.effects.deadLetters.map((d) => ['envelope' in d && readText(d.envelope.argument), d.reason])).toEqual([
+    expect(store.outbox.flatMap((item) => item.effects.deadLetters).map((d) => ['envelope' in d && readText(d.envelope.argument), d.reason])).toEqual([
       ['huge', 'CommitTooLargeError: state item of test/journal/a would be 500000 bytes, over the limit'],
       ['also', 'CommitTooLargeError: state item of test/journal/a would be 500000 bytes, over the limit'],
     ]);
