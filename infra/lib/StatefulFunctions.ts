@@ -11,6 +11,7 @@ import { DynamoEventSource, KinesisEventSource, SqsDlq, SqsEventSource, type Str
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
@@ -359,7 +360,7 @@ export interface IStatefulFunctions {
   grantSend(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` read the state table (e.g. a query service or `statefun` CLI inspection). */
   grantReadState(grantee: iam.IGrantable): iam.Grant;
-  /** Lets `grantee` receive and delete dead letters (`statefun dlq list`, `show`; `redrive` also needs {@link grantSend}). */
+  /** Lets `grantee` receive and delete dead letters and read the oversized ones kept whole (`statefun dlq list`, `show`; `redrive` also needs {@link grantSend}). */
   grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant;
 
   /** The dispatcher's iterator age (maximum over its mappings), in milliseconds. @default - maximum over 1 minute */
@@ -413,6 +414,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   readonly outboxTable: dynamodb.TableV2;
   readonly inboxTable: dynamodb.TableV2;
   readonly deadLetterQueue: sqs.Queue;
+  /**
+   * Where a dead letter too large for its commit or for an SQS message is kept whole (the
+   * queue gets its stub with an `s3://` `payloadRef`, which `statefun dlq` reads through).
+   * Objects expire a day after the dead-letter queue's 14-day retention.
+   */
+  readonly payloadBucket: s3.Bucket;
   readonly dispatcher: NodejsFunction;
   readonly relay: NodejsFunction;
   readonly dispatcherLogGroup: logs.LogGroup;
@@ -490,6 +497,18 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       removalPolicy,
     });
 
+    this.payloadBucket = new s3.Bucket(this, 'PayloadBucket', {
+      ...(key ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true } : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(15) }],
+      removalPolicy,
+    });
+    Validations.of(this.payloadBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'The bucket holds only the oversized dead letters of this application, written by its own dispatcher and relay and read by operators through statefun dlq; CloudTrail data events can audit it where needed.',
+    });
+
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is a dead-letter queue: the on-failure destination of the event-source mappings and where the relay puts dead letters (neither is a RedrivePolicy, so the rule cannot see it).',
@@ -522,6 +541,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
       STATEFUN_DUPLICATE_WINDOW_SECONDS: String((props.duplicateWindow ?? Duration.days(7)).toSeconds()),
       STATEFUN_RETRY_BUDGET_SECONDS: String((props.retryBudget ?? Duration.hours(24)).toSeconds()),
+      STATEFUN_PAYLOAD_BUCKET: this.payloadBucket.bucketName,
     };
     if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
     if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
@@ -541,6 +561,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     this.stateTable.grant(this.dispatcher, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     this.outboxTable.grant(this.dispatcher, 'dynamodb:PutItem');
     this.inboxTable.grant(this.dispatcher, 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.grantPutDeadLetterPayloads(this.dispatcher);
     acknowledgeSynchronousOnly(this.dispatcher, "the event-source mappings' on-failure destination, the dead-letter queue");
     key?.grant(this.dispatcher, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
     for (const remote of props.remoteFunctions ?? []) {
@@ -634,6 +655,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_DELAY_QUEUE_URL: this.delayQueue.queueUrl,
       STATEFUN_SQS_DELAY_MAX_SECONDS: String((props.sqsDelayMaxDuration ?? Duration.minutes(15)).toSeconds()),
       STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
+      STATEFUN_PAYLOAD_BUCKET: this.payloadBucket.bucketName,
     };
     if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
     this.relay = new NodejsFunction(this, 'Relay', {
@@ -648,6 +670,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the dead-letter queue");
     this.messageStream.grantWrite(this.relay);
     this.deadLetterQueue.grantSendMessages(this.relay);
+    this.grantPutDeadLetterPayloads(this.relay);
     for (const egress of Object.values(props.egresses ?? {})) {
       if (egress.kind === 'kinesis') egress.stream.grantWrite(this.relay);
       else egress.queue.grantSendMessages(this.relay);
@@ -749,7 +772,20 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     return this.stateTable.grantReadData(grantee);
   }
 
+  /** PutObject of oversized dead letters only (`grantPut` would add `s3:Abort*` and more), and the key to encrypt them. */
+  private grantPutDeadLetterPayloads(fn: lambda.Function): void {
+    const objects = this.payloadBucket.arnForObjects('dead-letters/*');
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['s3:PutObject'], resourceArns: [objects] });
+    this.payloadBucket.encryptionKey?.grant(fn, 'kms:Encrypt', 'kms:GenerateDataKey*');
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.payloadBucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/dead-letters/*]`,
+      reason: 'Object keys derive from dead-letter ids, unknown at deploy time: PutObject under the dead-letters/ prefix of the application\'s own payload bucket, nothing else.',
+    });
+  }
+
   grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    this.payloadBucket.grantRead(grantee, 'dead-letters/*');
     return this.deadLetterQueue.grantConsumeMessages(grantee);
   }
 

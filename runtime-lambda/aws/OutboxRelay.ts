@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { Address } from '../core/Address';
 import type { DeadLetter } from '../core/AddressState';
+import { deadLetterJson, offloadDeadLetter } from '../core/deadLetterJson';
+import type { PayloadStore } from '../core/ports/PayloadStore';
 import { type BackoffPolicy, type Sleep, backoffDelayMs, realSleep } from '../core/dispatch/retry';
 import type { Effects, EgressRecord } from '../core/Effects';
 import type { Envelope } from '../core/Envelope';
@@ -41,6 +42,12 @@ export interface OutboxRelayOptions {
   readonly egress?: Readonly<Record<string, EgressTarget>>;
   /** @default - none: an outbox item with dead letters is not relayed (and reported) until one is configured */
   readonly deadLetterQueueUrl?: string;
+  /**
+   * Where a dead letter too large for an SQS message is kept whole; the queue then gets its
+   * stub (`DeadLetter.payloadRef`), which `statefun dlq` reads through.
+   * @default - none: such a dead letter fails to relay, and its item is retried
+   */
+  readonly payloads?: PayloadStore;
   /** @default - none: an outbox item with delayed messages or cancellations is not relayed (and reported) */
   readonly delays?: DelayScheduler;
   /**
@@ -72,6 +79,8 @@ const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 /** SendMessageBatch takes at most 10 messages and 256 KiB (body and attributes) in all. */
 const SQS_BATCH_MAX = 10;
 const SQS_BATCH_MAX_BYTES = 256 * 1024;
+/** The largest dead letter sent to the queue as it is: SQS takes 256 KiB, attributes included. */
+const DEAD_LETTER_INLINE_MAX_BYTES = 240 * 1024;
 const DEFAULT_RETRY: BackoffPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
 
 interface QueuedRecord {
@@ -259,15 +268,10 @@ export class OutboxRelay {
       if (this.options.deadLetterQueueUrl === undefined) {
         throw new TerminalError(`${deadLetters.length} dead letter(s) to relay but no dead-letter queue is configured: set the relay's deadLetterQueueUrl (STATEFUN_DLQ_URL)`, { code: 'NO_DEAD_LETTER_QUEUE' });
       }
-      await this.sendSqs(
-        this.options.deadLetterQueueUrl,
-        deadLetters.map((dl) => ({
-          id: dl.id,
-          groupId: dl.address,
-          body: deadLetterJson(dl),
-          attributes: { 'statefun-id': dl.id, 'statefun-address': dl.address },
-        })),
+      const messages = await Promise.all(
+        deadLetters.map(async (dl) => ({ id: dl.id, groupId: dl.address, body: await this.deadLetterBody(dl), attributes: { 'statefun-id': dl.id, 'statefun-address': dl.address } })),
       );
+      await this.sendSqs(this.options.deadLetterQueueUrl, messages);
     }
     if (effects.timers.length > 0 || effects.cancelledTimers.length > 0) {
       if (this.options.delays === undefined) {
@@ -280,6 +284,13 @@ export class OutboxRelay {
       if (effects.cancelledTimers.length > 0) await this.options.delays.cancel(effects.cancelledTimers);
     }
     if (egressFence !== undefined) await egressFence.release(fence!);
+  }
+
+  /** The queue message of a dead letter: its JSON, or, past what SQS takes, its stub (the whole one in the payload store). */
+  private async deadLetterBody(deadLetter: DeadLetter): Promise<string> {
+    const json = deadLetterJson(deadLetter);
+    if (Buffer.byteLength(json) <= DEAD_LETTER_INLINE_MAX_BYTES || this.options.payloads === undefined) return json;
+    return deadLetterJson(await offloadDeadLetter(deadLetter, this.options.payloads));
   }
 
   /** Puts `records` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */
@@ -417,12 +428,3 @@ function sqsBody(record: EgressRecord): { body: string; attributes: Record<strin
   return { body: Buffer.from(bytes).toString('base64'), attributes: { ...attributes, 'statefun-encoding': 'base64' } };
 }
 
-/** A dead letter as JSON: addresses as strings, bytes as base64. */
-export function deadLetterJson(deadLetter: DeadLetter): string {
-  return JSON.stringify(deadLetter, function (this: Record<string, unknown>, key, value: unknown) {
-    const original = this[key];
-    if (original instanceof Address) return original.key;
-    if (original instanceof Uint8Array) return Buffer.from(original).toString('base64');
-    return value;
-  });
-}

@@ -112,4 +112,10 @@ export type DeadLetter = {
   readonly address: string;
   readonly reason: string;
   readonly atMs: number;
+  /**
+   * Set on the stub of a dead letter too large for what carries it: the whole dead letter,
+   * as JSON, is at this reference of the payload store (`offloadDeadLetter`), and the stub's
+   * message has no value.
+   */
+  readonly payloadRef?: string;
 } & ({ readonly envelope: Envelope } | { readonly egressRecord: EgressRecord });

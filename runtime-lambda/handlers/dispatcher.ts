@@ -9,6 +9,7 @@ import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { comparePositions } from '../core/positions';
 import type { StateStore } from '../core/ports/StateStore';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
+import { payloadStoreFromEnv } from '../aws/S3PayloadStore';
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
@@ -207,6 +208,7 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
  * | `STATEFUN_DUPLICATE_WINDOW_SECONDS` | the duplicate window in seconds, at least 3600 (optional, default 604800: 7 days); see `docs/exactly-once.md` |
  * | `STATEFUN_RETRY_BUDGET_SECONDS` | how long an address whose function fails transiently keeps retrying, its messages parked, before they become dead letters (optional, default 86400: 24 hours; 0 dead-letters at once) |
+ * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for its commit is kept whole, the commit carrying its stub (optional; without it such a message stays uncommitted and is retried) |
  * | `STATEFUN_OUTBOX_TTL_DAYS` | days an outbox item is kept past its commit before DynamoDB TTL deletes it (optional, default 7) |
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
  *
@@ -244,7 +246,7 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
       lambdaClient: traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
     }),
     ingresses: parseIngresses(env),
-    dispatcher: { duplicateWindowMs: windowMs, ...(retryBudgetSeconds !== undefined ? { retryBudgetMs: retryBudgetSeconds * 1000 } : {}) },
+    dispatcher: { duplicateWindowMs: windowMs, ...(retryBudgetSeconds !== undefined ? { retryBudgetMs: retryBudgetSeconds * 1000 } : {}), ...payloadStoreFromEnv(env, (client) => traced(tools, client)) },
     logger: options.logger ?? tools.logger,
     metrics: tools.metrics,
   });

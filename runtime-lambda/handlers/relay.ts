@@ -7,6 +7,7 @@ import { NO_EFFECTS } from '../core/Effects';
 import { describeError } from '../core/errors';
 import type { DelayScheduler } from '../aws/DelayScheduler';
 import { OUTBOX_ATTR } from '../aws/commitItems';
+import { payloadStoreFromEnv } from '../aws/S3PayloadStore';
 import { decodeEffects } from '../aws/effectsCodec';
 import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';
@@ -235,6 +236,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
  * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
  * | `STATEFUN_INBOX_TABLE` | the inbox table, where commits with egress set their egress fences (optional; without it one address's egress may come out of order when the relay runs more than one lane) |
+ * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for an SQS message is kept whole, the queue getting its stub (optional; without it such a dead letter fails to relay) |
  * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |
  *
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
@@ -258,6 +260,7 @@ export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefi
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
     ...(configured ? { delays: configured } : {}),
     ...(inboxTableName ? { egressFence: new DynamoEgressFence({ client: traced(tools, new DynamoDBClient({})), inboxTableName }) } : {}),
+    ...payloadStoreFromEnv(env, (client) => traced(tools, client)),
     logger: tools.logger,
     metrics: tools.metrics,
   });

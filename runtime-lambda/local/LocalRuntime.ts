@@ -7,6 +7,7 @@ import { InvalidInputError } from '../core/errors';
 import type { Clock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import type { TypedValue } from '../core/TypedValue';
+import { InMemoryPayloadStore } from './InMemoryPayloadStore';
 import { InMemoryStateStore } from './InMemoryStateStore';
 import { type EgressHandler, LocalEffectSink } from './LocalEffectSink';
 import { LocalLog } from './LocalLog';
@@ -89,6 +90,8 @@ const MAX_REDELIVERIES = 10;
  */
 export class LocalRuntime {
   readonly store = new InMemoryStateStore();
+  /** Where a dead letter too large for its commit is kept whole; its stub's `payloadRef` reads it here. */
+  readonly payloads = new InMemoryPayloadStore();
   readonly clock: Clock;
   readonly stats: LocalRuntimeStats = { dispatches: 0, applied: 0, duplicates: 0, deadLettered: 0, parked: 0, timersFired: 0 };
   readonly deadLetters: DeadLetter[] = [];
@@ -128,6 +131,7 @@ export class LocalRuntime {
       ...options.dispatcher,
       duplicateWindowMs: this.duplicateWindowMs,
       ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
+      payloads: this.payloads,
       store: this.store,
       functions: options.functions,
       clock: this.clock,

@@ -32,6 +32,11 @@ export interface DeadLetterView {
   readonly envelope?: Envelope;
   /** The SQS body as it is. */
   readonly body: string;
+  /**
+   * Set when the body is the stub of a dead letter too large for the queue: the whole one is
+   * in the payload store at this reference (read it with {@link readDeadLetter} again).
+   */
+  readonly payloadRef?: string;
 }
 
 /**
@@ -62,7 +67,14 @@ export function readDeadLetter(messageId: string, body: string): DeadLetterView 
   if (typeof json.id !== 'string' || typeof json.reason !== 'string' || typeof json.address !== 'string') {
     return { ...base, kind: 'unknown', reason: 'not a dead letter of this runtime (no "id", "address" and "reason")' };
   }
-  const common = { ...base, id: json.id, address: json.address, reason: json.reason, ...(typeof json.atMs === 'number' ? { atMs: json.atMs } : {}) };
+  const common = {
+    ...base,
+    id: json.id,
+    address: json.address,
+    reason: json.reason,
+    ...(typeof json.atMs === 'number' ? { atMs: json.atMs } : {}),
+    ...(typeof json.payloadRef === 'string' ? { payloadRef: json.payloadRef } : {}),
+  };
   if (json.egressRecord !== undefined) return { ...common, kind: 'egress' };
   try {
     const envelope = envelopeFromJson(json.envelope);
@@ -85,6 +97,9 @@ export function readDeadLetter(messageId: string, body: string): DeadLetterView 
 export function redriveEnvelope(deadLetter: DeadLetterView): Envelope {
   if (deadLetter.kind !== 'message' || deadLetter.envelope === undefined) {
     throw new InvalidInputError(`dead letter ${deadLetter.id} is ${deadLetter.kind === 'undecodable' ? 'a record that did not decode: fix it at its producer and put it on its stream again' : `of kind "${deadLetter.kind}": only messages are redriven`}`);
+  }
+  if (deadLetter.payloadRef !== undefined) {
+    throw new InvalidInputError(`dead letter ${deadLetter.id} is a stub: its message is at ${deadLetter.payloadRef}; read that first`);
   }
   const sent = deadLetter.envelope;
   if (sent.origin.kind === 'function' && sent.argument.value === null && deadLetter.reason.startsWith('UNREADABLE_STATE')) return sent;

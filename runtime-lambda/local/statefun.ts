@@ -11,16 +11,20 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { typename } from '../core/Address';
 import { describeError } from '../core/errors';
 import { encodeMessageBundle, streamRef } from '../aws/messageRecords';
+import { S3PayloadStore, parseS3Ref } from '../aws/S3PayloadStore';
 import { type DeadLetterKind, type DeadLetterView, readDeadLetter, redriveEnvelope } from './deadLetters';
 
 /** The AWS clients the commands use; the defaults read region, credentials and `AWS_ENDPOINT_URL` from the environment. */
 export interface StatefunClients {
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
+  /** Reads dead letters kept whole in the payload bucket (their queue message is a stub). */
+  readonly s3: S3Client;
 }
 
 /** Where the commands write: lines of output, and lines of errors. */
@@ -50,8 +54,12 @@ const SCAN_VISIBILITY_SECONDS = 30;
 export async function runStatefun(argv: readonly string[], clients?: Partial<StatefunClients>, output: StatefunOutput = consoleOutput): Promise<number> {
   let sqs = clients?.sqs;
   let kinesis = clients?.kinesis;
+  let s3 = clients?.s3;
   // Made on first use, so that --help and bad command lines need no AWS configuration.
   const lazy = {
+    get s3() {
+      return (s3 ??= new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL !== undefined }));
+    },
     get sqs() {
       return (sqs ??= new SQSClient({}));
     },
@@ -99,7 +107,8 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
         code = 1;
         return;
       }
-      output.out(JSON.stringify({ ...summary(found.view), body: found.view.kind === 'unknown' ? found.view.body : (JSON.parse(found.view.body) as unknown) }, null, 2));
+      const view = await whole(lazy.s3, found.view);
+      output.out(JSON.stringify({ ...summary(view), ...(found.view.payloadRef ? { payloadRef: found.view.payloadRef } : {}), body: view.kind === 'unknown' ? view.body : (JSON.parse(view.body) as unknown) }, null, 2));
     });
 
   filterOptions(dlq.command('redrive').description('send dead messages to their functions again, then remove them from the queue').addOption(queueOption()))
@@ -113,7 +122,7 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
       for (const letter of letters) {
         let envelope;
         try {
-          envelope = redriveEnvelope(letter.view);
+          envelope = redriveEnvelope(await whole(lazy.s3, letter.view));
         } catch (error) {
           skipped++;
           keep.push(letter);
@@ -195,6 +204,13 @@ async function scan(sqs: SQSClient, queueUrl: string, filters: Filters): Promise
   }
   await release(sqs, queueUrl, others);
   return kept;
+}
+
+/** The dead letter itself: read from the payload bucket when the queue holds its stub. */
+async function whole(s3: S3Client, view: DeadLetterView): Promise<DeadLetterView> {
+  if (view.payloadRef === undefined) return view;
+  const bytes = await new S3PayloadStore({ client: s3, bucket: parseS3Ref(view.payloadRef).bucket }).get(view.payloadRef);
+  return readDeadLetter(view.messageId, Buffer.from(bytes).toString('utf8'));
 }
 
 /** Makes messages read by {@link scan} visible again at once. */

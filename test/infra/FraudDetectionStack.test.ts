@@ -209,7 +209,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
   describe('least privilege: each role touches only its own resources', () => {
     const logs = (logGroup: { logGroupArn: string }) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: cfn(stack, logGroup.logGroupArn) });
 
-    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, PutItem/Query/BatchWriteItem on inbox, invoke the functions Lambda, DLQ', () => {
+    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, PutItem/Query/BatchWriteItem on inbox, invoke the functions Lambda, DLQ, put oversized dead letters', () => {
       const statements = policyStatements(template, stack, roleId(stack.app.dispatcher.role));
       const expected = [
         logs(stack.app.dispatcherLogGroup),
@@ -218,6 +218,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: cfn(stack, stack.app.outboxTable.tableArn) },
         { Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
         { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: cfn(stack, stack.functions!.functionArn) },
+        { Action: 's3:PutObject', Effect: 'Allow', Resource: cfn(stack, stack.app.payloadBucket.arnForObjects('dead-letters/*')) },
         { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: cfn(stack, stack.app.deadLetterQueue.queueArn) },
         {
           Action: [
@@ -238,7 +239,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expect(statements).toEqual(expect.arrayContaining(expected));
     });
 
-    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules, read and lift egress fences', () => {
+    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules, read and lift egress fences, put oversized dead letters', () => {
       const group = cfn(stack, stack.app.scheduleGroup.scheduleGroupName);
       expect(group).toMatch(/^FraudDetection-App-ScheduleGroup-[0-9A-F]{8}$/); // a plain name, so the ARN below is literal
       const statements = policyStatements(template, stack, roleId(stack.app.relay.role));
@@ -247,6 +248,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         XRAY_STATEMENT,
         { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
         { Action: ['dynamodb:DeleteItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
+        { Action: 's3:PutObject', Effect: 'Allow', Resource: cfn(stack, stack.app.payloadBucket.arnForObjects('dead-letters/*')) },
         {
           Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
           Effect: 'Allow',

@@ -7,7 +7,9 @@ import { CommitTooLargeError, RetryableError, StateConflictError, UnreadableStat
 import { batchId } from '../ids';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
-import type { StateStore } from '../ports/StateStore';
+import type { PayloadStore } from '../ports/PayloadStore';
+import type { Commit, StateStore } from '../ports/StateStore';
+import { offloadDeadLetter } from '../deadLetterJson';
 import { FunctionInvoker } from './FunctionInvoker';
 import { type BatchPlan, planBatch } from './planBatch';
 import { type AddressBackoffPolicy, DEFAULT_ADDRESS_BACKOFF, DEFAULT_RETRY_BUDGET_MS, retryBudgetMs } from '../retryBudget';
@@ -56,6 +58,12 @@ export interface DispatcherOptions {
    * @default - nothing is told
    */
   readonly onInboxNotCleared?: (address: Address, error: Error) => void;
+  /**
+   * Where a dead letter too large for its commit is kept whole (S3 on AWS); the commit then
+   * carries its stub (`DeadLetter.payloadRef`).
+   * @default - none: such a message stays uncommitted, reported as a failure
+   */
+  readonly payloads?: PayloadStore;
   /** @default - real timers */
   readonly sleep?: Sleep;
 }
@@ -127,6 +135,7 @@ export class Dispatcher {
   private readonly inboxPageSize: number;
   private readonly onInboxNotCleared: ((address: Address, error: Error) => void) | undefined;
   private readonly retryBudgetMs: number;
+  private readonly payloads: PayloadStore | undefined;
   private readonly retryBackoff: AddressBackoffPolicy;
 
   constructor(options: DispatcherOptions) {
@@ -144,6 +153,7 @@ export class Dispatcher {
     this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
     this.inboxPageSize = options.inboxPageSize ?? 100;
     this.onInboxNotCleared = options.onInboxNotCleared;
+    this.payloads = options.payloads;
     if (!(Number.isSafeInteger(this.inboxPageSize) && this.inboxPageSize >= 1)) {
       throw new TypeError(`Dispatcher: inboxPageSize must be a whole number of at least 1, got ${String(options.inboxPageSize)}`);
     }
@@ -293,8 +303,15 @@ export class Dispatcher {
         const rest = await this.commitFitting(address, first.state, envelopes.slice(mid), page, cleared, deadlineMs);
         return { plans: [...first.plans, ...rest.plans], state: rest.state, inboxLeft: first.inboxLeft || rest.inboxLeft };
       }
-      // This one message's own commit can never be written: commit it as a dead letter.
-      return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, describeError(error)), inbox);
+      // This one message's own commit can never be written: commit it as a dead letter, kept
+      // whole in the payload store if even that is too large.
+      const reason = describeError(error);
+      try {
+        return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason), inbox);
+      } catch (again) {
+        if (!(again instanceof CommitTooLargeError) || this.payloads === undefined) throw again;
+        return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason, this.payloads), inbox);
+      }
     }
   }
 
@@ -307,6 +324,7 @@ export class Dispatcher {
     cleared: ReadonlySet<string>,
     deadlineMs: number | undefined,
     deadLetterReason: string | undefined,
+    offloadTo?: PayloadStore,
   ): Promise<BatchPlan> {
     let state = loaded;
     let inbox = loadedInbox;
@@ -321,7 +339,7 @@ export class Dispatcher {
           retryBackoff: this.retryBackoff,
           ...(deadlineMs !== undefined ? { deadlineMs } : {}),
         });
-        if (plan.commit !== undefined) await this.store.commit(plan.commit);
+        if (plan.commit !== undefined) await this.store.commit(offloadTo === undefined ? plan.commit : await offloaded(plan.commit, offloadTo));
         return plan;
       } catch (error) {
         if (!(error instanceof StateConflictError) || attempt >= this.maxCommitAttempts) throw error;
@@ -358,6 +376,12 @@ interface Totals {
   deadLettered: number;
   parked: number;
   backingOff: BackingOff[];
+}
+
+/** `commit` with each dead letter kept whole in `payloads` and carried as its stub. */
+async function offloaded(commit: Commit, payloads: PayloadStore): Promise<Commit> {
+  const deadLetters = await Promise.all(commit.effects.deadLetters.map((deadLetter) => offloadDeadLetter(deadLetter, payloads)));
+  return { ...commit, effects: { ...commit.effects, deadLetters } };
 }
 
 /** Whether `state` backs off and its retry is due: its parked messages must be read. */

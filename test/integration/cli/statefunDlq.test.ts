@@ -7,7 +7,7 @@ import { CreateQueueCommand, DeleteQueueCommand, SQSClient, SendMessageCommand }
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Address } from '../../../runtime-lambda/core/Address';
 import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
-import { deadLetterJson } from '../../../runtime-lambda/aws/OutboxRelay';
+import { deadLetterJson } from '../../../runtime-lambda/core/deadLetterJson';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
 import { runStatefun } from '../../../runtime-lambda/local/statefun';
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';

@@ -7,7 +7,7 @@ import type { Commit, StateStore } from '../../../runtime-lambda/core/ports/Stat
 import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { UNDECODABLE_TYPE, type UndecodableRecord } from '../../../runtime-lambda/aws/kinesisRecords';
 import { createDispatcherHandler } from '../../../runtime-lambda/handlers/dispatcher';
-import { deadLetterJson } from '../../../runtime-lambda/aws/OutboxRelay';
+import { deadLetterJson } from '../../../runtime-lambda/core/deadLetterJson';
 import { readDeadLetter, redriveEnvelope } from '../../../runtime-lambda/local/deadLetters';
 import { DISPATCHER_METRICS } from '../../../runtime-lambda/handlers/observability/telemetry';
 import { bundleRecord, kinesisEvent, kinesisRecordFactory, sequenceNumber } from '../../helpers/awsEventFactories';
