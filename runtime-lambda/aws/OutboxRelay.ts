@@ -79,6 +79,8 @@ const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 /** SendMessageBatch takes at most 10 messages and 256 KiB (body and attributes) in all. */
 const SQS_BATCH_MAX = 10;
 const SQS_BATCH_MAX_BYTES = 256 * 1024;
+/** Senders whose egress, dead letters and timers are published at once. */
+const PUBLISH_CONCURRENCY = 16;
 /** The largest dead letter sent to the queue as it is: SQS takes 256 KiB, attributes included. */
 const DEAD_LETTER_INLINE_MAX_BYTES = 240 * 1024;
 const DEFAULT_RETRY: BackoffPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
@@ -134,13 +136,28 @@ export class OutboxRelay {
     });
     for (const [index, error] of unsent) fail(index, error);
 
-    for (let index = 0; index < items.length; index++) {
-      try {
-        await this.publishOthers(items[index]!, fences[index]);
-      } catch (error) {
-        fail(index, error);
+    // Egress, dead letters and timers: one sender's items in order, up to PUBLISH_CONCURRENCY senders at once.
+    const bySender = new Map<string, number[]>();
+    items.forEach((_, index) => {
+      const sender = fences[index]?.sender ?? `#item ${index}`;
+      const list = bySender.get(sender);
+      if (list) list.push(index);
+      else bySender.set(sender, [index]);
+    });
+    const groups = [...bySender.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        for (const index of groups[next++]!) {
+          try {
+            await this.publishOthers(items[index]!, fences[index]);
+          } catch (error) {
+            fail(index, error);
+          }
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, groups.length) }, worker));
     const firstIncomplete = errors.length === 0 ? undefined : Math.min(...errors.map((e) => e.index));
     return { firstIncomplete, errors };
   }

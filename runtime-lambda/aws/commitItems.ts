@@ -39,6 +39,8 @@ export const INBOX_ATTR = {
   token: 'token',
   /** Instead of the four above, in a parked entry (`parkedEntriesOf`): its messages, encoded as outbox effects. */
   parked: 'parked',
+  /** When the commit that wrote the item ran (epoch seconds): the reconciler looks at items older than it expects. */
+  at: 'at',
 } as const;
 
 /** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
@@ -51,7 +53,8 @@ const DAY_SECONDS = 24 * 60 * 60;
 /**
  * The outbox item's `ttl` (epoch seconds): `ttlDays` after the commit's time as the committed
  * state and its dead letters record it ({@link latestTimeMs}), never the clock at send time,
- * so a retried transaction sends an identical item.
+ * so a retried transaction sends an identical item; and at least a day past the latest
+ * timer it schedules, whose message the reconciler reads here if its delivery was lost.
  *
  * @example
  * const ttl = outboxTtlEpochSeconds(commit, 7); // seven days after the commit
@@ -59,12 +62,17 @@ const DAY_SECONDS = 24 * 60 * 60;
 export function outboxTtlEpochSeconds(commit: Pick<Commit, 'state' | 'effects'>, ttlDays: number): number {
   let committedAtMs = latestTimeMs(commit.state);
   for (const deadLetter of commit.effects.deadLetters) committedAtMs = Math.max(committedAtMs, deadLetter.atMs);
-  return Math.floor(committedAtMs / 1000) + Math.round(ttlDays * DAY_SECONDS);
+  let ttl = Math.floor(committedAtMs / 1000) + Math.round(ttlDays * DAY_SECONDS);
+  for (const timer of commit.effects.timers) ttl = Math.max(ttl, Math.floor(timer.dueAtMs / 1000) + DAY_SECONDS);
+  return ttl;
 }
 
-/** The partition key of an address's egress fences in the inbox table (`EgressFence`): `#` starts no address. */
+/** How the partition keys of egress fences in the inbox table start: `#` starts no address. */
+export const FENCE_PARTITION_PREFIX = '#egress ';
+
+/** The partition key of an address's egress fences in the inbox table (`EgressFence`). */
 export function fencePartitionOf(sender: string): string {
-  return `#egress ${sender}`;
+  return `${FENCE_PARTITION_PREFIX}${sender}`;
 }
 
 /** The DynamoDB items one commit writes. */
@@ -104,10 +112,12 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
   const { address, state } = commit;
   const stateItem = encodeStateItem(state, token, options.stateTtlEpochSeconds?.(state));
   checkItemSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
+  const at = { N: String(Math.floor(latestTimeMs(state) / 1000)) };
   const parkedItems = (commit.parked ?? []).map((entry) => {
     const item: Item = {
       [INBOX_ATTR.address]: { S: address.key },
       [INBOX_ATTR.key]: { S: entry.key },
+      [INBOX_ATTR.at]: at,
       [INBOX_ATTR.parked]: { B: encodeEffects({ ...NO_EFFECTS, messages: entry.envelopes }) },
     };
     checkItemSize(item, `parked inbox entry ${entry.key} of ${address.key}`, 'send smaller messages; a message this large cannot wait in the inbox');
@@ -122,7 +132,9 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
   if (!hasEffects(commit.effects)) return { stateItem, inboxMarkers: [], parkedItems };
 
   const entries = inboxEntriesOf(commit.effects.messages);
-  const fenced = commit.effects.egress.length > 0;
+  // Egress keeps its commit order through the fence; dead letters share it, so that the
+  // reconciler finds both when the relay of the commit was lost.
+  const fenced = commit.effects.egress.length > 0 || commit.effects.deadLetters.length > 0;
   if (entries.length + parkedItems.length + 2 + (fenced ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
     throw new CommitTooLargeError(
       `batch on ${address.key} sent messages to ${entries.length} addresses; one commit reaches at most ${MAX_TRANSACTION_ITEMS - 2 - (fenced ? 1 : 0) - parkedItems.length} (DynamoDB's ${MAX_TRANSACTION_ITEMS} items per transaction${fenced ? ', one of them the egress fence' : ''}${parkedItems.length > 0 ? `, ${parkedItems.length} of them parked entries` : ''}): send to fewer addresses per invocation, e.g. fan out through intermediate functions`,
@@ -135,6 +147,7 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [INBOX_ATTR.sender]: { S: address.key },
     [INBOX_ATTR.version]: { N: String(state.version) },
     [INBOX_ATTR.token]: { S: token },
+    [INBOX_ATTR.at]: at,
   }));
   const fenceKey = paddedPosition(senderPosition(state.epochMs, state.version, 0));
   const outboxItem: Item = {
@@ -152,6 +165,7 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
     [INBOX_ATTR.key]: { S: fenceKey },
     [INBOX_ATTR.version]: { N: String(state.version) },
     [INBOX_ATTR.token]: { S: token },
+    [INBOX_ATTR.at]: at,
   };
   return { stateItem, outboxItem, inboxMarkers, parkedItems, egressFence };
 }

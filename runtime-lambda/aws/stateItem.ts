@@ -19,6 +19,8 @@ export const STATE_ATTR = {
   timers: 'timers',
   inboxApplied: 'inboxApplied',
   backoff: 'backoff',
+  /** The earliest due time of the pending timers, epoch ms (absent without timers): what the reconciler scans for. */
+  nextTimerDue: 'nextTimerDue',
   commitToken: 'commitToken',
   ttl: 'ttl',
 } as const;
@@ -44,10 +46,13 @@ export function encodeStateItem(state: AddressState, commitToken: string, ttlEpo
   const marks: Item = {};
   for (const [source, m] of state.marks) marks[source] = { M: { p: { S: m.position }, at: num(m.atMs) } };
   const timers: Item = {};
+  let nextTimerDue = Number.POSITIVE_INFINITY;
   for (const [id, t] of state.timers) {
     const entry: Item = { due: num(t.dueAtMs) };
     if (t.cancellationToken !== undefined) entry.ct = { S: t.cancellationToken };
+    if (t.version !== undefined) entry.v = num(t.version);
     timers[id] = { M: entry };
+    nextTimerDue = Math.min(nextTimerDue, t.dueAtMs);
   }
   const item: Item = {
     [STATE_ATTR.address]: { S: state.address.key },
@@ -58,6 +63,7 @@ export function encodeStateItem(state: AddressState, commitToken: string, ttlEpo
     [STATE_ATTR.timers]: { M: timers },
     [STATE_ATTR.commitToken]: { S: commitToken },
   };
+  if (state.timers.size > 0) item[STATE_ATTR.nextTimerDue] = num(nextTimerDue);
   // A string set cannot be empty: no attribute means none applied.
   if (state.inboxApplied.size > 0) item[STATE_ATTR.inboxApplied] = { SS: [...state.inboxApplied] };
   if (state.backoff !== undefined) {
@@ -134,6 +140,7 @@ export function decodeStateItem(item: Item, tableName: string): AddressState {
     const entry = map(path, raw);
     const timer: PendingTimer = {
       dueAtMs: int(`${path}.due`, entry.due),
+      ...(entry.v !== undefined ? { version: int(`${path}.v`, entry.v) } : {}),
       ...(entry.ct !== undefined ? { cancellationToken: str(`${path}.ct`, entry.ct) } : {}),
     };
     timers.set(id, timer);

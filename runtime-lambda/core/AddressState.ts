@@ -26,6 +26,12 @@ export interface Mark {
 export interface PendingTimer {
   readonly dueAtMs: number;
   readonly cancellationToken?: string;
+  /**
+   * The state version of the commit that scheduled it: where its message is kept (the
+   * outbox item of that commit), so a timer whose delivery was lost can still be fired from
+   * here by the reconciler. Absent on timers scheduled before it was recorded.
+   */
+  readonly version?: number;
 }
 
 /**

@@ -50,7 +50,7 @@ export function richState(address: Address, version: number): AddressState {
       ['fraud/count/acct-1', { position: '12345', atMs: 1_767_225_600_001 }],
     ]),
     timers: new Map([
-      ['batch1.t0', { dueAtMs: 1_769_817_600_000, cancellationToken: 'report-7' }],
+      ['batch1.t0', { dueAtMs: 1_769_817_600_000, version: 3, cancellationToken: 'report-7' }],
       ['batch1.t1', { dueAtMs: 1_769_817_600_001 }],
     ]),
     inboxApplied: new Set(['fraud/count/acct-1 0000000000000000000000000000000000012345']),

@@ -620,7 +620,7 @@ class EffectCollector {
   sendAfter(delayMs: number, target: Address, argument: Envelope['argument'], cancellationToken?: string): void {
     const timerId = `${this.batchId}.t${this.timersScheduled++}`;
     const dueAtMs = this.nowMs + delayMs;
-    this.timers.set(timerId, cancellationToken ? { dueAtMs, cancellationToken } : { dueAtMs });
+    this.timers.set(timerId, cancellationToken ? { dueAtMs, version: this.version, cancellationToken } : { dueAtMs, version: this.version });
     (this.scheduled ??= []).push({
       timerId,
       dueAtMs,
@@ -649,7 +649,7 @@ class EffectCollector {
   /** Schedules the timer that makes the address retry at `dueAtMs`; answers its id. */
   retryTimer(dueAtMs: number): string {
     const timerId = `${this.batchId}.retry`;
-    this.timers.set(timerId, { dueAtMs });
+    this.timers.set(timerId, { dueAtMs, version: this.version });
     (this.scheduled ??= []).push({
       timerId,
       dueAtMs,

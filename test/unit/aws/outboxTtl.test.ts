@@ -41,6 +41,17 @@ describe('Function: outboxTtlEpochSeconds', () => {
     expect(outboxTtlEpochSeconds({ state, effects: { ...NO_EFFECTS, deadLetters: [deadLetter] } }, 0.5)).toBe(12 + DAY_S / 2);
   });
 
+  it('keeps the item a day past the latest timer it schedules, when that is later', () => {
+    // Prepare: a 30-day timer, its message kept for the reconciler until it has fired
+    const state = stateAt({ epochMs: 1_000_000, markAtMs: 1_767_225_600_000 });
+    const dueAtMs = 1_767_225_600_000 + 30 * DAY_S * 1000;
+    const timers = [{ timerId: 'b.t0', dueAtMs, envelope: {} as never }, { timerId: 'b.t1', dueAtMs: 1_767_225_600_000 + 60_000, envelope: {} as never }];
+
+    // Act / Assess
+    expect(outboxTtlEpochSeconds({ state, effects: { ...NO_EFFECTS, timers } }, 7)).toBe(dueAtMs / 1000 + DAY_S);
+    expect(outboxTtlEpochSeconds({ state, effects: { ...NO_EFFECTS, timers: timers.slice(1) } }, 7)).toBe(1_767_225_600 + 7 * DAY_S);
+  });
+
   it('does not depend on the clock: a retried commit gets the same ttl', () => {
     // Prepare
     const commit = { state: stateAt({ epochMs: 1_767_225_600_000, markAtMs: 1_767_225_600_000 }), effects: NO_EFFECTS };

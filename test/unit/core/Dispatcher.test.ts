@@ -131,7 +131,7 @@ describe('Class: Dispatcher', () => {
       [`${first!.token}.t0`, 1_005_000, A.key, B.key],
     ]);
     expect(egress.map((e) => [e.id, e.egress, readText(e.argument)])).toEqual([[`${first!.token}.e0`, 'test/out', 'alert']]);
-    expect(first!.state.timers.get(`${first!.token}.t0`)).toEqual({ dueAtMs: 1_005_000, cancellationToken: 'tok' });
+    expect(first!.state.timers.get(`${first!.token}.t0`)).toEqual({ dueAtMs: 1_005_000, version: 1, cancellationToken: 'tok' });
   });
 
   it('drops a duplicate function message by the sender mark, and applies the next one', async () => {
