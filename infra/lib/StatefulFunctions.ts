@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,7 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
-import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
+import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 
 /** The repository root: entry points and the lock file are found from here. */
@@ -23,6 +25,7 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'dispatcher.ts');
 const EMBEDDED_DISPATCHER_ENTRY = path.join(PROJECT_ROOT, 'infra', 'lambda', 'embeddedDispatcher.ts');
 const RELAY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'relay.ts');
+const RECONCILER_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'reconciler.ts');
 const DELAYED_DELIVERY_ENTRY = path.join(PROJECT_ROOT, 'runtime-lambda', 'handlers', 'delayedDelivery.ts');
 /** The module name the embedded dispatcher imports; esbuild aliases it to the user's registry module. */
 export const EMBEDDED_FUNCTIONS_MODULE = 'statefun-embedded-functions';
@@ -245,6 +248,20 @@ export interface StatefulFunctionsProps {
    */
   readonly retryBudget?: Duration;
   /**
+   * How often the reconciler looks for inbox entries and egress fences older than 15 minutes
+   * (what a lost relay leaves behind) and delivers them from the tables. The sweep scans the
+   * inbox table, which holds only work not yet done.
+   * @default Duration.minutes(15)
+   */
+  readonly reconcileInterval?: Duration;
+  /**
+   * How often the reconciler looks for timers overdue by 15 minutes (a delivery lost by the
+   * delay queue, a schedule or a skipped batch) and fires them from their owners' state. The
+   * sweep scans the state table: a read of every state item, so keep it rare on large tables.
+   * @default Duration.hours(6)
+   */
+  readonly timerSweepInterval?: Duration;
+  /**
    * How long an address may back off before the `addressBackingOff` alarm fires.
    * @default Duration.minutes(15)
    */
@@ -339,6 +356,10 @@ export interface StatefulFunctionsAlarms {
   readonly relayThrottles: cloudwatch.Alarm;
   readonly delayedDeliveryErrors: cloudwatch.Alarm;
   readonly delayedDeliveryThrottles: cloudwatch.Alarm;
+  /** A reconciler sweep failed (the next one tries again). */
+  readonly reconcilerErrors: cloudwatch.Alarm;
+  /** The reconciler found overdue timers whose message is gone: they will never fire. */
+  readonly timersLost: cloudwatch.Alarm;
 }
 
 /** A deployed Stateful Functions application: what producers, operators and tools may be granted and watch. */
@@ -424,6 +445,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   readonly relay: NodejsFunction;
   readonly dispatcherLogGroup: logs.LogGroup;
   readonly relayLogGroup: logs.LogGroup;
+  /** Delivers from the tables what a lost relay left behind (see `reconcileInterval`, `timerSweepInterval`). */
+  readonly reconciler: NodejsFunction;
+  readonly reconcilerLogGroup: logs.LogGroup;
   readonly alarms: StatefulFunctionsAlarms;
   readonly dashboard: cloudwatch.Dashboard;
   /** The schedule group of long delays: raise its account's Scheduler quotas as your timers need. */
@@ -529,6 +553,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     });
     this.dispatcherLogGroup = new logs.LogGroup(this, 'DispatcherLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.relayLogGroup = new logs.LogGroup(this, 'RelayLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.reconcilerLogGroup = new logs.LogGroup(this, 'ReconcilerLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
 
     // --- dispatcher
     const embedded = props.embeddedFunctions;
@@ -668,30 +693,43 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(),
     });
     acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the dead-letter queue");
-    this.messageStream.grantWrite(this.relay);
-    this.deadLetterQueue.grantSendMessages(this.relay);
-    this.grantPutDeadLetterPayloads(this.relay);
-    for (const egress of Object.values(props.egresses ?? {})) {
-      if (egress.kind === 'kinesis') egress.stream.grantWrite(this.relay);
-      else egress.queue.grantSendMessages(this.relay);
-    }
-    // Schedules of this group only, and passing the scheduler role only.
-    const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/*` });
-    iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resourceArns: [schedulesArn] });
-    if (!Token.isUnresolved(schedulesArn)) {
-      Validations.of(this.relay.role!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${schedulesArn}]`,
-        reason: "Schedule names derive from timer ids, unknown at deploy time: the relay may create and delete any schedule of the application's own schedule group, no other.",
-      });
-    }
-    iam.Grant.addToPrincipal({ grantee: this.relay, actions: ['iam:PassRole'], resourceArns: [this.schedulerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
-    this.delayQueue.grantSendMessages(this.relay);
-    // The egress fences (EgressFence): look for an earlier one, lift one's own.
-    this.inboxTable.grant(this.relay, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    this.grantPublish(this.relay, props);
     // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
     this.relay.addEventSource(
       new DynamoEventSource(this.outboxTable, { ...mapping, batchSize: Math.min(mapping.batchSize, 1000), startingPosition: lambda.StartingPosition.TRIM_HORIZON }),
     );
+
+    // --- reconciler
+    this.reconciler = new NodejsFunction(this, 'Reconciler', {
+      ...lambdaBase(this, 'ReconcilerRole', this.reconcilerLogGroup, key, tracing),
+      description: 'Stateful Functions reconciler: delivers from the tables what a lost relay left behind',
+      entry: RECONCILER_ENTRY,
+      memorySize: props.relayMemorySizeMiB ?? 256,
+      timeout: Duration.minutes(15),
+      environment: {
+        ...relayEnv,
+        ...powertoolsEnv(SERVICE_NAMES.reconciler),
+        STATEFUN_STATE_TABLE: this.stateTable.tableName,
+        STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
+      },
+      bundling: bundling(),
+    });
+    acknowledgeSynchronousOnly(this.reconciler, 'its own schedule: a failed sweep is simply done again by the next one');
+    this.grantPublish(this.reconciler, props);
+    this.inboxTable.grant(this.reconciler, 'dynamodb:Scan');
+    this.stateTable.grant(this.reconciler, 'dynamodb:Scan');
+    this.outboxTable.grant(this.reconciler, 'dynamodb:GetItem');
+    for (const [sweep, every] of [['inbox', props.reconcileInterval ?? Duration.minutes(15)], ['timers', props.timerSweepInterval ?? Duration.hours(6)]] as const) {
+      const rule = new events.Rule(this, sweep === 'inbox' ? 'ReconcileInboxSchedule' : 'ReconcileTimersSchedule', {
+        description: `Stateful Functions reconciler: the ${sweep} sweep`,
+        schedule: events.Schedule.rate(every),
+        targets: [new targets.LambdaFunction(this.reconciler, { event: events.RuleTargetInput.fromObject({ sweep }), retryAttempts: 0 })],
+      });
+      Validations.of(rule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason: 'A scheduled sweep that fails to start is replaced by the next one, which does the same work; the ReconcilerErrorsAlarm fires on failed sweeps.',
+      });
+    }
 
     // --- alarms and dashboard
     const ageThreshold = (props.iteratorAgeAlarmThreshold ?? Duration.minutes(5)).toMilliseconds();
@@ -722,6 +760,13 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       relayThrottles: alarm('RelayThrottlesAlarm', this.relay.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Relay invocations were throttled: check the account concurrency.'),
       delayedDeliveryErrors: alarm('DelayedDeliveryErrorsAlarm', this.metricDelayedDeliveryErrors(), 1, 'Delayed-delivery invocations failed (the delay queue delivers the messages again, then redrives them to the dead-letter queue).'),
       delayedDeliveryThrottles: alarm('DelayedDeliveryThrottlesAlarm', this.delayedDelivery.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, 'Delayed-delivery invocations were throttled: check the account concurrency.'),
+      reconcilerErrors: alarm('ReconcilerErrorsAlarm', this.reconciler.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }), 1, 'A reconciler sweep failed: the next one tries again; see its log for the error (docs/operations.md).'),
+      timersLost: alarm(
+        'TimersLostAlarm',
+        this.runtimeMetric(SERVICE_NAMES.reconciler, RECONCILER_METRICS.timersLost, { period: Duration.hours(1) }),
+        1,
+        'The reconciler found overdue timers whose message is no longer in the outbox table: they stay pending and never fire. Its log names the owners; see docs/operations.md.',
+      ),
     };
     const lambdas = [this.dispatcher, this.relay, this.delayedDelivery];
 
@@ -759,6 +804,13 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
             width: 8,
           }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Reconciler (what the relay lost)',
+            left: Object.values(RECONCILER_METRICS).map((name) => this.runtimeMetric(SERVICE_NAMES.reconciler, name, { period: Duration.hours(1) })),
+            width: 24,
+          }),
+        ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 })],
       ],
     });
@@ -770,6 +822,35 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
 
   grantReadState(grantee: iam.IGrantable): iam.Grant {
     return this.stateTable.grantReadData(grantee);
+  }
+
+  /**
+   * What publishing committed effects takes (the relay, and the reconciler, which publishes
+   * the same way): the message stream, the egress sinks, the dead-letter queue and payload
+   * bucket, the delay queue and the schedule group, and the egress fences.
+   */
+  private grantPublish(fn: lambda.Function, props: StatefulFunctionsProps): void {
+    const stack = Stack.of(this);
+    this.messageStream.grantWrite(fn);
+    this.deadLetterQueue.grantSendMessages(fn);
+    this.grantPutDeadLetterPayloads(fn);
+    for (const egress of Object.values(props.egresses ?? {})) {
+      if (egress.kind === 'kinesis') egress.stream.grantWrite(fn);
+      else egress.queue.grantSendMessages(fn);
+    }
+    // Schedules of this group only, and passing the scheduler role only.
+    const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/*` });
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resourceArns: [schedulesArn] });
+    if (!Token.isUnresolved(schedulesArn)) {
+      Validations.of(fn.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${schedulesArn}]`,
+        reason: "Schedule names derive from timer ids, unknown at deploy time: the function may create and delete any schedule of the application's own schedule group, no other.",
+      });
+    }
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['iam:PassRole'], resourceArns: [this.schedulerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
+    this.delayQueue.grantSendMessages(fn);
+    // The egress fences (EgressFence): look for an earlier one, lift one's own.
+    this.inboxTable.grant(fn, 'dynamodb:Query', 'dynamodb:DeleteItem');
   }
 
   /** PutObject of oversized dead letters only (`grantPut` would add `s3:Abort*` and more), and the key to encrypt them. */
@@ -990,6 +1071,8 @@ class PropsChecker {
     if (props.maxRecordAge) this.durationRange('maxRecordAge', props.maxRecordAge, Duration.seconds(60), Duration.days(7));
     this.duplicateWindow(props);
     if (props.retryBudget) this.durationRange('retryBudget', props.retryBudget, Duration.seconds(0), Duration.days(6));
+    if (props.reconcileInterval) this.durationRange('reconcileInterval', props.reconcileInterval, Duration.minutes(1), Duration.days(1));
+    if (props.timerSweepInterval) this.durationRange('timerSweepInterval', props.timerSweepInterval, Duration.minutes(15), Duration.days(7));
     if (props.backoffAlarmThreshold) this.durationRange('backoffAlarmThreshold', props.backoffAlarmThreshold, Duration.minutes(1), Duration.days(6));
     if (props.maxBatchingWindow) this.durationRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), Duration.minutes(5));
     if (props.dispatcherMemorySizeMiB !== undefined) this.intRange('dispatcherMemorySizeMiB', props.dispatcherMemorySizeMiB, 128, 10240);

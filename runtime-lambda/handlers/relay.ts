@@ -16,7 +16,7 @@ import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
 import { SqsDelayScheduler } from '../aws/SqsDelayScheduler';
-import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
+import { configuredOnFirstInvocation, type LambdaContext, type LambdaPowertools, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { type HandlerLogger, type HandlerMetrics, NO_METRICS, RELAY_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
 /** Options of {@link createRelayHandler}: those of {@link OutboxRelay}, plus a logger and metrics. */
@@ -246,13 +246,22 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * argument wins over the environment's.
  */
 export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayLambdaHandler {
+  const tools = lambdaPowertools(env, SERVICE_NAMES.relay);
+  const handler = createRelayHandler({ ...relayOptionsFromEnv(env, tools, delays), logger: tools.logger, metrics: tools.metrics });
+  return powertoolsHandler(tools, handler);
+}
+
+/**
+ * The {@link OutboxRelayOptions} the environment describes (see {@link relayHandlerFromEnv}),
+ * its clients traced: the relay's, and the reconciler's, which publishes the same way.
+ */
+export function relayOptionsFromEnv(env: Readonly<Record<string, string | undefined>>, tools: LambdaPowertools, delays?: DelayScheduler): OutboxRelayOptions {
   const deadLetterQueueUrl = env.STATEFUN_DLQ_URL?.trim();
   const messageStream = requiredEnv(env, 'STATEFUN_MESSAGE_STREAM', 'statefun-messages');
   const inboxTableName = env.STATEFUN_INBOX_TABLE?.trim();
-  const tools = lambdaPowertools(env, SERVICE_NAMES.relay);
   const sqs = traced(tools, new SQSClient({}));
   const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: traced(tools, new SchedulerClient({})) });
-  const handler = createRelayHandler({
+  return {
     kinesis: traced(tools, new KinesisClient({})),
     sqs,
     messageStream,
@@ -261,10 +270,7 @@ export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefi
     ...(configured ? { delays: configured } : {}),
     ...(inboxTableName ? { egressFence: new DynamoEgressFence({ client: traced(tools, new DynamoDBClient({})), inboxTableName }) } : {}),
     ...payloadStoreFromEnv(env, (client) => traced(tools, client)),
-    logger: tools.logger,
-    metrics: tools.metrics,
-  });
-  return powertoolsHandler(tools, handler);
+  };
 }
 
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */

@@ -71,14 +71,14 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
   });
 
   test('every Lambda: arm64, nodejs24.x, X-Ray active, its own log group with 30-day retention', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4); // dispatcher, relay, delayed delivery, functions
+    template.resourceCountIs('AWS::Lambda::Function', 5); // dispatcher, relay, delayed delivery, reconciler, functions
     template.allResourcesProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
     });
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -201,8 +201,8 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       Dimensions: [{ Name: 'QueueName', Value: cfn(stack, stack.app.deadLetterQueue.queueName) }],
       Threshold: 1,
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
-    expect(Object.keys(stack.app.alarms)).toHaveLength(10);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    expect(Object.keys(stack.app.alarms)).toHaveLength(12);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
@@ -293,10 +293,22 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expectSchedulerRoleScoped(template, stack, stack.app);
     });
 
-    test('only the relay may pass the scheduler role', () => {
+    test('only the relay and the reconciler (which publishes as the relay does) may pass the scheduler role', () => {
       const passers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('iam:PassRole'));
-      expect(passers).toHaveLength(1);
-      expect((passers[0] as { Properties: { Roles: unknown[] } }).Properties.Roles).toEqual([{ Ref: roleId(stack.app.relay.role) }]);
+      expect(passers.flatMap((p) => (p as { Properties: { Roles: unknown[] } }).Properties.Roles)).toEqual([{ Ref: roleId(stack.app.relay.role) }, { Ref: roleId(stack.app.reconciler.role) }]);
+    });
+
+    test('reconciler role: publish as the relay does, scan the inbox and state tables, read outbox items', () => {
+      const statements = policyStatements(template, stack, roleId(stack.app.reconciler.role));
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          { Action: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
+          { Action: 'dynamodb:Scan', Effect: 'Allow', Resource: cfn(stack, stack.app.stateTable.tableArn) },
+          { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: cfn(stack, stack.app.outboxTable.tableArn) },
+          { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
+        ]),
+      );
+      expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(PutItem|BatchWriteItem|UpdateItem)|lambda:InvokeFunction/);
     });
 
     test('functions role: its log group and X-Ray only', () => {
@@ -318,7 +330,12 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       const invokers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('lambda:InvokeFunction'));
       expect(invokers).toHaveLength(1);
       expect((invokers[0] as { Properties: { Roles: unknown[] } }).Properties.Roles).toEqual([{ Ref: roleId(stack.app.dispatcher.role) }]);
-      template.resourceCountIs('AWS::Lambda::Permission', 0);
+      // The only resource-based permissions: EventBridge starting the reconciler's two sweeps.
+      const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as { Properties: { Principal: string; FunctionName: unknown } }[];
+      expect(permissions.map((p) => [p.Properties.Principal, p.Properties.FunctionName])).toEqual([
+        ['events.amazonaws.com', cfn(stack, stack.app.reconciler.functionArn)],
+        ['events.amazonaws.com', cfn(stack, stack.app.reconciler.functionArn)],
+      ]);
     });
   });
 

@@ -36,7 +36,7 @@ describe('cdk-nag: AwsSolutions + Serverless', () => {
       .readdirSync(assembly.directory)
       .filter((dir) => dir.startsWith('asset.') && fs.existsSync(path.join(assembly.directory, dir, 'index.js')))
       .map((dir) => fs.readFileSync(path.join(assembly.directory, dir, 'index.js'), 'utf8'));
-    expect(bundles).toHaveLength(3); // dispatcher + relay + delayed delivery, no functions Lambda
+    expect(bundles).toHaveLength(4); // dispatcher + relay + delayed delivery + reconciler, no functions Lambda
     const withRegistry = bundles.filter((bundle) => bundle.includes('STATEFUN_EMBEDDED_EXPORT'));
     expect(withRegistry).toHaveLength(1); // the dispatcher's only
     const code = withRegistry[0]!;

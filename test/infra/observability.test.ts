@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
-import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
+import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { cfn, testStack } from './helpers';
 
 const HTTP = { remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://functions.example.com/statefun' }] } satisfies StatefulFunctionsProps;
@@ -80,6 +80,7 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
         ),
         ...[RELAY_METRICS.messagesRelayed, RELAY_METRICS.egressRecordsRelayed, RELAY_METRICS.deadLetters, RELAY_METRICS.timersScheduled, RELAY_METRICS.timersCancelled].map((name) => `service=${SERVICE_NAMES.relay} ${name}`),
         ...Object.values(DELAYED_DELIVERY_METRICS).map((name) => `service=${SERVICE_NAMES.delayedDelivery} ${name}`),
+        ...Object.values(RECONCILER_METRICS).map((name) => `service=${SERVICE_NAMES.reconciler} ${name}`),
       ].sort(),
     );
     expect(app.metricCommitConflicts()).toMatchObject({ namespace: 'StatefulFunctions/Test', metricName: 'CommitConflicts', dimensions: { service: 'statefun-dispatcher' }, statistic: 'Sum' });
@@ -101,7 +102,7 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
       expect(Object.keys(found)).toEqual([stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)]);
     }
     expect(app.metricDelayedDeliveryErrors()).toMatchObject({ metricName: 'Errors', namespace: 'AWS/Lambda', statistic: 'Sum' });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     const alarmWidget = dashboardWidgets(template).find((w) => w.type === 'alarm')!;
     expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(app.alarms).length);
     const titles = dashboardWidgets(template).filter((w) => JSON.stringify(w.properties.metrics ?? []).includes('"Throttles"')).map((w) => w.properties.title);

@@ -28,8 +28,8 @@ describe('cdk synth (the CLI, as a child process)', () => {
     expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
     const template = JSON.parse(fs.readFileSync(path.join(outdir, 'FraudDetection.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
     const types = Object.values(template.Resources).map((r) => r.Type);
-    // dispatcher, relay, delayed delivery, functions
-    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(4);
+    // dispatcher, relay, delayed delivery, reconciler, functions
+    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(5);
     // message stream + 2 ingresses → dispatcher, outbox stream → relay, delay queue → delayed delivery
     expect(types.filter((t) => t === 'AWS::Lambda::EventSourceMapping')).toHaveLength(5);
     expect(types.filter((t) => t === 'AWS::Scheduler::ScheduleGroup')).toHaveLength(1);

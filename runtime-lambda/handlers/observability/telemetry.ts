@@ -43,6 +43,7 @@ export const SERVICE_NAMES = Object.freeze({
   dispatcher: 'statefun-dispatcher',
   relay: 'statefun-relay',
   delayedDelivery: 'statefun-delayed-delivery',
+  reconciler: 'statefun-reconciler',
 });
 
 /** The namespace of the metrics when `POWERTOOLS_METRICS_NAMESPACE` is not set. */
@@ -103,6 +104,23 @@ export const DELAYED_DELIVERY_METRICS = Object.freeze({
   timersDelayedAgain: 'TimersDelayedAgain',
   /** Queue messages reported as failures: received again, then redriven to the dead-letter queue. */
   timersFailed: 'TimersFailed',
+});
+
+/**
+ * Metrics of the reconciler (unit `Count`, per sweep). Anything but 0 means the relay lost
+ * something that the reconciler then delivered from the tables (see `Reconciler`).
+ */
+export const RECONCILER_METRICS = Object.freeze({
+  /** Addresses woken because entries waited in their inbox longer than expected. */
+  addressesWoken: 'AddressesWoken',
+  /** Commits whose egress and dead letters were published again from the outbox table. */
+  commitsRepublished: 'CommitsRepublished',
+  /** Commits whose publication failed again: tried at the next sweep. */
+  commitsFailed: 'CommitsFailed',
+  /** Overdue timers fired again from their owner's state. */
+  timersFired: 'TimersRefired',
+  /** Overdue timers whose message is gone: they stay pending and never fire. */
+  timersLost: 'TimersLost',
 });
 
 /** Adds `value` under `name` unless it is 0 (an idle invocation publishes nothing). */
