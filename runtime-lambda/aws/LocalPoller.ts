@@ -7,6 +7,7 @@ import {
   ListShardsCommand,
 } from '@aws-sdk/client-kinesis';
 import { comparePositions } from '../core/positions';
+import { type Clock, systemClock } from '../core/ports/Clock';
 import { describeError } from '../core/errors';
 import type { DynamoStreamsApi } from './DynamoStreamsApi';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, KinesisStreamEvent, KinesisStreamRecord, StreamBatchResponse } from './lambdaEvents';
@@ -59,6 +60,8 @@ export interface KinesisSource {
   readonly stream: string;
   readonly handler: (event: KinesisStreamEvent) => Promise<StreamBatchResponse | void>;
   readonly mapping?: MappingOptions;
+  /** How long the stream keeps a record (`retentionPeriod`): older ones are trimmed, read or not. @default 24 hours */
+  readonly retentionMs?: number;
 }
 
 /** A DynamoDB stream to poll, and the handler its mapping invokes. */
@@ -69,6 +72,8 @@ export interface DynamoStreamSource {
   readonly streamArn: string;
   readonly handler: (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse | void>;
   readonly mapping?: MappingOptions;
+  /** How long the stream keeps a record: 24 hours on DynamoDB Streams, which is not configurable. @default 24 hours */
+  readonly retentionMs?: number;
 }
 
 /** What one poll-and-invoke round of a shard did; a fault hook sees it before the checkpoint. */
@@ -82,6 +87,13 @@ export interface BatchDone {
 /** Options of {@link LocalPoller}. */
 export interface LocalPollerOptions {
   readonly sources: readonly (KinesisSource | DynamoStreamSource)[];
+  /**
+   * The time that decides which records the streams have trimmed (a record older than its
+   * source's `retentionMs` is never delivered, as on AWS): a simulated clock lets a test
+   * stop a poller for "25 hours" and find the records gone.
+   * @default - the system clock
+   */
+  readonly clock?: Clock;
   /** Pause after a poll of a shard that returned nothing. @default 100 ms */
   readonly idlePollMs?: number;
   /** How often shards are listed again (new shards, DynamoDB Streams' shard rollover). @default 5000 ms */
@@ -119,6 +131,8 @@ export interface PollerProgress {
   bisections: number;
   /** Records given up on after maxRetryAttempts (sent to onFailure). */
   recordsFailed: number;
+  /** Records the streams trimmed (older than their retention) before they were done with. */
+  recordsTrimmed: number;
   /** Rounds whose checkpoint a fault hook prevented. */
   checkpointsSkipped: number;
   /** Per `source/shardId`: the sequence number of the last checkpointed record. */
@@ -127,13 +141,19 @@ export interface PollerProgress {
 
 interface PolledRecord {
   readonly sequenceNumber: string;
+  /** When the stream took the record (epoch ms), when it says. */
+  readonly createdAtMs?: number;
   /** What Lambda keeps in order at a parallelization factor above 1. */
   readonly orderingKey: string;
   readonly event: KinesisStreamRecord | DynamoDBStreamRecord;
 }
 
+/** What Kinesis keeps by default, and DynamoDB Streams always: 24 hours. */
+const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 /** One source as the shard workers see it: how to list shards, read them and invoke. */
 interface SourceDriver {
+  readonly retentionMs: number;
   readonly name: string;
   readonly mapping: Required<MappingOptions>;
   listShards(): Promise<{ shardId: string; parentShardId?: string }[]>;
@@ -219,6 +239,7 @@ export class LocalPoller {
     retriedRecords: 0,
     bisections: 0,
     recordsFailed: 0,
+    recordsTrimmed: 0,
     checkpointsSkipped: 0,
     checkpoints: {},
   };
@@ -351,6 +372,15 @@ export class LocalPoller {
     this.logger.warn(JSON.stringify(entry));
   }
   /** @internal */
+  now(): number {
+    return (this.options.clock ?? systemClock).now();
+  }
+  /** @internal */
+  trimmed(source: string, shardId: string, records: number): void {
+    this.progress.recordsTrimmed += records;
+    this.warn({ message: 'LocalPoller: records older than the stream\'s retention were trimmed: never delivered', source, shardId, records });
+  }
+  /** @internal */
   async failed(failure: PollerFailure): Promise<void> {
     this.progress.recordsFailed += failure.records;
     this.warn({ message: 'LocalPoller: records exhausted their retries: sent to on-failure, the shard moves on', ...failure });
@@ -425,6 +455,7 @@ class ShardWorker {
           continue;
         }
       }
+      this.trimExpired();
       if (this.buffer.length === 0) {
         if (this.ended) return;
         await this.poller.pause(this.poller.idlePoll);
@@ -439,6 +470,20 @@ class ShardWorker {
         this.poller.touch();
       }
     }
+  }
+
+  /**
+   * Drops the records older than the stream's retention, read or not, retried or not: the
+   * stream trimmed them, and on AWS they are never delivered again.
+   */
+  private trimExpired(): void {
+    const horizon = this.poller.now() - this.driver.retentionMs;
+    const expired = (r: PolledRecord) => r.createdAtMs !== undefined && r.createdAtMs < horizon;
+    if (!this.buffer.some(expired)) return;
+    const before = this.buffer.length;
+    this.buffer = this.buffer.filter((r) => !expired(r));
+    for (const lane of this.lanes) Object.assign(lane, { attempts: 0, limit: this.driver.mapping.batchSize });
+    this.poller.trimmed(this.driver.name, this.shardId, before - this.buffer.length);
   }
 
   /** One batch per non-empty lane, in parallel; then the checkpoint. */
@@ -541,6 +586,7 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
   };
   return {
     name: stream,
+    retentionMs: source.retentionMs ?? DEFAULT_RETENTION_MS,
     mapping: mappingOptions(source.mapping, `Kinesis source ${stream}`),
     async listShards() {
       const out: { shardId: string; parentShardId?: string }[] = [];
@@ -576,7 +622,7 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
           eventName: 'aws:kinesis:record',
           eventSourceARN,
         };
-        return { sequenceNumber: r.SequenceNumber!, orderingKey: r.PartitionKey!, event };
+        return { sequenceNumber: r.SequenceNumber!, orderingKey: r.PartitionKey!, event, ...(r.ApproximateArrivalTimestamp ? { createdAtMs: r.ApproximateArrivalTimestamp.getTime() } : {}) };
       });
       // A closed shard answers no next iterator; an open one always does.
       return { records, next: got.NextShardIterator };
@@ -592,6 +638,7 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
   const name = streamArn.includes(':table/') ? streamArn.slice(streamArn.indexOf(':table/') + 7) : streamArn;
   return {
     name,
+    retentionMs: source.retentionMs ?? DEFAULT_RETENTION_MS,
     mapping: mappingOptions(source.mapping, `DynamoDB stream ${name}`),
     async listShards() {
       const out: { shardId: string; parentShardId?: string }[] = [];
@@ -609,7 +656,13 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
     async read(_shardId, iterator, limit) {
       const got = await api.getRecords(iterator, Math.min(limit, 1000));
       const records = got.records.map((r): PolledRecord => {
-        return { sequenceNumber: r.dynamodb.SequenceNumber, orderingKey: itemKeyOf(r.dynamodb.Keys), event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord };
+        const created = r.dynamodb.ApproximateCreationDateTime;
+        return {
+          sequenceNumber: r.dynamodb.SequenceNumber,
+          orderingKey: itemKeyOf(r.dynamodb.Keys),
+          event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord,
+          ...(created !== undefined ? { createdAtMs: created * 1000 } : {}),
+        };
       });
       return { records, next: got.nextShardIterator };
     },

@@ -191,6 +191,34 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
     expect(poller.progress.checkpointsSkipped).toBe(1);
   });
 
+  it('never delivers records older than their stream\'s retention, as the stream has trimmed them (a 25-hour outage on a simulated clock)', async () => {
+    // Prepare: the same records on a 24-hour stream and on one that keeps them 48 hours
+    const [short, long] = [await stream(1), await stream(1)];
+    await put(short, ['x'], 3);
+    await put(long, ['x'], 3);
+    const delivered: Record<string, string[]> = { [short]: [], [long]: [] };
+    const clock = { now: () => Date.now() + 25 * 3_600_000 };
+
+    // Act
+    const poller = start(
+      new LocalPoller({
+        sources: [
+          { kind: 'kinesis', client: kinesis, stream: short, handler: async (e) => void delivered[short]!.push(...seenOf(e).map((r) => r.data)) },
+          { kind: 'kinesis', client: kinesis, stream: long, retentionMs: 48 * 3_600_000, handler: async (e) => void delivered[long]!.push(...seenOf(e).map((r) => r.data)) },
+        ],
+        clock,
+        idlePollMs: 20,
+        logger: quiet,
+      }),
+    );
+    await poller.waitForIdle({ quietMs: 300, timeoutMs: 30_000 });
+
+    // Assess
+    expect(delivered[short]).toEqual([]);
+    expect(delivered[long]).toEqual(['x:0', 'x:1', 'x:2']);
+    expect(poller.progress.recordsTrimmed).toBe(3);
+  });
+
   describe('DynamoDB Streams (DynamoDB Local)', () => {
     let fx: DynamoStoreFixture;
     beforeAll(async () => {
@@ -229,6 +257,30 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
       const keys = records.map((r) => `${(r.dynamodb.Keys!.address as { S: string }).S}@${(r.dynamodb.Keys!.version as { N: string }).N}`);
       expect(new Set(keys).size).toBe(12);
       expect(Math.max(...events.map((e) => e.Records.length))).toBeLessThanOrEqual(2);
+      streamsClient.destroy();
+    });
+
+    it('trims outbox stream records older than 24 hours: a relay that was down that long never sees them', async () => {
+      // Prepare
+      const streamArn = (await fx.client.send(new DescribeTableCommand({ TableName: fx.outboxTableName }))).Table!.LatestStreamArn!;
+      await fx.client.send(new PutItemCommand({ TableName: fx.outboxTableName, Item: { address: { S: 'ns/f/trimmed' }, version: { N: '1' }, effects: { B: new Uint8Array([1]) } } }));
+      const seen: string[] = [];
+      const streamsClient = new DynamoDBStreamsClient(dynamoClientConfig());
+
+      // Act
+      const poller = start(
+        new LocalPoller({
+          sources: [{ kind: 'dynamodb', api: new DynamoStreamsSdkApi(streamsClient), streamArn, handler: async (event) => void seen.push(...event.Records.map((r) => (r.dynamodb.Keys!.address as { S: string }).S)) }],
+          clock: { now: () => Date.now() + 25 * 3_600_000 },
+          idlePollMs: 20,
+          logger: quiet,
+        }),
+      );
+      await poller.waitForIdle({ quietMs: 300, timeoutMs: 30_000 });
+
+      // Assess: every record of the table's stream so far is older than 24 hours by that clock
+      expect(seen).toEqual([]);
+      expect(poller.progress.recordsTrimmed).toBeGreaterThanOrEqual(1);
       streamsClient.destroy();
     });
 
