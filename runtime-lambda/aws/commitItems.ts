@@ -43,6 +43,8 @@ export const INBOX_ATTR = {
   at: 'at',
 } as const;
 
+const NO_ITEMS: readonly never[] = [];
+
 /** TransactWriteItems takes at most 100 items: the state item, the outbox item and the inbox items. */
 export const MAX_TRANSACTION_ITEMS = 100;
 /** Days an outbox item is kept past its commit by default: well past the 24-hour stream retention. */
@@ -112,8 +114,9 @@ export function commitItems(commit: Commit, token: string, options: CommitItemOp
   const { address, state } = commit;
   const stateItem = encodeStateItem(state, token, options.stateTtlEpochSeconds?.(state));
   checkItemSize(stateItem, `state item of ${address.key}`, 'keep fewer or smaller state values (or let them expire)');
-  const at = { N: String(Math.floor(latestTimeMs(state) / 1000)) };
-  const parkedItems = (commit.parked ?? []).map((entry) => {
+  // Commits without effects or parked entries (most) write no inbox item: no time to compute.
+  const at = !hasEffects(commit.effects) && commit.parked === undefined ? { N: '0' } : { N: String(Math.floor(latestTimeMs(state) / 1000)) };
+  const parkedItems = (commit.parked ?? NO_ITEMS).map((entry) => {
     const item: Item = {
       [INBOX_ATTR.address]: { S: address.key },
       [INBOX_ATTR.key]: { S: entry.key },

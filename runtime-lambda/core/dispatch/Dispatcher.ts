@@ -235,7 +235,15 @@ export class Dispatcher {
     const cleared = new Set<string>();
     try {
       for (;;) {
-        const fitted = await this.commitFitting(group.address, state, envelopes, inbox, cleared, deadlineMs);
+        let fitted: FittedCommits;
+        try {
+          // The usual case inline (one async frame less per address); a commit too large is split.
+          const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared, deadlineMs, undefined);
+          fitted = { plans: [plan], state: plan.commit?.state ?? state, inboxLeft: inbox?.truncated === true };
+        } catch (error) {
+          if (!(error instanceof CommitTooLargeError)) throw error;
+          fitted = await this.commitFitting(group.address, state, envelopes, inbox, cleared, deadlineMs, error);
+        }
         for (const plan of fitted.plans) {
           totals.applied += plan.applied;
           totals.duplicates += plan.duplicates;
@@ -275,7 +283,7 @@ export class Dispatcher {
 
   /**
    * Commits `envelopes` (with the `inbox` page) in as few commits as the store's limits
-   * allow: a commit refused as too large is split, in order, the inbox page first (the rest
+   * allow (`refused`: the store already refused them as one commit): a commit refused as too large is split, in order, the inbox page first (the rest
    * of it is read again after), then the messages; a single message (or inbox entry) whose
    * own commit cannot be written is committed as a dead letter, and the address moves on.
    */
@@ -286,9 +294,11 @@ export class Dispatcher {
     inbox: InboxPage | undefined,
     cleared: ReadonlySet<string>,
     deadlineMs: number | undefined,
+    refused?: CommitTooLargeError,
   ): Promise<FittedCommits> {
     const fitted = (plan: BatchPlan, page: InboxPage | undefined): FittedCommits => ({ plans: [plan], state: plan.commit?.state ?? state, inboxLeft: page?.truncated === true });
     try {
+      if (refused !== undefined) throw refused;
       return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, undefined), inbox);
     } catch (error) {
       if (!(error instanceof CommitTooLargeError)) throw error;

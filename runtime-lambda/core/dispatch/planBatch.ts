@@ -137,15 +137,18 @@ export async function planBatch(
   // Sorts the messages: forwarded timers are sent on (the owner only checked them), records
   // past the window are dead letters; the rest are for the function, those from the inbox apart.
   const deadLetters: DeadLetter[] = [];
-  const forInbox: Envelope[] = [];
-  let fresh: Envelope[] = [];
+  let forInbox: Envelope[] = NO_ENVELOPES;
+  let fresh: Envelope[];
   /** Both, in batch order. */
-  let runnable: Envelope[] = [];
+  let runnable: Envelope[];
   let forwarded = 0;
-  if (inboxMessages === undefined && pastWindow === undefined && !accepted.some((e) => e.forwardTo !== undefined)) {
+  if (inboxMessages === undefined && pastWindow === undefined && !hasForward(accepted)) {
     // The usual batch: ingress records only, all for the function.
     fresh = runnable = accepted as Envelope[];
   } else {
+    forInbox = [];
+    fresh = [];
+    runnable = [];
     for (const envelope of accepted) {
       if (envelope.forwardTo !== undefined && !envelope.forwardTo.equals(address)) {
         out.send(envelope.forwardTo, envelope.argument);
@@ -180,7 +183,20 @@ export async function planBatch(
     for (const envelope of toRun) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
     nextBackoff = undefined;
   } else if (toRun.length > 0) {
-    const outcome = await runBatch(address, toRun, values, invoker, out, deadLetters, nowMs, inboxMessages, options.deadlineMs);
+    let outcome: RunOutcome;
+    if (inboxMessages?.hasLost() === true) outcome = await runBatch(address, toRun, values, invoker, out, deadLetters, nowMs, inboxMessages, options.deadlineMs, undefined);
+    else {
+      // The whole batch is invoked here rather than in runBatch: one async frame less per
+      // invocation. Nothing reaches `out` before the result is validated, so a failure
+      // leaves nothing to undo.
+      try {
+        const result = await invoker.invoke(address, values, toRun.map(toInvocation), options.deadlineMs);
+        applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+        outcome = { applied: toRun.length };
+      } catch (error) {
+        outcome = isTransient(error) ? { applied: 0, transient: ensureError(error) } : await runBatch(address, toRun, values, invoker, out, deadLetters, nowMs, inboxMessages, options.deadlineMs, error);
+      }
+    }
     if (outcome.transient === undefined) {
       applied += outcome.applied;
       valuesChanged = true;
@@ -237,10 +253,11 @@ export async function planBatch(
         marks,
         timers: timers.current,
         inboxApplied: appliedAfter,
-        ...(nextBackoff !== undefined ? { backoff: nextBackoff } : {}),
+        // Set even when undefined: a literal of one shape is cheaper than a conditional spread.
+        backoff: nextBackoff,
       },
       effects,
-      ...(parked !== undefined ? { parked } : {}),
+      parked,
     },
     applied,
     duplicates,
@@ -259,8 +276,9 @@ interface RunOutcome {
 }
 
 /**
- * Invokes the function once with `envelopes` and applies the result to `values` and `out`;
- * if that fails for good, invokes message by message so only the failing ones become dead
+ * Invokes the function once with `envelopes` (unless `wholeBatchError` says that already
+ * failed for good) and applies the result to `values` and `out`; if that fails for good,
+ * invokes message by message so only the failing ones become dead
  * letters (a single message is a dead letter right away). A transient failure anywhere
  * leaves `out` as it was (`values` may have changed: the caller keeps the stored ones), so
  * the caller can park the messages and retry them all later, in order. A lost inbox entry's
@@ -276,6 +294,7 @@ async function runBatch(
   nowMs: number,
   inboxMessages: PendingInbox | undefined,
   deadlineMs: number | undefined,
+  wholeBatchError: unknown,
 ): Promise<RunOutcome> {
   let toInvoke = envelopes;
   const failed: DeadLetter[] = [];
@@ -291,32 +310,38 @@ async function runBatch(
     out.rollback(checkpoint);
     return { applied: 0, transient: ensureError(error) };
   };
-  if (toInvoke.length > 0) {
-    // The whole batch is invoked here rather than in a helper: one async frame less per invocation.
-    let wholeBatchError: unknown;
+  let batchError = wholeBatchError;
+  if (batchError === undefined && toInvoke.length > 0) {
     try {
       const result = await invoker.invoke(address, values, toInvoke.map(toInvocation), deadlineMs);
       applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
     } catch (error) {
       if (isTransient(error)) return transient(error);
-      wholeBatchError = error;
+      batchError = error;
     }
-    if (wholeBatchError !== undefined && toInvoke.length === 1) {
-      failed.push(deadLetter(address, toInvoke[0]!, describeError(wholeBatchError), nowMs));
-    } else if (wholeBatchError !== undefined) {
-      for (const envelope of toInvoke) {
-        try {
-          const result = await invoker.invoke(address, values, [toInvocation(envelope)], deadlineMs);
-          applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
-        } catch (error) {
-          if (isTransient(error)) return transient(error);
-          failed.push(deadLetter(address, envelope, describeError(error), nowMs));
-        }
+  }
+  if (batchError !== undefined && toInvoke.length === 1) {
+    failed.push(deadLetter(address, toInvoke[0]!, describeError(batchError), nowMs));
+  } else if (batchError !== undefined) {
+    for (const envelope of toInvoke) {
+      try {
+        const result = await invoker.invoke(address, values, [toInvocation(envelope)], deadlineMs);
+        applyResult(address, result, values, invoker.specsOf(address.typename), out, nowMs);
+      } catch (error) {
+        if (isTransient(error)) return transient(error);
+        failed.push(deadLetter(address, envelope, describeError(error), nowMs));
       }
     }
   }
   deadLetters.push(...failed);
   return { applied: envelopes.length - failed.length };
+}
+
+const NO_ENVELOPES: Envelope[] = [];
+
+function hasForward(envelopes: readonly Envelope[]): boolean {
+  for (let i = 0; i < envelopes.length; i++) if (envelopes[i]!.forwardTo !== undefined) return true;
+  return false;
 }
 
 /** Whether a failed invocation may succeed later: anything but a declared terminal failure. */
