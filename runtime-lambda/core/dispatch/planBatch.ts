@@ -180,8 +180,13 @@ export async function planBatch(
 
   const values = liveValues(state.values, nowMs);
   if (options.deadLetterReason !== undefined) {
-    for (const envelope of toRun) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
-    nextBackoff = undefined;
+    // The batch's commit can never be written: every message of it is a dead letter, none is
+    // parked (that is what may not fit). An address backing off keeps doing so while parked
+    // messages may remain (its inbox unread, or read only in part).
+    for (const envelope of runnable) deadLetters.push(deadLetter(address, envelope, options.deadLetterReason, nowMs));
+    toPark = [];
+    applyInbox = true;
+    if (backoff !== undefined && inbox !== undefined) nextBackoff = inbox.truncated ? { ...backoff, retryAtMs: nowMs } : undefined;
   } else if (toRun.length > 0) {
     let outcome: RunOutcome;
     if (inboxMessages?.hasLost() === true) outcome = await runBatch(address, toRun, values, invoker, out, deadLetters, nowMs, inboxMessages, options.deadlineMs, undefined);

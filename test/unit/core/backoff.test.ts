@@ -3,6 +3,7 @@ import type { DeadLetter } from '../../../runtime-lambda/core/AddressState';
 import { Dispatcher, type DispatcherOptions } from '../../../runtime-lambda/core/dispatch/Dispatcher';
 import { RETRY_TIMER_TYPE } from '../../../runtime-lambda/core/dispatch/planBatch';
 import type { Envelope } from '../../../runtime-lambda/core/Envelope';
+import { CommitTooLargeError } from '../../../runtime-lambda/core/errors';
 import { isParkedKey } from '../../../runtime-lambda/core/Inbox';
 import type { FunctionEndpoint } from '../../../runtime-lambda/core/ports/FunctionEndpoint';
 import { InMemoryStateStore } from '../../../runtime-lambda/local/InMemoryStateStore';
@@ -209,5 +210,25 @@ describe('Per-address backoff', () => {
     expect(journal(A)).toBe('unavailable|p1|p2|p3|p4|p5');
     expect(store.peek(A).backoff).toBeUndefined();
     expect(await inboxKeys(A)).toEqual([]);
+  });
+
+  it('dead-letters a message that arrives while the address backs off and cannot be parked (too large), and keeps backing off', async () => {
+    // Prepare: the store refuses any commit that parks the oversized message, as DynamoDB would its 400 KB item
+    const { store, dispatcher, relay } = setup();
+    await dispatcher.dispatch([ingressEnvelope(A, 1, 'unavailable')]);
+    const original = store.commit.bind(store);
+    store.commit = async (commit) => {
+      if (commit.parked?.some((entry) => entry.envelopes.some((e) => readText(e.argument) === 'huge'))) throw new CommitTooLargeError('parked inbox entry would be 500000 bytes');
+      return original(commit);
+    };
+
+    // Act
+    const outcome = await dispatcher.dispatch([ingressEnvelope(A, 2, 'huge')]);
+
+    // Assess
+    expect(outcome).toMatchObject({ applied: 0, deadLettered: 1, parked: 0, failures: [] });
+    expect(relay().deadLetters.map((d) => d.reason)).toEqual(['CommitTooLargeError: parked inbox entry would be 500000 bytes']);
+    expect(store.peek(A).backoff?.attempts).toBe(1);
+    expect(store.peek(A).timers.has(store.peek(A).backoff!.timerId)).toBe(true);
   });
 });
