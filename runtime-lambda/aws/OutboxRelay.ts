@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { DeadLetter } from '../core/AddressState';
+import { forEachConcurrently } from '../core/concurrency';
 import { deadLetterJson, offloadDeadLetter } from '../core/deadLetterJson';
 import type { PayloadStore } from '../core/ports/PayloadStore';
 import { type BackoffPolicy, type Sleep, backoffDelayMs, realSleep } from '../core/dispatch/retry';
@@ -144,20 +145,15 @@ export class OutboxRelay {
       if (list) list.push(index);
       else bySender.set(sender, [index]);
     });
-    const groups = [...bySender.values()];
-    let next = 0;
-    const worker = async () => {
-      while (next < groups.length) {
-        for (const index of groups[next++]!) {
-          try {
-            await this.publishOthers(items[index]!, fences[index]);
-          } catch (error) {
-            fail(index, error);
-          }
+    await forEachConcurrently([...bySender.values()], PUBLISH_CONCURRENCY, async (indexes) => {
+      for (const index of indexes) {
+        try {
+          await this.publishOthers(items[index]!, fences[index]);
+        } catch (error) {
+          fail(index, error);
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, groups.length) }, worker));
+    });
     const firstIncomplete = errors.length === 0 ? undefined : Math.min(...errors.map((e) => e.index));
     return { firstIncomplete, errors };
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient, type Target } from '@aws-sdk/client-scheduler';
+import { forEachConcurrently } from '../core/concurrency';
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
 import { InvalidInputError, RetryableError, TerminalError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
@@ -166,19 +167,14 @@ export class SchedulerDelayScheduler implements DelayScheduler {
   }
 
   private async each<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
     const errors: Error[] = [];
-    const worker = async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        try {
-          await run(item);
-        } catch (error) {
-          errors.push(error as Error);
-        }
+    await forEachConcurrently(items, this.concurrency, async (item) => {
+      try {
+        await run(item);
+      } catch (error) {
+        errors.push(error as Error);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
+    });
     if (errors.length > 0) throw errors.find((e) => e instanceof TerminalError) ?? errors[0]!;
   }
 }

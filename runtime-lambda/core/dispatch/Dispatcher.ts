@@ -5,6 +5,7 @@ import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../duplicateWind
 import { EMPTY_INBOX_PAGE, type InboxPage } from '../Inbox';
 import { CommitTooLargeError, RetryableError, StateConflictError, UnreadableStateError, describeError, ensureError } from '../errors';
 import { batchId } from '../ids';
+import { forEachConcurrently } from '../concurrency';
 import type { Clock } from '../ports/Clock';
 import type { FunctionResolver } from '../ports/FunctionEndpoint';
 import type { PayloadStore } from '../ports/PayloadStore';
@@ -418,12 +419,4 @@ function groupByAddress(batch: readonly Envelope[]): AddressGroup[] {
     } else groups.set(key, { address: envelope.target, envelopes: [envelope], wakeUp });
   }
   return [...groups.values()];
-}
-
-async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
