@@ -25,6 +25,22 @@ export function requiredEnv(env: Env, name: string, example: string): string {
   return value;
 }
 
+/**
+ * `name` as a whole number of seconds of at least `min`; undefined when unset.
+ *
+ * @throws {@link ConfigurationError} naming the variable, the value and an example.
+ */
+export function wholeSecondsEnv(env: Env, name: string, min: number, example: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) {
+    const bound = min === 0 ? ', 0 or more' : ` of at least ${min}`;
+    throw new ConfigurationError(`environment variable ${name} must be a whole number of seconds${bound}, got ${JSON.stringify(text)}: set it, e.g. ${name}=${example}, or unset it for the default`);
+  }
+  return value;
+}
+
 /** `name` parsed as a JSON object, `{}` when unset. */
 export function jsonObjectEnv(env: Env, name: string, example: string): Record<string, unknown> {
   const text = env[name]?.trim();

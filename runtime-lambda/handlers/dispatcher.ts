@@ -10,7 +10,7 @@ import { comparePositions } from '../core/positions';
 import type { StateStore } from '../core/ports/StateStore';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { payloadStoreFromEnv } from '../aws/S3PayloadStore';
-import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv } from '../aws/envConfig';
+import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
 import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
@@ -229,7 +229,7 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
   const inboxTableName = requiredEnv(env, 'STATEFUN_INBOX_TABLE', 'statefun-inbox');
   const windowSeconds = optionalPositiveNumber(env, 'STATEFUN_DUPLICATE_WINDOW_SECONDS', '604800');
   const windowMs = windowSeconds === undefined ? DEFAULT_DUPLICATE_WINDOW_MS : duplicateWindowFromEnv(windowSeconds);
-  const retryBudgetSeconds = wholeSeconds(env, 'STATEFUN_RETRY_BUDGET_SECONDS', '86400');
+  const retryBudgetSeconds = wholeSecondsEnv(env, 'STATEFUN_RETRY_BUDGET_SECONDS', 0, '86400');
   const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
   const handler = createDispatcherHandler({
     store: new DynamoStateStore({
@@ -261,17 +261,6 @@ function duplicateWindowFromEnv(seconds: number): number {
       `environment variable STATEFUN_DUPLICATE_WINDOW_SECONDS must be a whole number of seconds of at least 3600, got ${seconds}: set it, e.g. STATEFUN_DUPLICATE_WINDOW_SECONDS=604800 (7 days), above the retention of the streams that feed the application`,
     );
   }
-}
-
-/** A whole number of seconds, 0 or more, from `name`; undefined when unset. */
-function wholeSeconds(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {
-  const text = env[name]?.trim();
-  if (!text) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigurationError(`environment variable ${name} must be a whole number of seconds, 0 or more, got ${JSON.stringify(text)}: set it, e.g. ${name}=${example}, or unset it for the default`);
-  }
-  return value;
 }
 
 function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>>, name: string, example: string): number | undefined {

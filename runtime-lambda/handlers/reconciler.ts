@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Clock, systemClock } from '../core/ports/Clock';
-import { ConfigurationError, requiredEnv } from '../aws/envConfig';
+import { ConfigurationError, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
 import { OutboxRelay } from '../aws/OutboxRelay';
 import { Reconciler } from '../aws/Reconciler';
 import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
@@ -63,20 +63,10 @@ export function reconcilerHandlerFromEnv(env: Readonly<Record<string, string | u
     inboxTableName: requiredEnv(env, 'STATEFUN_INBOX_TABLE', 'statefun-inbox'),
     relay: new OutboxRelay(relayOptionsFromEnv(env, tools)),
     clock,
-    staleAfterMs: seconds(env, 'STATEFUN_RECONCILE_STALE_AFTER_SECONDS', 900) * 1000,
-    timerGraceMs: seconds(env, 'STATEFUN_TIMER_GRACE_SECONDS', 900) * 1000,
+    staleAfterMs: (wholeSecondsEnv(env, 'STATEFUN_RECONCILE_STALE_AFTER_SECONDS', 60, '900') ?? 900) * 1000,
+    timerGraceMs: (wholeSecondsEnv(env, 'STATEFUN_TIMER_GRACE_SECONDS', 60, '900') ?? 900) * 1000,
   });
   return powertoolsHandler(tools, createReconcilerHandler({ reconciler, logger: tools.logger, metrics: tools.metrics }));
-}
-
-function seconds(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
-  const text = env[name]?.trim();
-  if (!text) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 60) {
-    throw new ConfigurationError(`environment variable ${name} must be a whole number of seconds of at least 60, got ${JSON.stringify(text)}: set it, e.g. ${name}=${fallback}, or unset it for the default`);
-  }
-  return value;
 }
 
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */

@@ -1,5 +1,6 @@
 import { ConfigurationError, parseFunctionEndpoints, parseIngresses } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
+import { reconcilerHandlerFromEnv } from '../../../runtime-lambda/handlers/reconciler';
 import { kinesisEvent } from '../../helpers/awsEventFactories';
 
 describe('Function: parseIngresses / parseFunctionEndpoints', () => {
@@ -113,6 +114,26 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
     const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_DUPLICATE_WINDOW_SECONDS: value });
     expect(make).toThrow(ConfigurationError);
     expect(make).toThrow(value === '60' ? 'STATEFUN_DUPLICATE_WINDOW_SECONDS must be a whole number of seconds of at least 3600, got 60' : `environment variable STATEFUN_DUPLICATE_WINDOW_SECONDS must be a positive number, got "${value}"`);
+  });
+
+  it.each(['-1', '1.5', 'a day'])('rejects STATEFUN_RETRY_BUDGET_SECONDS=%s naming the variable and the fix', (value) => {
+    const make = () => dispatcherHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_FUNCTIONS: '{"a/b":"http://x/"}', STATEFUN_RETRY_BUDGET_SECONDS: value });
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow(`environment variable STATEFUN_RETRY_BUDGET_SECONDS must be a whole number of seconds, 0 or more, got "${value}": set it, e.g. STATEFUN_RETRY_BUDGET_SECONDS=86400, or unset it for the default`);
+  });
+
+  it.each([
+    ['STATEFUN_RECONCILE_STALE_AFTER_SECONDS', '30'],
+    ['STATEFUN_TIMER_GRACE_SECONDS', 'soon'],
+  ])('rejects %s=%s for the reconciler, naming the variable and the fix', (name, value) => {
+    const make = () => reconcilerHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_MESSAGE_STREAM: 'm', [name]: value });
+    expect(make).toThrow(ConfigurationError);
+    expect(make).toThrow(`environment variable ${name} must be a whole number of seconds of at least 60, got "${value}": set it, e.g. ${name}=900, or unset it for the default`);
+  });
+
+  it.each([[{}], [{ sweep: 'everything' }], [null]])('the reconciler refuses an event that is not a sweep: %j', async (event) => {
+    const handler = reconcilerHandlerFromEnv({ STATEFUN_STATE_TABLE: 's', STATEFUN_OUTBOX_TABLE: 'o', STATEFUN_INBOX_TABLE: 'i', STATEFUN_MESSAGE_STREAM: 'm', AWS_REGION: 'us-east-1' });
+    await expect(handler(event as never)).rejects.toThrow(`reconciler event ${JSON.stringify(event)}: expected {"sweep":"inbox"} or {"sweep":"timers"}`);
   });
 
   it('names a missing table variable and how to set it', () => {
