@@ -238,12 +238,11 @@ export class Dispatcher {
       for (;;) {
         let fitted: FittedCommits;
         try {
-          // The usual case inline (one async frame less per address); a commit too large is split.
-          const plan = await this.planAndCommit(group.address, state, envelopes, inbox, cleared, deadlineMs, undefined);
-          fitted = { plans: [plan], state: plan.commit?.state ?? state, inboxLeft: inbox?.truncated === true };
+          // commitFitting inline (one async frame less per address): a commit too large is split.
+          fitted = fittedOne(await this.planAndCommit(group.address, state, envelopes, inbox, cleared, deadlineMs, undefined), state, inbox);
         } catch (error) {
           if (!(error instanceof CommitTooLargeError)) throw error;
-          fitted = await this.commitFitting(group.address, state, envelopes, inbox, cleared, deadlineMs, error);
+          fitted = await this.splitRefused(group.address, state, envelopes, inbox, cleared, deadlineMs, error);
         }
         for (const plan of fitted.plans) {
           totals.applied += plan.applied;
@@ -284,9 +283,7 @@ export class Dispatcher {
 
   /**
    * Commits `envelopes` (with the `inbox` page) in as few commits as the store's limits
-   * allow (`refused`: the store already refused them as one commit): a commit refused as too large is split, in order, the inbox page first (the rest
-   * of it is read again after), then the messages; a single message (or inbox entry) whose
-   * own commit cannot be written is committed as a dead letter, and the address moves on.
+   * allow: a commit refused as too large is split ({@link splitRefused}).
    */
   private async commitFitting(
     address: Address,
@@ -295,34 +292,47 @@ export class Dispatcher {
     inbox: InboxPage | undefined,
     cleared: ReadonlySet<string>,
     deadlineMs: number | undefined,
-    refused?: CommitTooLargeError,
   ): Promise<FittedCommits> {
-    const fitted = (plan: BatchPlan, page: InboxPage | undefined): FittedCommits => ({ plans: [plan], state: plan.commit?.state ?? state, inboxLeft: page?.truncated === true });
     try {
-      if (refused !== undefined) throw refused;
-      return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, undefined), inbox);
+      return fittedOne(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, undefined), state, inbox);
     } catch (error) {
       if (!(error instanceof CommitTooLargeError)) throw error;
-      const entries = inbox?.entries ?? [];
-      if (entries.length > 1) {
-        return this.commitFitting(address, state, envelopes, { entries: entries.slice(0, entries.length >> 1), truncated: true }, cleared, deadlineMs);
-      }
-      if (envelopes.length > 1) {
-        const mid = envelopes.length >> 1;
-        const first = await this.commitFitting(address, state, envelopes.slice(0, mid), inbox, cleared, deadlineMs);
-        const page = inbox === undefined ? undefined : await this.readInbox(address);
-        const rest = await this.commitFitting(address, first.state, envelopes.slice(mid), page, cleared, deadlineMs);
-        return { plans: [...first.plans, ...rest.plans], state: rest.state, inboxLeft: first.inboxLeft || rest.inboxLeft };
-      }
-      // This one message's own commit can never be written: commit it as a dead letter, kept
-      // whole in the payload store if even that is too large.
-      const reason = describeError(error);
-      try {
-        return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason), inbox);
-      } catch (again) {
-        if (!(again instanceof CommitTooLargeError) || this.payloads === undefined) throw again;
-        return fitted(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason, this.payloads), inbox);
-      }
+      return this.splitRefused(address, state, envelopes, inbox, cleared, deadlineMs, error);
+    }
+  }
+
+  /**
+   * Commits what the store `refused` as one commit in several, in order: the inbox page
+   * first (the rest of it is read again after), then the messages; a single message (or
+   * inbox entry) whose own commit cannot be written is committed as a dead letter, kept
+   * whole in the payload store if even that is too large, and the address moves on.
+   */
+  private async splitRefused(
+    address: Address,
+    state: AddressState,
+    envelopes: readonly Envelope[],
+    inbox: InboxPage | undefined,
+    cleared: ReadonlySet<string>,
+    deadlineMs: number | undefined,
+    refused: CommitTooLargeError,
+  ): Promise<FittedCommits> {
+    const entries = inbox?.entries ?? [];
+    if (entries.length > 1) {
+      return this.commitFitting(address, state, envelopes, { entries: entries.slice(0, entries.length >> 1), truncated: true }, cleared, deadlineMs);
+    }
+    if (envelopes.length > 1) {
+      const mid = envelopes.length >> 1;
+      const first = await this.commitFitting(address, state, envelopes.slice(0, mid), inbox, cleared, deadlineMs);
+      const page = inbox === undefined ? undefined : await this.readInbox(address);
+      const rest = await this.commitFitting(address, first.state, envelopes.slice(mid), page, cleared, deadlineMs);
+      return { plans: [...first.plans, ...rest.plans], state: rest.state, inboxLeft: first.inboxLeft || rest.inboxLeft };
+    }
+    const reason = describeError(refused);
+    try {
+      return fittedOne(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason), state, inbox);
+    } catch (again) {
+      if (!(again instanceof CommitTooLargeError) || this.payloads === undefined) throw again;
+      return fittedOne(await this.planAndCommit(address, state, envelopes, inbox, cleared, deadlineMs, reason, this.payloads), state, inbox);
     }
   }
 
@@ -379,6 +389,11 @@ interface FittedCommits {
   readonly plans: readonly BatchPlan[];
   readonly state: AddressState;
   readonly inboxLeft: boolean;
+}
+
+/** One plan committed on `state` with the `page` it read. */
+function fittedOne(plan: BatchPlan, state: AddressState, page: InboxPage | undefined): FittedCommits {
+  return { plans: [plan], state: plan.commit?.state ?? state, inboxLeft: page?.truncated === true };
 }
 
 interface Totals {
