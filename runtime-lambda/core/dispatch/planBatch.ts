@@ -206,8 +206,7 @@ export async function planBatch(
       applied += outcome.applied;
       valuesChanged = true;
       touchAfterInvoke(values, nowMs);
-      // Done backing off once nothing parked is left unread.
-      nextBackoff = backoff === undefined || inbox?.truncated !== true ? undefined : { ...backoff, retryAtMs: nowMs };
+      nextBackoff = backoffAfterPage(backoff, inbox, nowMs);
     } else {
       const sinceMs = backoff?.sinceMs ?? nowMs;
       const attempts = (backoff?.attempts ?? 0) + 1;
@@ -224,7 +223,7 @@ export async function planBatch(
       }
     }
   } else if (due) {
-    nextBackoff = backoff === undefined || inbox?.truncated !== true ? undefined : { ...backoff, retryAtMs: nowMs };
+    nextBackoff = backoffAfterPage(backoff, inbox, nowMs);
   }
 
   // Exactly one retry timer is pending while the address backs off: the one it names.
@@ -352,6 +351,11 @@ function hasForward(envelopes: readonly Envelope[]): boolean {
 /** Whether a failed invocation may succeed later: anything but a declared terminal failure. */
 function isTransient(error: unknown): boolean {
   return error instanceof StatefunError ? error.retryable : !(error instanceof TypeError);
+}
+
+/** The backoff once an inbox page was applied: none once nothing parked is left unread, else due again at once. */
+function backoffAfterPage(backoff: Backoff | undefined, inbox: InboxPage | undefined, nowMs: number): Backoff | undefined {
+  return backoff === undefined || inbox?.truncated !== true ? undefined : { ...backoff, retryAtMs: nowMs };
 }
 
 function budgetSpentReason(address: Address, attempts: number, spentMs: number, budgetMs: number, last: Error): string {
