@@ -57,7 +57,7 @@ export class RequestReplyEndpoint implements FunctionEndpoint {
       throw this.transportError(request, error);
     }
     try {
-      return readFromFunction(reply, 'in process');
+      return readFromFunction(reply);
     } catch (cause) {
       throw this.invalidReply(request, cause);
     }

@@ -19,9 +19,13 @@ import * as pb from './generated/request-reply_pb';
  * `fromBinary`. This file only maps between the generated messages and the core types
  * (`toFunctionMessage` / `readToFunction`, `fromFunctionMessage` / `readFromFunction`), and
  * validates what the protocol leaves to the application (e.g. a non-empty target). Unknown
- * fields are skipped on decode and never written. The messages are built as complete object
- * literals with their `$typeName` (proto3 messages are plain objects in protobuf-es v2),
- * which costs a fraction of `create`'s reflective walk.
+ * fields are skipped on decode and never written. Where the schema allows more than one
+ * shape, the codec follows StateFun 3.3: a registered state with no value goes without a
+ * `state_value` (as the runtime sends it), and a `FromFunction` with no `response` is a
+ * result without effects (as the Python SDK answers such a batch; docs/sdk.md, "Wire
+ * compatibility with StateFun 3.3"). The messages are built as complete object literals
+ * with their `$typeName` (proto3 messages are plain objects in protobuf-es v2), which costs
+ * a fraction of `create`'s reflective walk.
  *
  * Decoded `bytes` values are views on the input buffer (protobuf-es's reader returns
  * `subarray`s), not copies: do not reuse an input buffer while values decoded from it are
@@ -52,6 +56,9 @@ const { NONE, AFTER_WRITE, AFTER_INVOKE } = pb.FromFunction_ExpirationSpec_Expir
 
 /**
  * Encodes an invocation batch as StateFun `ToFunction` bytes (what the dispatcher sends).
+ * A state value that is absent (`value: null`) is sent as StateFun's runtime sends a
+ * registered state with no value: a `PersistedValue` with its `state_name` and no
+ * `state_value`, so its typename is not sent.
  *
  * @example
  * const bytes = encodeToFunction({
@@ -84,7 +91,11 @@ export function toFunctionMessage(request: InvocationRequest, opts: MessageOpts 
   const state: pb.ToFunction_PersistedValue[] = new Array(request.state.length);
   for (let i = 0; i < state.length; i++) {
     const s = request.state[i];
-    state[i] = { $typeName: 'io.statefun.sdk.reqreply.ToFunction.PersistedValue', stateName: s.name, stateValue: pbTypedValue(s.value, copy) };
+    state[i] = {
+      $typeName: 'io.statefun.sdk.reqreply.ToFunction.PersistedValue',
+      stateName: s.name,
+      stateValue: s.value.value === null ? undefined : pbTypedValue(s.value, copy),
+    };
   }
   const invocations: pb.ToFunction_Invocation[] = new Array(request.invocations.length);
   for (let i = 0; i < invocations.length; i++) {
@@ -111,10 +122,13 @@ export function toFunctionMessage(request: InvocationRequest, opts: MessageOpts 
 
 /**
  * Decodes StateFun `ToFunction` bytes (what a function receives) into an invocation batch.
- * Values are views on `bytes`, not copies.
+ * Values are views on `bytes`, not copies. A state without a `state_value` (how StateFun's
+ * runtime sends a registered state that has no value) is an absent value with no typename,
+ * `{ typename: '', value: null }`, as is one whose `state_value` has `has_value = false`
+ * (that one keeps its typename).
  *
  * @throws {@link InvalidInputError} for malformed or truncated bytes, an empty `request`
- * oneof, a missing target, argument or state value, or an invalid address.
+ * oneof, a missing target or argument, an empty state name, or an invalid address.
  *
  * @example
  * const request = decodeToFunction(bytes);
@@ -151,12 +165,7 @@ export function readToFunction(message: pb.ToFunction, source: string): Invocati
     if (name === '') {
       throw new InvalidInputError(`invalid ToFunction for ${target}: state value #${i} has an empty state_name`);
     }
-    if (s.stateValue === undefined) {
-      throw new InvalidInputError(
-        `invalid ToFunction for ${target}: state "${name}" has no state_value (an absent value is sent with has_value = false)`,
-      );
-    }
-    state[i] = { name, value: typedValue(s.stateValue) };
+    state[i] = { name, value: s.stateValue === undefined ? NO_STATE_VALUE : typedValue(s.stateValue) };
   }
   const invocations: { caller?: Address; argument: TypedValue }[] = new Array(batch.invocations.length);
   for (let i = 0; i < invocations.length; i++) {
@@ -270,30 +279,32 @@ export function fromFunctionMessage(response: InvocationResponse, opts: MessageO
 /**
  * Decodes StateFun `FromFunction` bytes (a function's reply). A MODIFY mutation whose value
  * has `has_value = false` is read as a deletion (`value: null`): storing an absent value is
- * deleting it.
+ * deleting it. A reply whose `response` oneof is not set (zero bytes, or only fields this
+ * schema does not know) is a result without effects, as StateFun's runtime reads it: the
+ * official Python SDK answers a batch without effects with zero bytes.
  *
- * @throws {@link InvalidInputError} for malformed or truncated bytes, an empty `response`
- * oneof, an unknown mutation type or expiration mode, a negative delay, a missing target or
- * argument, a cancellation without a token, or an empty state or egress name.
+ * @throws {@link InvalidInputError} for malformed or truncated bytes, an unknown mutation
+ * type or expiration mode, a negative delay, a missing target or argument, a cancellation
+ * without a token, or an empty state or egress name.
  *
  * @example
  * const response = decodeFromFunction(bytes);
  * if (response.kind === 'incomplete') console.log(response.missing.map((s) => s.name));
  */
 export function decodeFromFunction(bytes: Uint8Array): InvocationResponse {
-  return readFromFunction(parse('FromFunction', pb.FromFunctionSchema, bytes), `${bytes.byteLength} bytes`);
+  return readFromFunction(parse('FromFunction', pb.FromFunctionSchema, bytes));
 }
 
 /**
  * Reads a `FromFunction` message: {@link decodeFromFunction} after the bytes, with the same
- * checks. `source` describes the message in errors.
+ * checks.
  *
  * @throws {@link InvalidInputError} as {@link decodeFromFunction} does, but for the bytes.
  *
  * @example
- * const response = readFromFunction(fromFunctionMessage(reply), 'in process');
+ * const response = readFromFunction(fromFunctionMessage(reply));
  */
-export function readFromFunction(message: pb.FromFunction, source: string): InvocationResponse {
+export function readFromFunction(message: pb.FromFunction): InvocationResponse {
   const response = message.response;
   if (response.case === 'incompleteInvocationContext') {
     const specs = response.value.missingValues;
@@ -301,11 +312,7 @@ export function readFromFunction(message: pb.FromFunction, source: string): Invo
     for (let i = 0; i < specs.length; i++) missing[i] = valueSpec(specs[i], i);
     return { kind: 'incomplete', missing };
   }
-  if (response.case !== 'invocationResult') {
-    throw new InvalidInputError(
-      `invalid FromFunction (${source}): the "response" oneof is not set; expected "invocation_result" (100) or "incomplete_invocation_context" (101)`,
-    );
-  }
+  if (response.case === undefined) return { kind: 'result', mutations: [], messages: [], delayed: [], egress: [] };
   const result = response.value;
   const mutations: StateMutation[] = new Array(result.stateMutations.length);
   for (let i = 0; i < mutations.length; i++) mutations[i] = mutation(result.stateMutations[i], i);
@@ -407,6 +414,9 @@ function valueSpec(spec: pb.FromFunction_PersistedValueSpec, index: number): Val
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 const EMPTY = new Uint8Array(0);
+
+/** A `PersistedValue` without `state_value`: absent, and the wire says nothing of its type. */
+const NO_STATE_VALUE: TypedValue = Object.freeze({ typename: '', value: null });
 
 function pbAddress(a: Address): pb.Address {
   return { $typeName: 'io.statefun.sdk.reqreply.Address', namespace: a.namespace, type: a.type, id: a.id };

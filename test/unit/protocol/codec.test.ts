@@ -7,6 +7,7 @@ import {
   decodeToFunction,
   encodeFromFunction,
   encodeToFunction,
+  readFromFunction,
 } from '../../../runtime-lambda/protocol/codec';
 import * as pb from '../../../runtime-lambda/protocol/generated/request-reply_pb';
 import { invocationRequestFactory, invocationResultFactory, utf8 } from '../../helpers/protocolFactories';
@@ -16,6 +17,26 @@ import { invocationRequestFactory, invocationResultFactory, utf8 } from '../../h
 const PINNED_TO_FUNCTION =
   'a206750a170a076578616d706c651207677265657465721a0361646112280a047365656e12200a15696f2e737461746566756e2e74797065732f696e7410011a050d2a0000001a300a150a076578616d706c65120566726f6e741a0377656212170a15696f2e737461746566756e2e74797065732f696e74';
 const PINNED_FROM_FUNCTION = 'a2066e0a2a080112047365656e1a200a15696f2e737461746566756e2e74797065732f696e7410011a050d2b0000000a0512036f6c641a2a08e0d40312170a076578616d706c651207677265657465721a036164611a0b0a096578616d706c652f581a0d50015a096f6c642d746f6b656e';
+
+// A batch for example/greeter/ada whose registered state "seen" has no value, as StateFun
+// 3.3's runtime sends it (PersistedRemoteFunctionValues.attachStateValues: a PersistedValue
+// with its state_name and no state_value), with one message, written out by hand.
+const JAVA_RUNTIME_ABSENT_STATE = [
+  'a206' + '35', // ToFunction.invocation (100, length-delimited), 53 bytes
+  '0a17' + '0a076578616d706c65' + '120767726565746572' + '1a03616461', // target: example / greeter / ada
+  '1206' + '0a047365656e', // state: PersistedValue { state_name: "seen" }, no state_value (field 2)
+  '1a12' + '1210' + '0a096578616d706c652f58' + '1001' + '1a0131', // invocations: { argument: example/X, has_value, "1" }
+].join('');
+
+/** The decoded form of a state without state_value: absent, with no typename. */
+const NO_STATE_VALUE = { typename: '', value: null };
+
+/** {@link JAVA_RUNTIME_ABSENT_STATE} decoded. */
+const JAVA_RUNTIME_ABSENT_STATE_REQUEST = {
+  target: Address.of('example/greeter', 'ada'),
+  state: [{ name: 'seen', value: NO_STATE_VALUE }],
+  invocations: [{ argument: { typename: 'example/X', value: utf8('1') } }],
+};
 
 const pbAddress = (ns: string, type: string, id: string) => create(pb.AddressSchema, { namespace: ns, type, id });
 const pbValue = (typename: string, value?: Uint8Array) =>
@@ -48,11 +69,70 @@ describe('Function: encodeToFunction / decodeToFunction', () => {
     // Act
     const decoded = decodeToFunction(encodeToFunction(request));
 
-    // Assess
-    expect(decoded).toEqual(request);
-    expect(decoded.state[0].value.value).toBeNull();
+    // Assess: the absent state value travels without state_value, so without its typename
+    expect(decoded).toEqual({ ...request, state: [{ name: 'seen', value: NO_STATE_VALUE }, request.state[1]] });
     expect(decoded.invocations[1].argument.value).toEqual(new Uint8Array(0));
     expect(decoded.invocations[0].caller).toBeUndefined();
+  });
+
+  it("encodes an absent state value as StateFun 3.3's runtime does: a PersistedValue without state_value", () => {
+    // Prepare
+    const request = invocationRequestFactory({
+      state: [{ name: 'seen', value: { typename: 'io.statefun.types/int', value: null } }],
+      invocations: [{ argument: { typename: 'example/X', value: utf8('1') } }],
+    });
+    // the same batch built with the generated types as attachStateValues builds it: only a
+    // state with bytes gets a state_value
+    const javaShaped = create(pb.ToFunctionSchema, {
+      request: {
+        case: 'invocation',
+        value: create(pb.ToFunction_InvocationBatchRequestSchema, {
+          target: pbAddress('example', 'greeter', 'ada'),
+          state: [create(pb.ToFunction_PersistedValueSchema, { stateName: 'seen' })],
+          invocations: [{ argument: pbValue('example/X', utf8('1')) }],
+        }),
+      },
+    });
+
+    // Act
+    const bytes = encodeToFunction(request);
+
+    // Assess
+    expect(Buffer.from(bytes).toString('hex')).toBe(JAVA_RUNTIME_ABSENT_STATE);
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(toBinary(pb.ToFunctionSchema, javaShaped)).toString('hex'));
+  });
+
+  it("decodes a state without state_value (StateFun 3.3's runtime, a registered state with no value) as an absent value", () => {
+    // Prepare
+    const bytes = Buffer.from(JAVA_RUNTIME_ABSENT_STATE, 'hex');
+
+    // Act
+    const decoded = decodeToFunction(bytes);
+
+    // Assess
+    expect(decoded).toEqual(JAVA_RUNTIME_ABSENT_STATE_REQUEST);
+  });
+
+  it('decodes a state_value with has_value = false as an absent value that keeps its typename', () => {
+    // Prepare: the shape this project's runtime sent before it matched StateFun's
+    const bytes = toBinary(
+      pb.ToFunctionSchema,
+      create(pb.ToFunctionSchema, {
+        request: {
+          case: 'invocation',
+          value: create(pb.ToFunction_InvocationBatchRequestSchema, {
+            target: pbAddress('example', 'greeter', 'ada'),
+            state: [{ stateName: 'seen', stateValue: pbValue('io.statefun.types/int') }],
+          }),
+        },
+      }),
+    );
+
+    // Act
+    const decoded = decodeToFunction(bytes);
+
+    // Assess
+    expect(decoded.state).toEqual([{ name: 'seen', value: { typename: 'io.statefun.types/int', value: null } }]);
   });
 
   it('encodes the bytes the official StateFun SDK (google-protobuf) produces for the same batch', () => {
@@ -121,7 +201,7 @@ describe('Function: encodeToFunction / decodeToFunction', () => {
     );
   });
 
-  it('rejects a batch without target, an invocation without argument, a state without value', () => {
+  it('rejects a batch without target, an invocation without argument, a state without name', () => {
     // Prepare
     const batch = (value: Parameters<typeof create<typeof pb.ToFunction_InvocationBatchRequestSchema>>[1]) =>
       toBinary(pb.ToFunctionSchema, create(pb.ToFunctionSchema, { request: { case: 'invocation', value: create(pb.ToFunction_InvocationBatchRequestSchema, value) } }));
@@ -130,16 +210,15 @@ describe('Function: encodeToFunction / decodeToFunction', () => {
     // Act
     const noTarget = thrown(() => decodeToFunction(batch({})));
     const noArgument = thrown(() => decodeToFunction(batch({ target, invocations: [{}] })));
-    const noStateValue = thrown(() => decodeToFunction(batch({ target, state: [{ stateName: 'seen' }] })));
+    const noStateName = thrown(() => decodeToFunction(batch({ target, state: [{ stateValue: pbValue('io.statefun.types/int') }] })));
     const badTarget = thrown(() => decodeToFunction(batch({ target: pbAddress('example', 'greeter', '') })));
 
     // Assess
     expect(noTarget).toBeInstanceOf(InvalidInputError);
     expect((noTarget as Error).message).toBe('invalid ToFunction: the invocation batch has no target address');
     expect((noArgument as Error).message).toBe('invalid ToFunction for example/greeter/ada: invocation #0 has no argument');
-    expect((noStateValue as Error).message).toBe(
-      'invalid ToFunction for example/greeter/ada: state "seen" has no state_value (an absent value is sent with has_value = false)',
-    );
+    expect(noStateName).toBeInstanceOf(InvalidInputError);
+    expect((noStateName as Error).message).toBe('invalid ToFunction for example/greeter/ada: state value #0 has an empty state_name');
     expect(badTarget).toBeInstanceOf(InvalidInputError);
     expect((badTarget as Error).message).toBe(
       'invalid ToFunction target: invalid address "example/greeter/": the id must be a non-empty string',
@@ -162,13 +241,13 @@ describe('Function: encodeToFunction / decodeToFunction', () => {
 
   it('skips unknown fields', () => {
     // Prepare: an unknown varint field 7 before the request
-    const bytes = Buffer.concat([Buffer.from([0x38, 0x01]), encodeToFunction(invocationRequestFactory())]);
+    const bytes = Buffer.concat([Buffer.from([0x38, 0x01]), Buffer.from(JAVA_RUNTIME_ABSENT_STATE, 'hex')]);
 
     // Act
     const decoded = decodeToFunction(bytes);
 
     // Assess
-    expect(decoded).toEqual(invocationRequestFactory());
+    expect(decoded).toEqual(JAVA_RUNTIME_ABSENT_STATE_REQUEST);
   });
 
   it('rejects a non-bytes input', () => {
@@ -284,10 +363,38 @@ describe('Function: encodeFromFunction / decodeFromFunction', () => {
   });
 
   it.each([
+    // request_reply_v3.py's collect_success for a batch without effects: FromFunction()
+    // with invocation_result only read, never set, so SerializeToString() gives 0 bytes
+    ["zero bytes (the Python SDK's reply to a batch without effects)", ''],
+    // the Java, Go and JS SDKs always set invocation_result, here with no field in it
+    ['an empty invocation_result', 'a20600'],
+    // StateFun's runtime keeps unknown fields and finds the oneof unset, as for zero bytes
+    ['only a field this schema does not know', '3801'],
+  ])("reads %s as a result without effects, as StateFun's RequestReplyFunction does", (_case, hex) => {
+    // Act
+    const decoded = decodeFromFunction(Buffer.from(hex, 'hex'));
+
+    // Assess
+    expect(decoded).toEqual({ kind: 'result', mutations: [], messages: [], delayed: [], egress: [] });
+  });
+
+  it('reads a FromFunction message with its response oneof unset as a result without effects', () => {
+    // Prepare: the message the Python SDK serializes, built with the generated types
+    const message = create(pb.FromFunctionSchema);
+
+    // Act
+    const decoded = readFromFunction(message);
+
+    // Assess
+    expect(toBinary(pb.FromFunctionSchema, message)).toEqual(new Uint8Array(0));
+    expect(decoded).toEqual({ kind: 'result', mutations: [], messages: [], delayed: [], egress: [] });
+  });
+
+  it.each([
     [
-      'an empty response',
-      () => new Uint8Array(0),
-      'invalid FromFunction (0 bytes): the "response" oneof is not set; expected "invocation_result" (100) or "incomplete_invocation_context" (101)',
+      'a truncated response',
+      () => new Uint8Array([0xa2, 0x06, 0x05, 0x0a]),
+      'malformed FromFunction (4 bytes): premature EOF',
     ],
     [
       'an unknown mutation type',
