@@ -10,6 +10,7 @@ import {
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { CancelledTimer, ScheduledTimer } from '../core/Effects';
+import type { Envelope } from '../core/Envelope';
 import { describeError } from '../core/errors';
 import { createTables } from './createTables';
 import type { DelayScheduler } from './DelayScheduler';
@@ -163,6 +164,18 @@ async function createStream(kinesis: KinesisClient, name: string, shards: number
 }
 
 /**
+ * Puts `envelopes` on the message stream as a fired timer does: one bundle per target,
+ * keyed by its address, in one `PutRecords` call (at most 500 bundles). Throws if any record failed.
+ */
+export async function putOnMessageStream(kinesis: KinesisClient, messageStream: string, envelopes: readonly Envelope[]): Promise<void> {
+  const byTarget = new Map<string, Envelope[]>();
+  for (const envelope of envelopes) byTarget.set(envelope.target.key, [...(byTarget.get(envelope.target.key) ?? []), envelope]);
+  const records = [...byTarget.values()].flatMap((group) => encodeMessageBundles(group));
+  const out = await kinesis.send(new PutRecordsCommand({ StreamName: messageStream, Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })) }));
+  if (out.FailedRecordCount) throw new Error(`PutRecords to ${messageStream}: ${out.FailedRecordCount} of ${records.length} record(s) failed`);
+}
+
+/**
  * A {@link DelayScheduler} for local development: in-process timers that put the delayed
  * envelope on the message stream when due. Not durable (a restart forgets pending delays;
  * EventBridge Scheduler keeps them on AWS); `stop()` clears every timer.
@@ -181,9 +194,7 @@ export class LocalDelayScheduler implements DelayScheduler {
       if (this.timers.has(timer.timerId)) continue;
       const handle = setTimeout(() => {
         this.timers.delete(timer.timerId);
-        const records = encodeMessageBundles([timer.envelope]);
-        this.kinesis
-          .send(new PutRecordsCommand({ StreamName: this.messageStream, Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })) }))
+        putOnMessageStream(this.kinesis, this.messageStream, [timer.envelope])
           .catch((error: unknown) => this.logger.warn(JSON.stringify({ message: 'LocalDelayScheduler: could not put a fired timer', timerId: timer.timerId, error: describeError(error) })));
       }, Math.max(0, timer.dueAtMs - Date.now()));
       this.timers.set(timer.timerId, handle);

@@ -90,10 +90,13 @@ export interface LocalPollerOptions {
   /**
    * The time that decides which records the streams have trimmed (a record older than its
    * source's `retentionMs` is never delivered, as on AWS): a simulated clock lets a test
-   * stop a poller for "25 hours" and find the records gone.
+   * stop a poller for "25 hours" and find the records gone. The emulators stamp records with
+   * the wall clock; a clock with `timeAt` (a `SimulatedClock`) says what those stamps mean on
+   * its own timeline, and the events carry the translated stamps, so a handler that compares
+   * arrival times with the same clock sees them agree.
    * @default - the system clock
    */
-  readonly clock?: Clock;
+  readonly clock?: StampingClock;
   /** Pause after a poll of a shard that returned nothing. @default 100 ms */
   readonly idlePollMs?: number;
   /** How often shards are listed again (new shards, DynamoDB Streams' shard rollover). @default 5000 ms */
@@ -107,6 +110,11 @@ export interface LocalPollerOptions {
   readonly crashBeforeCheckpoint?: (done: BatchDone) => boolean;
   /** @default - `console` */
   readonly logger?: Pick<Console, 'warn'>;
+}
+
+/** A {@link Clock} that may know the time it showed at a wall-clock moment (a `SimulatedClock` does). */
+export interface StampingClock extends Clock {
+  timeAt?(wallClockMs: number): number;
 }
 
 /** Counters of a {@link LocalPoller}, growing from its start. */
@@ -159,7 +167,8 @@ interface SourceDriver {
   listShards(): Promise<{ shardId: string; parentShardId?: string }[]>;
   /** A TRIM_HORIZON iterator, or one AFTER_SEQUENCE_NUMBER `after`. */
   iterator(shardId: string, after?: string): Promise<string | undefined>;
-  read(shardId: string, iterator: string, limit: number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
+  /** Up to `limit` records, their wall-clock arrival stamps translated by `onClock`. */
+  read(shardId: string, iterator: string, limit: number, onClock: (wallClockMs: number) => number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
   invoke(records: readonly PolledRecord[]): Promise<StreamBatchResponse | void>;
 }
 
@@ -266,25 +275,31 @@ export class LocalPoller {
     while (this.loops.length > 0) await Promise.all(this.loops.splice(0));
   }
 
-  /** Whether every shard is drained, nothing is in flight, and nothing happened for `quietMs`. */
-  isIdle(quietMs: number): boolean {
+  /**
+   * Whether every shard is drained, nothing is in flight, and nothing happened for `quietMs`;
+   * with `sinceMs`, also every open shard was polled and found empty after that moment (so a
+   * record written just before it is not missed).
+   */
+  isIdle(quietMs: number, sinceMs = 0): boolean {
     if (Date.now() - this.lastActivityMs < quietMs) return false;
-    for (const worker of this.workers.values()) if (!worker.idle) return false;
+    for (const worker of this.workers.values()) if (!worker.idleSince(sinceMs)) return false;
     // A shard that appeared since (DynamoDB Streams' rollover, a child shard) is not drained yet.
     for (const driver of this.drivers) if ((this.listedCleanAtMs.get(driver.name) ?? 0) <= this.lastActivityMs) return false;
     return true;
   }
 
   /**
-   * Resolves once the poller {@link isIdle} (nothing read, nothing in flight for `quietMs`);
-   * rejects after `timeoutMs`, or when a source failed for good.
+   * Resolves once the poller {@link isIdle} (nothing read, nothing in flight for `quietMs`,
+   * every shard found empty by a poll made after this call began: what was written before
+   * the call is processed); rejects after `timeoutMs`, or when a source failed for good.
    */
   async waitForIdle(options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
     const quietMs = options.quietMs ?? Math.max(3 * this.idlePollMs, 500);
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const calledAtMs = Date.now();
+    const deadline = calledAtMs + (options.timeoutMs ?? 120_000);
     for (;;) {
       if (this.fatal) throw this.fatal;
-      if (this.isIdle(quietMs)) return;
+      if (this.isIdle(quietMs, calledAtMs)) return;
       // Quiet, but the shard listings are older than the last activity: list again now.
       if (Date.now() - this.lastActivityMs >= quietMs) for (const wake of [...this.sleepers]) wake();
       if (Date.now() > deadline) {
@@ -375,6 +390,8 @@ export class LocalPoller {
   now(): number {
     return (this.options.clock ?? systemClock).now();
   }
+  /** @internal The poller's clock's time at a wall-clock moment (the moment itself for the system clock). */
+  readonly onClock = (wallClockMs: number): number => this.options.clock?.timeAt?.(wallClockMs) ?? wallClockMs;
   /** @internal */
   trimmed(source: string, shardId: string, records: number): void {
     this.progress.recordsTrimmed += records;
@@ -402,6 +419,8 @@ class ShardWorker {
   private ended = false;
   private inFlight = false;
   private lastPollEmpty = false;
+  /** When the last poll that found the shard empty began (wall clock). */
+  private lastEmptyPollMs = 0;
   /** Per lane: how many times its head batch has failed, and the size to retry with. */
   private readonly lanes: { attempts: number; limit: number }[];
 
@@ -415,6 +434,11 @@ class ShardWorker {
 
   get idle(): boolean {
     return !this.inFlight && this.buffer.length === 0 && (this.lastPollEmpty || this.ended);
+  }
+
+  /** {@link idle}, and (unless the shard ended) found empty by a poll made after `sinceMs`. */
+  idleSince(sinceMs: number): boolean {
+    return this.idle && (this.ended || this.lastEmptyPollMs > sinceMs);
   }
 
   /** The shard was closed and fully processed. */
@@ -434,12 +458,14 @@ class ShardWorker {
             if (this.iterator === undefined) this.ended = true;
           }
           if (this.iterator !== undefined) {
-            const got = await this.driver.read(this.shardId, this.iterator, Math.max(want, 100));
+            const pollStartedMs = Date.now();
+            const got = await this.driver.read(this.shardId, this.iterator, Math.max(want, 100), this.poller.onClock);
             this.poller.progress.polls++;
             this.poller.progress.recordsRead += got.records.length;
             this.buffer.push(...got.records);
             if (got.records.length > 0) this.lastRead = got.records.at(-1)!.sequenceNumber;
             this.lastPollEmpty = got.records.length === 0;
+            if (this.lastPollEmpty) this.lastEmptyPollMs = pollStartedMs;
             if (got.records.length > 0) this.poller.touch();
             this.iterator = got.next;
             if (got.next === undefined) this.ended = true;
@@ -604,17 +630,18 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
       const position = after === undefined ? { ShardIteratorType: 'TRIM_HORIZON' as const } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: after };
       return (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ...position }))).ShardIterator;
     },
-    async read(shardId, iterator, limit) {
+    async read(shardId, iterator, limit, onClock) {
       const eventSourceARN = await streamArn();
       const got = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, 10_000) }));
       const records = (got.Records ?? []).map((r): PolledRecord => {
+        const createdAtMs = r.ApproximateArrivalTimestamp ? onClock(r.ApproximateArrivalTimestamp.getTime()) : undefined;
         const event: KinesisStreamRecord = {
           kinesis: {
             kinesisSchemaVersion: '1.0',
             partitionKey: r.PartitionKey!,
             sequenceNumber: r.SequenceNumber!,
             data: Buffer.from(r.Data ?? new Uint8Array(0)).toString('base64'),
-            ...(r.ApproximateArrivalTimestamp ? { approximateArrivalTimestamp: r.ApproximateArrivalTimestamp.getTime() / 1000 } : {}),
+            ...(createdAtMs !== undefined ? { approximateArrivalTimestamp: createdAtMs / 1000 } : {}),
           },
           eventSource: 'aws:kinesis',
           eventVersion: '1.0',
@@ -622,7 +649,7 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
           eventName: 'aws:kinesis:record',
           eventSourceARN,
         };
-        return { sequenceNumber: r.SequenceNumber!, orderingKey: r.PartitionKey!, event, ...(r.ApproximateArrivalTimestamp ? { createdAtMs: r.ApproximateArrivalTimestamp.getTime() } : {}) };
+        return { sequenceNumber: r.SequenceNumber!, orderingKey: r.PartitionKey!, event, ...(createdAtMs !== undefined ? { createdAtMs } : {}) };
       });
       // A closed shard answers no next iterator; an open one always does.
       return { records, next: got.NextShardIterator };
@@ -653,15 +680,19 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
     iterator(shardId, after) {
       return after === undefined ? api.getShardIterator(streamArn, shardId, 'TRIM_HORIZON') : api.getShardIterator(streamArn, shardId, 'AFTER_SEQUENCE_NUMBER', after);
     },
-    async read(_shardId, iterator, limit) {
+    async read(_shardId, iterator, limit, onClock) {
       const got = await api.getRecords(iterator, Math.min(limit, 1000));
       const records = got.records.map((r): PolledRecord => {
         const created = r.dynamodb.ApproximateCreationDateTime;
+        // Whole seconds: read as the end of its second, so a record made just after a move
+        // of a simulated clock is not taken for one made before it.
+        const createdAtMs = created === undefined ? undefined : onClock(created * 1000 + 999);
+        const event = { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord;
         return {
           sequenceNumber: r.dynamodb.SequenceNumber,
           orderingKey: itemKeyOf(r.dynamodb.Keys),
-          event: { ...r, eventSourceARN: streamArn } as DynamoDBStreamRecord,
-          ...(created !== undefined ? { createdAtMs: created * 1000 } : {}),
+          event: createdAtMs === undefined ? event : { ...event, dynamodb: { ...event.dynamodb, ApproximateCreationDateTime: Math.floor(createdAtMs / 1000) } },
+          ...(createdAtMs !== undefined ? { createdAtMs } : {}),
         };
       });
       return { records, next: got.nextShardIterator };

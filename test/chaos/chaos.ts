@@ -12,7 +12,7 @@
  *     npx tsx test/chaos/chaos.ts [--messages N] [--addresses A] [--seed S] [--fault-rate P]
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   type KinesisClient,
@@ -38,7 +38,11 @@ import { type LocalAwsClients, type LocalAwsEndpoints, type LocalAwsResources, d
 import { LocalPoller, type PollerProgress } from '../../runtime-lambda/aws/LocalPoller';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../runtime-lambda/aws/lambdaEvents';
 import { type DispatcherHandlerOptions, createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
-import { createRelayHandler } from '../../runtime-lambda/handlers/relay';
+import { type RelayHandlerOptions, createRelayHandler } from '../../runtime-lambda/handlers/relay';
+import type { LambdaContext } from '../../runtime-lambda/handlers/observability/powertools';
+
+/** The part of a Lambda context the dispatcher reads. */
+type RemainingTime = Pick<LambdaContext, 'getRemainingTimeInMillis'>;
 import type { HandlerLogger } from '../../runtime-lambda/handlers/observability/telemetry';
 import { mulberry32 } from '../../functions/fraud-detection/sample';
 import { drainQueue } from '../support/drainQueue';
@@ -57,9 +61,14 @@ export interface ChaosOptions {
   readonly faultRate: number;
   /** One-shot senders of the fan-in run (`test/chaos/fanIn.ts`); 0 skips it. */
   readonly fanInSenders: number;
+  /** Messages of the failures run (`test/chaos/failures.ts`); 0 skips it. */
+  readonly failureMessages: number;
 }
 
-export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05, fanInSenders: 20_000 };
+export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05, fanInSenders: 20_000, failureMessages: 2000 };
+
+/** Function instances of the failures run (a quarter of them of the type that fails). */
+export const FAILURE_ADDRESSES = 100;
 
 /** The largest state item the fan-in receiver may write (the exactly-once issue's bound). */
 export const FAN_IN_MAX_ITEM_BYTES = 64 * 1024;
@@ -68,9 +77,9 @@ export const FAN_IN_MAX_ITEM_BYTES = 64 * 1024;
 export class UsageError extends Error {}
 
 export const USAGE =
-  'usage: npx tsx test/chaos/chaos.ts [--messages N (>= 1)] [--addresses A (>= 1)] [--seed S (integer)] [--fault-rate P (0..0.5)] [--fan-in-senders S (>= 0, 0 skips the fan-in run)]';
+  'usage: npx tsx test/chaos/chaos.ts [--messages N (>= 1)] [--addresses A (>= 1)] [--seed S (integer)] [--fault-rate P (0..0.5)] [--fan-in-senders S (>= 0, 0 skips the fan-in run)] [--failure-messages F (>= 0, 0 skips the failures run)]';
 
-/** Parses `--messages N --addresses A --seed S --fault-rate P --fan-in-senders S` (also `--name=value`). */
+/** Parses `--messages N --addresses A --seed S --fault-rate P --fan-in-senders S --failure-messages F` (also `--name=value`). */
 export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   const out: { -readonly [K in keyof ChaosOptions]: ChaosOptions[K] } = { ...DEFAULT_CHAOS };
   const keys: Record<string, keyof ChaosOptions> = {
@@ -79,6 +88,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
     '--seed': 'seed',
     '--fault-rate': 'faultRate',
     '--fan-in-senders': 'fanInSenders',
+    '--failure-messages': 'failureMessages',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -91,8 +101,8 @@ export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
     const value = Number(text);
     if (key === 'faultRate') {
       if (!Number.isFinite(value) || value < 0 || value > 0.5) throw new UsageError(`${flag} must be a number from 0 to 0.5, got ${JSON.stringify(text)}`);
-    } else if (key === 'fanInSenders') {
-      if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a whole number (0 skips the fan-in run), got ${JSON.stringify(text)}`);
+    } else if (key === 'fanInSenders' || key === 'failureMessages') {
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a whole number (0 skips the ${key === 'fanInSenders' ? 'fan-in' : 'failures'} run), got ${JSON.stringify(text)}`);
     } else if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || (key !== 'seed' && value < 1)) {
       throw new UsageError(`${flag} must be ${key === 'seed' ? 'an integer' : 'a positive integer'}, got ${JSON.stringify(text)}`);
     }
@@ -130,19 +140,26 @@ export function workload(options: Pick<ChaosOptions, 'messages' | 'addresses' | 
   return chains;
 }
 
-const FN_TYPE = 'chaos/node';
+export const FN_TYPE = 'chaos/node';
 const INGRESS_STREAM_SUFFIX = 'ingress';
-const HOP_TYPE = 'chaos/hop';
-const EGRESS = 'chaos/out';
+export const HOP_TYPE = 'chaos/hop';
+export const EGRESS = 'chaos/out';
+/** An egress whose queue is deleted (the failures run): every record to it is refused for good. */
+export const POISON_EGRESS = 'chaos/poison';
 const LOG: ValueSpec = { name: 'log', typename: 'chaos/log' };
 const COUNT: ValueSpec = { name: 'count', typename: 'chaos/count' };
 
-/** The payload of a hop: chain, hop index, the hops still ahead, egress at the end. */
-interface Hop {
+/**
+ * The payload of a hop: chain, hop index, the hops still ahead, what ends the chain (0 nothing,
+ * 1 an egress record to {@link EGRESS}, 2 one to {@link POISON_EGRESS}) and `p` bytes of
+ * padding on that record (the failures run's oversize effects).
+ */
+export interface Hop {
   readonly c: number;
   readonly k: number;
   readonly h: readonly string[];
-  readonly e: 0 | 1;
+  readonly e: 0 | 1 | 2;
+  readonly p?: number;
 }
 
 const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : '');
@@ -150,39 +167,46 @@ const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'utf8'));
 
 /**
  * The workload's function, at the core's protocol level: it appends each message's id
- * (`c.k`) to its `log`, counts messages in `count`, forwards the chain to its next hop or
- * emits egress `<id>|<c>` at the chain's end.
+ * (`c.k`) to its `log`, counts messages in `count`, forwards the chain to its next hop (of
+ * the type `typeOf` names for its id) or emits egress `<id>|<c>` at the chain's end.
  */
-export const chaosFunction: FunctionEndpoint = {
-  async invoke(request: InvocationRequest): Promise<InvocationResponse> {
-    const log = request.state.find((s) => s.name === LOG.name);
-    const count = request.state.find((s) => s.name === COUNT.name);
-    if (log === undefined || count === undefined) return { kind: 'incomplete', missing: [LOG, COUNT] };
-    const ids = text(log.value.value) === '' ? [] : text(log.value.value).split(',');
-    let n = Number(text(count.value.value) || '0');
-    const result: { -readonly [K in keyof InvocationResult]: InvocationResult[K] extends readonly (infer E)[] ? E[] : InvocationResult[K] } = {
-      kind: 'result',
-      mutations: [],
-      messages: [],
-      delayed: [],
-      egress: [],
-    };
-    for (const invocation of request.invocations) {
-      const hop = JSON.parse(text(invocation.argument.value)) as Hop;
-      ids.push(`${hop.c}.${hop.k}`);
-      n++;
-      if (hop.h.length > 0) {
-        const next: Hop = { c: hop.c, k: hop.k + 1, h: hop.h.slice(1), e: hop.e };
-        result.messages.push({ target: Address.of(FN_TYPE, hop.h[0]!), argument: { typename: HOP_TYPE, value: bytes(JSON.stringify(next)) } });
-      } else if (hop.e === 1) {
-        result.egress.push({ egress: EGRESS, argument: { typename: 'chaos/egress', value: bytes(`${request.target.id}|${hop.c}`) } });
-      }
+export function chaosFunctionOf(typeOf: (id: string) => string): FunctionEndpoint {
+  return { invoke: (request) => invokeChaos(request, typeOf) };
+}
+
+/** {@link chaosFunctionOf} with every address of {@link FN_TYPE}. */
+export const chaosFunction: FunctionEndpoint = chaosFunctionOf(() => FN_TYPE);
+
+async function invokeChaos(request: InvocationRequest, typeOf: (id: string) => string): Promise<InvocationResponse> {
+  const log = request.state.find((s) => s.name === LOG.name);
+  const count = request.state.find((s) => s.name === COUNT.name);
+  if (log === undefined || count === undefined) return { kind: 'incomplete', missing: [LOG, COUNT] };
+  const ids = text(log.value.value) === '' ? [] : text(log.value.value).split(',');
+  let n = Number(text(count.value.value) || '0');
+  const result: { -readonly [K in keyof InvocationResult]: InvocationResult[K] extends readonly (infer E)[] ? E[] : InvocationResult[K] } = {
+    kind: 'result',
+    mutations: [],
+    messages: [],
+    delayed: [],
+    egress: [],
+  };
+  for (const invocation of request.invocations) {
+    const hop = JSON.parse(text(invocation.argument.value)) as Hop;
+    ids.push(`${hop.c}.${hop.k}`);
+    n++;
+    if (hop.h.length > 0) {
+      const next: Hop = { ...hop, k: hop.k + 1, h: hop.h.slice(1) };
+      result.messages.push({ target: Address.of(typeOf(hop.h[0]!), hop.h[0]!), argument: { typename: HOP_TYPE, value: bytes(JSON.stringify(next)) } });
+    } else if (hop.e !== 0) {
+      // Random padding: the store deflates, and a run of one letter would shrink to nothing.
+      const record = `${request.target.id}|${hop.c}${hop.p ? `|${randomBytes(Math.ceil((hop.p * 3) / 4)).toString('base64')}` : ''}`;
+      result.egress.push({ egress: hop.e === 2 ? POISON_EGRESS : EGRESS, argument: { typename: 'chaos/egress', value: bytes(record) } });
     }
-    result.mutations.push({ name: LOG.name, value: { typename: LOG.typename, value: bytes(ids.join(',')) } });
-    result.mutations.push({ name: COUNT.name, value: { typename: COUNT.typename, value: bytes(String(n)) } });
-    return result;
-  },
-};
+  }
+  result.mutations.push({ name: LOG.name, value: { typename: LOG.typename, value: bytes(ids.join(',')) } });
+  result.mutations.push({ name: COUNT.name, value: { typename: COUNT.typename, value: bytes(String(n)) } });
+  return result;
+}
 
 /** What the oracle found. */
 export interface Verdict {
@@ -387,10 +411,15 @@ export class CrashingStore implements StateStore {
   }
 }
 
-/** Runs `handler` as one Lambda invocation, which dies if `crashAt` says so. */
-export async function asInvocation<E>(handler: (event: E) => Promise<StreamBatchResponse>, event: E, crashAt?: InvocationContext['crashAt']): Promise<StreamBatchResponse> {
+/** Runs `handler` as one Lambda invocation (with `lambda`'s context), which dies if `crashAt` says so. */
+export async function asInvocation<E>(
+  handler: (event: E, lambda?: RemainingTime) => Promise<StreamBatchResponse>,
+  event: E,
+  crashAt?: InvocationContext['crashAt'],
+  lambda?: RemainingTime,
+): Promise<StreamBatchResponse> {
   const context: InvocationContext = { commits: 0, ...(crashAt ? { crashAt } : {}) };
-  const response = await invocation.run(context, () => handler(event));
+  const response = await invocation.run(context, () => handler(event, lambda));
   if (context.crashed) throw context.crashed;
   return response;
 }
@@ -442,46 +471,40 @@ export interface FaultyRunOptions {
 }
 
 /**
- * The real dispatcher and relay handlers under a {@link LocalPoller} (batches of 100, two
- * lanes per shard, the outbox stream's by item key as on AWS, bisect on error, unlimited
- * retries), with the egress fence and the faults of
- * docs/chaos.md: two dispatchers racing on one batch, crashes before or after a commit, a
- * batch delivered twice, the relay dying mid-batch, `PutRecords` failing single entries,
- * crashes before the checkpoint. Runs until everything is processed, then stops the
- * poller; answers its counters.
+ * The dispatcher handler under the chaos faults: two dispatchers racing on one batch,
+ * crashes before or after a commit, a batch delivered twice. `lambda` is each invocation's
+ * Lambda context (its remaining time sets the dispatcher's deadline).
  */
-export async function runUnderFaults(options: FaultyRunOptions): Promise<Omit<PollerProgress, 'checkpoints'>> {
-  const { chance, random, faults } = options.dice;
-  const primary = createDispatcherHandler(options.dispatcher);
-  const rival = createDispatcherHandler(options.dispatcher);
+export function faultyDispatcher(options: DispatcherHandlerOptions, dice: FaultDice, lambda?: () => RemainingTime): (event: KinesisStreamEvent) => Promise<StreamBatchResponse> {
+  const { chance, random, faults } = dice;
+  const primary = createDispatcherHandler(options);
+  const rival = createDispatcherHandler(options);
   // A crash in one invocation out of 1/(2 × fault rate), at a random commit of it.
   const crashAt = () => (chance() || chance() ? { commit: Math.floor(random() * 4), before: random() < 0.5 } : undefined);
-  const dispatcher = async (event: KinesisStreamEvent): Promise<StreamBatchResponse> => {
+  return async (event) => {
     if (chance()) {
       faults.racingDispatchers++;
-      const [response] = await Promise.all([asInvocation(primary, event, crashAt()), asInvocation(rival, event, crashAt()).catch(() => undefined)]);
+      const [response] = await Promise.all([asInvocation(primary, event, crashAt(), lambda?.()), asInvocation(rival, event, crashAt(), lambda?.()).catch(() => undefined)]);
       return response;
     }
-    const response = await asInvocation(primary, event, crashAt());
+    const response = await asInvocation(primary, event, crashAt(), lambda?.());
     if (chance()) {
       faults.batchDeliveredTwice++;
-      return asInvocation(primary, event);
+      return asInvocation(primary, event, undefined, lambda?.());
     }
     return response;
   };
-  const { resources, relayClients } = options;
+}
+
+/**
+ * The relay handler under the chaos faults: dying mid-batch, a batch delivered twice, and
+ * (on `relayClients.kinesis`) `PutRecords` failing single entries.
+ */
+export function faultyRelay(options: Omit<RelayHandlerOptions, 'kinesis' | 'sqs' | 'messageStream' | 'egress' | 'deadLetterQueueUrl' | 'egressFence'>, resources: LocalAwsResources, relayClients: LocalAwsClients, dice: FaultDice): (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse> {
+  const { chance, faults } = dice;
   partialPutRecordsFailures(relayClients.kinesis, resources.messageStream, chance, faults);
-  const relayHandler = createRelayHandler({
-    kinesis: relayClients.kinesis,
-    sqs: relayClients.sqs,
-    messageStream: resources.messageStream,
-    egress: resources.egress,
-    deadLetterQueueUrl: resources.deadLetterQueueUrl,
-    retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 },
-    egressFence: new DynamoEgressFence({ client: relayClients.dynamo, inboxTableName: resources.inboxTableName }),
-    logger: options.logger,
-  });
-  const relay = async (event: DynamoDBStreamEvent): Promise<StreamBatchResponse> => {
+  const relayHandler = createRelayHandler({ ...relayOptionsOf(resources, relayClients), ...options });
+  return async (event) => {
     if (process.env.CHAOS_VERBOSE) for (const r of event.Records) relayedSequenceNumbers.push(r.dynamodb.SequenceNumber);
     if (event.Records.length >= 2 && chance()) {
       faults.relayCrashMidBatch++;
@@ -495,6 +518,32 @@ export async function runUnderFaults(options: FaultyRunOptions): Promise<Omit<Po
     }
     return response;
   };
+}
+
+/** What the relay publishes to: the app's message stream, egresses and dead-letter queue, with its egress fence. */
+export function relayOptionsOf(resources: LocalAwsResources, clients: LocalAwsClients): Pick<RelayHandlerOptions, 'kinesis' | 'sqs' | 'messageStream' | 'egress' | 'deadLetterQueueUrl' | 'egressFence'> {
+  return {
+    kinesis: clients.kinesis,
+    sqs: clients.sqs,
+    messageStream: resources.messageStream,
+    egress: resources.egress,
+    deadLetterQueueUrl: resources.deadLetterQueueUrl,
+    egressFence: new DynamoEgressFence({ client: clients.dynamo, inboxTableName: resources.inboxTableName }),
+  };
+}
+
+/**
+ * The real dispatcher and relay handlers under a {@link LocalPoller} (batches of 100, two
+ * lanes per shard, the outbox stream's by item key as on AWS, bisect on error, unlimited
+ * retries), with the egress fence and the faults of docs/chaos.md ({@link faultyDispatcher},
+ * {@link faultyRelay}) and crashes before the checkpoint. Runs until everything is
+ * processed, then stops the poller; answers its counters.
+ */
+export async function runUnderFaults(options: FaultyRunOptions): Promise<Omit<PollerProgress, 'checkpoints'>> {
+  const { chance, faults } = options.dice;
+  const { resources } = options;
+  const dispatcher = faultyDispatcher(options.dispatcher, options.dice);
+  const relay = faultyRelay({ retry: { maxAttempts: 8, baseDelayMs: 2, maxDelayMs: 20 }, logger: options.logger }, resources, options.relayClients, options.dice);
   const mapping = { batchSize: 100, parallelizationFactor: 2, bisectBatchOnFunctionError: true, maxRetryAttempts: -1 };
   const poller = new LocalPoller({
     sources: [
@@ -763,6 +812,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       log(`fan-in in ${(fanIn.elapsedMs / 1000).toFixed(1)} s`);
       process.stdout.write(`${fanIn.line}\n`);
       clean &&= fanIn.lost === 0 && fanIn.duplicated === 0 && fanIn.maxItemBytes <= FAN_IN_MAX_ITEM_BYTES;
+    }
+    if (options.failureMessages > 0) {
+      const { runFailures } = await import('./failures');
+      const failures = await runFailures({ messages: options.failureMessages, addresses: FAILURE_ADDRESSES, seed: options.seed, faultRate: options.faultRate }, endpoints, log);
+      log(`failures details ${JSON.stringify(failures.details)} in ${(failures.elapsedMs / 1000).toFixed(1)} s`);
+      process.stdout.write(`${failures.line}\n`);
+      clean &&= failures.lost === 0 && failures.duplicated === 0 && failures.reordered === 0 && failures.unexpectedDeadLetters === 0;
     }
     return clean ? 0 : 1;
   } finally {
