@@ -65,7 +65,7 @@ export interface ChaosOptions {
   readonly failureMessages: number;
 }
 
-export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05, fanInSenders: 20_000, failureMessages: 2000 };
+export const DEFAULT_CHAOS: ChaosOptions = { messages: 10_000, addresses: 500, seed: 42, faultRate: 0.05, fanInSenders: 20_000, failureMessages: 600 };
 
 /** Function instances of the failures run (a quarter of them of the type that fails). */
 export const FAILURE_ADDRESSES = 100;

@@ -9,27 +9,31 @@ const TSX = resolve(REPO, 'node_modules', '.bin', 'tsx');
  * Runs the chaos script as a user would, on emulators of its own: the suite's shared ones
  * carry every other test's tables and streams, and a run on them was seen to crawl.
  */
-function chaos(args: string[], timeout = 600_000) {
+function chaos(args: string[], timeout = 880_000) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('STATEFUN_TEST_')));
   return spawnSync(TSX, ['test/chaos/chaos.ts', ...args], { cwd: REPO, encoding: 'utf8', timeout, env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 }
 
 describe('chaos (faults at every boundary, real handlers on DynamoDB Local + moto)', () => {
-  it('loses, duplicates and reorders nothing on a small seeded run, nor at fan-in, printing one line for each', () => {
+  it('loses, duplicates and reorders nothing on a small seeded run, nor at fan-in, nor through outages, poison and oversize effects, printing one line for each', () => {
     // Act
-    const run = chaos(['--messages', '500', '--addresses', '50', '--seed', '7', '--fan-in-senders', '400']);
+    const run = chaos(['--messages', '500', '--addresses', '50', '--seed', '7', '--fan-in-senders', '400', '--failure-messages', '200']);
 
     // Assess
     expect(run.status).toBe(0);
-    const [line, fanIn, ...rest] = run.stdout.split('\n');
+    const [line, fanIn, failures, ...rest] = run.stdout.split('\n');
     expect(line).toBe('chaos: messages=500 lost=0 duplicated=0 reordered=0');
     expect(fanIn).toMatch(/^chaos-fan-in: senders=400 max_item_bytes=\d+ lost=0 duplicated=0$/);
     expect(Number(/max_item_bytes=(\d+)/.exec(fanIn!)![1])).toBeLessThanOrEqual(64 * 1024);
+    const outage = /^chaos-failures: outage_min=(\d+) relay_outage_h=(\d+) poison=3 oversize=1 lost=0 duplicated=0 reordered=0 unexpected_dead_letters=0$/.exec(failures!);
+    expect(outage).not.toBeNull();
+    expect(Number(outage![1])).toBeGreaterThanOrEqual(15);
+    expect(Number(outage![2])).toBeGreaterThanOrEqual(25);
     expect(rest).toEqual(['']);
     const faults = JSON.parse(/\[chaos\] faults (\{.*\})/.exec(run.stderr)![1]!) as Record<string, number>;
     // Enough faults fired for the run to mean something.
     expect(faults.crashBeforeCommit! + faults.crashAfterCommit! + faults.racingDispatchers! + faults.batchDeliveredTwice!).toBeGreaterThan(5);
-  }, 620_000);
+  }, 900_000);
 
   it('rejects a malformed command line with the reason and the usage (exit 2)', () => {
     for (const [args, reason] of [
@@ -38,6 +42,7 @@ describe('chaos (faults at every boundary, real handlers on DynamoDB Local + mot
       [['--seed'], '--seed needs a value'],
       [['--fault-rate', '0.9'], '--fault-rate must be a number from 0 to 0.5'],
       [['--fan-in-senders', '-1'], '--fan-in-senders must be a whole number (0 skips the fan-in run), got "-1"'],
+      [['--failure-messages', '1.5'], '--failure-messages must be a whole number (0 skips the failures run), got "1.5"'],
       [['--bogus'], 'unknown argument "--bogus"'],
     ] as const) {
       expect(() => parseChaosArgs(args)).toThrow(reason);

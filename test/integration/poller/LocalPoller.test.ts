@@ -6,6 +6,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoStreamsSdkApi } from '../../../runtime-lambda/aws/DynamoStreamsApi';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } from '../../../runtime-lambda/aws/lambdaEvents';
 import { LocalPoller, type PollerFailure, mappingOptions } from '../../../runtime-lambda/aws/LocalPoller';
+import { SimulatedClock } from '../../../runtime-lambda/local/SimulatedClock';
 import { awsClientConfig, dynamoClientConfig } from '../../support/awsClientConfig';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
 
@@ -217,6 +218,49 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
     expect(delivered[short]).toEqual([]);
     expect(delivered[long]).toEqual(['x:0', 'x:1', 'x:2']);
     expect(poller.progress.recordsTrimmed).toBe(3);
+  });
+
+  it('reads the emulator\'s wall-clock stamps on a simulated clock\'s timeline: records from before a 25-hour move are trimmed, later ones arrive at the new time', async () => {
+    // Prepare: two records, the clock moved 25 hours, two more
+    const name = await stream(1);
+    const clock = new SimulatedClock(Date.now());
+    await put(name, ['x'], 2);
+    clock.set(clock.now() + 25 * 3_600_000);
+    const movedTo = clock.now();
+    await kinesis.send(new PutRecordsCommand({ StreamName: name, Records: [{ PartitionKey: 'x', Data: Buffer.from('x:late') }] }));
+    const delivered: { data: string; arrivalMs: number }[] = [];
+
+    // Act
+    const poller = start(
+      new LocalPoller({
+        sources: [{ kind: 'kinesis', client: kinesis, stream: name, handler: async (e) => void delivered.push(...e.Records.map((r) => ({ data: Buffer.from(r.kinesis.data, 'base64').toString(), arrivalMs: r.kinesis.approximateArrivalTimestamp! * 1000 }))) }],
+        clock,
+        idlePollMs: 20,
+        logger: quiet,
+      }),
+    );
+    await poller.waitForIdle({ quietMs: 300, timeoutMs: 30_000 });
+
+    // Assess
+    expect(delivered).toEqual([{ data: 'x:late', arrivalMs: movedTo }]);
+    expect(poller.progress.recordsTrimmed).toBe(2);
+  });
+
+  it('waits, when asked for idleness, until a record written just before the call is handled', async () => {
+    // Prepare: a poller that has drained its stream
+    const name = await stream(2);
+    const delivered: string[] = [];
+    const poller = start(new LocalPoller({ sources: [{ kind: 'kinesis', client: kinesis, stream: name, handler: async (e) => void delivered.push(...seenOf(e).map((r) => r.data)) }], idlePollMs: 20, logger: quiet }));
+    await poller.waitForIdle({ quietMs: 100, timeoutMs: 30_000 });
+
+    for (let round = 0; round < 5; round++) {
+      // Act: write, then ask at once (no quiet period to hide behind)
+      await put(name, [`k${round}`], 1);
+      await poller.waitForIdle({ quietMs: 0, timeoutMs: 30_000 });
+
+      // Assess
+      expect(delivered).toContain(`k${round}:0`);
+    }
   });
 
   describe('DynamoDB Streams (DynamoDB Local)', () => {
