@@ -169,7 +169,11 @@ async function createStream(kinesis: KinesisClient, name: string, shards: number
  */
 export async function putOnMessageStream(kinesis: KinesisClient, messageStream: string, envelopes: readonly Envelope[]): Promise<void> {
   const byTarget = new Map<string, Envelope[]>();
-  for (const envelope of envelopes) byTarget.set(envelope.target.key, [...(byTarget.get(envelope.target.key) ?? []), envelope]);
+  for (const envelope of envelopes) {
+    const group = byTarget.get(envelope.target.key);
+    if (group) group.push(envelope);
+    else byTarget.set(envelope.target.key, [envelope]);
+  }
   const records = [...byTarget.values()].flatMap((group) => encodeMessageBundles(group));
   const out = await kinesis.send(new PutRecordsCommand({ StreamName: messageStream, Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })) }));
   if (out.FailedRecordCount) throw new Error(`PutRecords to ${messageStream}: ${out.FailedRecordCount} of ${records.length} record(s) failed`);

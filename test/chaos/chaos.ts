@@ -40,13 +40,13 @@ import type { DynamoDBStreamEvent, KinesisStreamEvent, StreamBatchResponse } fro
 import { type DispatcherHandlerOptions, createDispatcherHandler } from '../../runtime-lambda/handlers/dispatcher';
 import { type RelayHandlerOptions, createRelayHandler } from '../../runtime-lambda/handlers/relay';
 import type { LambdaContext } from '../../runtime-lambda/handlers/observability/powertools';
-
-/** The part of a Lambda context the dispatcher reads. */
-type RemainingTime = Pick<LambdaContext, 'getRemainingTimeInMillis'>;
 import type { HandlerLogger } from '../../runtime-lambda/handlers/observability/telemetry';
 import { mulberry32 } from '../../functions/fraud-detection/sample';
 import { drainQueue } from '../support/drainQueue';
 import { readKinesisStream } from '../support/readKinesisStream';
+
+/** The part of a Lambda context the dispatcher reads. */
+type RemainingTime = Pick<LambdaContext, 'getRemainingTimeInMillis'>;
 
 // ---------------------------------------------------------------- options
 
@@ -649,15 +649,7 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     resources = await provisionLocalAws(clients, { prefix, messageShards: 4, ingressStreams: { [ingressStream]: 2 }, sqsEgress: [EGRESS] });
     progress(`provisioned ${prefix}; ${chains.length} chains`);
 
-    // Ingress: one record per chain, keyed by its first address, in chain order.
-    const records = chains.map((chain) => ({
-      PartitionKey: chain.path[0]!,
-      Data: bytes(JSON.stringify({ c: chain.c, k: 0, h: chain.path.slice(1), e: chain.egress ? 1 : 0 } satisfies Hop)),
-    }));
-    for (let i = 0; i < records.length; i += 500) {
-      const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: ingressStream, Records: records.slice(i, i + 500) }));
-      if (out.FailedRecordCount) throw new Error(`producing the workload: ${out.FailedRecordCount} records failed`);
-    }
+    await produceChains(clients.kinesis, ingressStream, chains);
 
     const store = new CrashingStore(
       new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo }),
@@ -687,27 +679,10 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     });
     progress('drained; checking');
 
-    // Final state of every address.
-    const addresses = Array.from({ length: options.addresses }, (_, i) => Address.of(FN_TYPE, `n${i}`));
-    const plainStore = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo });
-    const states = await plainStore.load(addresses);
-    const logs = new Map<string, string[]>();
-    const counts = new Map<string, number>();
-    for (const address of addresses) {
-      const state = states.get(address.key)!;
-      const log = text(state.values.get(LOG.name)?.value);
-      logs.set(address.id, log === '' ? [] : log.split(','));
-      counts.set(address.id, Number(text(state.values.get(COUNT.name)?.value) || '0'));
-    }
-    const egressRecords = await drainQueue(clients.sqs, (resources.egress[EGRESS] as { sqsQueueUrl: string }).sqsQueueUrl);
+    const { states, logs, counts } = await finalLogs(clients, resources, Array.from({ length: options.addresses }, (_, i) => Address.of(FN_TYPE, `n${i}`)));
+    const egress = await deliveredEgress(clients, resources);
     const deadLetters = (await drainQueue(clients.sqs, resources.deadLetterQueueUrl)).length;
-    const byId = new Map<string, { address: string; c: number }>();
-    for (const message of egressRecords) {
-      if (byId.has(message.id)) continue; // the consumer's dedup by record id
-      const [address, c] = message.body.split('|');
-      byId.set(message.id, { address: address!, c: Number(c) });
-    }
-    const verdict = judge(chains, logs, counts, [...byId.values()]);
+    const verdict = judge(chains, logs, counts, egress);
     if (process.env.CHAOS_VERBOSE && verdict.lost > 0) await explainLosses(chains, logs, states, clients, resources, progress);
     return { ...verdict, line: chaosLine(verdict), elapsedMs: Date.now() - began, faults, deadLetters, poller };
   } finally {
@@ -715,6 +690,51 @@ export async function runChaos(options: ChaosOptions, endpoints: LocalAwsEndpoin
     clients.destroy();
     relayClients.destroy();
   }
+}
+
+/**
+ * Produces the workload's ingress: one record per chain to `stream`, keyed by its first
+ * address, in chain order; `extra` adds fields to a chain's first hop.
+ */
+export async function produceChains(kinesis: KinesisClient, stream: string, chains: readonly Chain[], extra: (chain: Chain) => Partial<Hop> = () => ({})): Promise<void> {
+  const records = chains.map((chain) => ({
+    PartitionKey: chain.path[0]!,
+    Data: bytes(JSON.stringify({ c: chain.c, k: 0, h: chain.path.slice(1), e: chain.egress ? 1 : 0, ...extra(chain) } satisfies Hop)),
+  }));
+  for (let i = 0; i < records.length; i += 500) {
+    const out = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records.slice(i, i + 500) }));
+    if (out.FailedRecordCount) throw new Error(`producing the workload: ${out.FailedRecordCount} records failed`);
+  }
+}
+
+/** The final state of `addresses`, and their logs and counts by address id. */
+export async function finalLogs(
+  clients: LocalAwsClients,
+  resources: LocalAwsResources,
+  addresses: readonly Address[],
+): Promise<{ states: ReadonlyMap<string, AddressState>; logs: Map<string, string[]>; counts: Map<string, number> }> {
+  const store = new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo });
+  const states = await store.load(addresses);
+  const logs = new Map<string, string[]>();
+  const counts = new Map<string, number>();
+  for (const address of addresses) {
+    const state = states.get(address.key)!;
+    const log = text(state.values.get(LOG.name)?.value);
+    logs.set(address.id, log === '' ? [] : log.split(','));
+    counts.set(address.id, Number(text(state.values.get(COUNT.name)?.value) || '0'));
+  }
+  return { states, logs, counts };
+}
+
+/** The egress queue's records (`<address>|<chain>[|padding]`), drained, once per record id as a consumer dedups them. */
+export async function deliveredEgress(clients: LocalAwsClients, resources: LocalAwsResources): Promise<{ address: string; c: number }[]> {
+  const byId = new Map<string, { address: string; c: number }>();
+  for (const message of await drainQueue(clients.sqs, (resources.egress[EGRESS] as { sqsQueueUrl: string }).sqsQueueUrl)) {
+    if (byId.has(message.id)) continue;
+    const [address, c] = message.body.split('|');
+    byId.set(message.id, { address: address!, c: Number(c) });
+  }
+  return [...byId.values()];
 }
 
 /** Debugging aid (CHAOS_VERBOSE): for each lost hop, what its sender committed and where the receiver stands. */

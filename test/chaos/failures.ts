@@ -25,7 +25,6 @@
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { Address } from '../../runtime-lambda/core/Address';
 import type { CancelledTimer, ScheduledTimer } from '../../runtime-lambda/core/Effects';
@@ -51,10 +50,13 @@ import {
   type Hop,
   POISON_EGRESS,
   chaosFunctionOf,
+  deliveredEgress,
   faultDice,
+  finalLogs,
   faultyDispatcher,
   faultyRelay,
   judge,
+  produceChains,
   relayOptionsOf,
   workload,
 } from './chaos';
@@ -286,7 +288,6 @@ function specialChains(first: number): { poison: Chain[]; split: Chain[]; oversi
   return { poison, split, oversize, hops };
 }
 
-const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'utf8'));
 const text = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
 
 /** Runs the failures scenario on `endpoints` (resources made and deleted with a unique prefix). */
@@ -404,16 +405,7 @@ export async function runFailures(options: FailuresOptions, endpoints: LocalAwsE
 
     const produce = async (chains: readonly Chain[]) => {
       for (const [type, stream] of Object.entries(ingressStreams)) {
-        const records = chains
-          .filter((chain) => typeOf(chain.path[0]!) === type)
-          .map((chain) => ({
-            PartitionKey: chain.path[0]!,
-            Data: bytes(JSON.stringify({ c: chain.c, k: 0, h: chain.path.slice(1), e: chain.egress ? 1 : 0, ...specials.hops.get(chain.c) } satisfies Hop)),
-          }));
-        for (let i = 0; i < records.length; i += 500) {
-          const out = await clients.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records.slice(i, i + 500) }));
-          if (out.FailedRecordCount) throw new Error(`producing the workload: ${out.FailedRecordCount} records failed`);
-        }
+        await produceChains(clients.kinesis, stream, chains.filter((chain) => typeOf(chain.path[0]!) === type), (chain) => specials.hops.get(chain.c) ?? {});
       }
     };
 
@@ -442,22 +434,8 @@ export async function runFailures(options: FailuresOptions, endpoints: LocalAwsE
     // The verdict: the oracle over every chain but the oversize one, in production order
     // (which the ingress order per key follows), egress by record id.
     const judged = [...phaseA, ...phaseB].filter((chain) => chain !== specials.oversize);
-    const ids = Array.from({ length: options.addresses }, (_, i) => `n${i}`);
-    const states = await new DynamoStateStore({ tableName: resources.tableName, outboxTableName: resources.outboxTableName, inboxTableName: resources.inboxTableName, client: clients.dynamo }).load(ids.map((id) => Address.of(typeOf(id), id)));
-    const logs = new Map<string, string[]>();
-    const counts = new Map<string, number>();
-    for (const id of ids) {
-      const state = states.get(Address.of(typeOf(id), id).key)!;
-      const log = Buffer.from(state.values.get('log')?.value ?? new Uint8Array()).toString('utf8');
-      logs.set(id, log === '' ? [] : log.split(','));
-      counts.set(id, Number(Buffer.from(state.values.get('count')?.value ?? new Uint8Array()).toString('utf8') || '0'));
-    }
-    const egress = new Map<string, { address: string; c: number }>();
-    for (const message of await drainQueue(clients.sqs, (resources.egress[EGRESS] as { sqsQueueUrl: string }).sqsQueueUrl)) {
-      const [address, c] = message.body.split('|');
-      if (!egress.has(message.id)) egress.set(message.id, { address: address!, c: Number(c) });
-    }
-    const verdict = judge(judged, logs, counts, [...egress.values()]);
+    const { logs, counts } = await finalLogs(clients, resources, Array.from({ length: options.addresses }, (_, i) => Address.of(typeOf(`n${i}`), `n${i}`)));
+    const verdict = judge(judged, logs, counts, await deliveredEgress(clients, resources));
 
     // Dead letters: each poison chain's record once, the oversize message once, nothing else.
     const expected = new Map<string, number>([...specials.poison.map((chain) => [`egress ${chain.c}`, 0] as const), [`message ${specials.oversize.c}.0`, 0]]);
