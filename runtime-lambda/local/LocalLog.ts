@@ -9,12 +9,16 @@ export class LocalLog {
   private readonly partitions: Envelope[][];
   private readonly offsets: number[];
 
-  /** `startOffsets`: the next offset of each partition, to go on from a log that was stopped. */
+  /**
+   * `startOffsets`: the next offset of each partition, and `pending` the records each still
+   * held, to go on from a log that was stopped.
+   */
   constructor(
     readonly partitionCount: number,
     startOffsets?: readonly number[],
+    pending?: readonly (readonly Envelope[])[],
   ) {
-    this.partitions = Array.from({ length: partitionCount }, () => []);
+    this.partitions = Array.from({ length: partitionCount }, (_, p) => [...(pending?.[p] ?? [])]);
     this.offsets = Array.from({ length: partitionCount }, (_, p) => startOffsets?.[p] ?? 0);
   }
 
@@ -41,6 +45,11 @@ export class LocalLog {
     const partition = this.partitionOf(addressKey);
     const offset = this.offsets[partition]!++;
     this.partitions[partition]!.push(build(partition, offset));
+  }
+
+  /** The records of each partition not yet taken, in order (copies of the lists). */
+  get pendingRecords(): Envelope[][] {
+    return this.partitions.map((queue) => [...queue]);
   }
 
   /** Removes and returns up to `max` records from the head of `partition`. */

@@ -58,11 +58,20 @@ export interface LocalRuntimeOptions {
   /**
    * A file that keeps the application's state across restarts: read when the runtime is
    * created (if it exists), written atomically at the end of each `runUntilIdle`,
-   * `advanceTo` and `fireDueTimers` (the log drained, the outbox relayed). It holds every address state, the pending delayed
-   * messages, the log positions and the dead letters; a simulated clock resumes from the
-   * time it was written. @default - none: state lives in memory only
+   * `advanceTo` and `fireDueTimers` (the log drained, the outbox relayed), or as
+   * {@link snapshotIntervalMs} says. It holds every address state, the pending delayed
+   * messages, the log positions and the records not yet dispatched, and the dead letters; a
+   * simulated clock resumes from the time it was written. @default - none: state lives in memory only
    */
   readonly stateFile?: string;
+  /**
+   * With a {@link stateFile}: write it at most this often instead of at the end of every
+   * `runUntilIdle`: at the end of one, or between two dispatch rounds of a long one, once
+   * this long has passed since the last write; {@link LocalRuntime.saveState} writes at once.
+   * A crash loses what happened since the last write (never part of a round).
+   * @default 0 - at the end of every `runUntilIdle`
+   */
+  readonly snapshotIntervalMs?: number;
 }
 
 /** Counters of a {@link LocalRuntime} since it started. */
@@ -105,6 +114,9 @@ export class LocalRuntime {
   private readonly redeliveries = new Map<string, number>();
   private externalSeq = 0;
   private readonly duplicateWindowMs: number;
+  private readonly snapshotIntervalMs: number;
+  /** When the state file was last written, on the wall clock. */
+  private savedAtMs = 0;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     const partitions = options.partitions ?? 4;
@@ -116,7 +128,7 @@ export class LocalRuntime {
     }
     this.clock = options.clock ?? new SimulatedClock(snapshot?.clockMs);
     this.timers = new TimerQueue(this.clock, options.timers);
-    this.log = new LocalLog(partitions, snapshot?.logOffsets);
+    this.log = new LocalLog(partitions, snapshot?.logOffsets, snapshot?.log);
     if (snapshot) {
       this.store.restore(snapshot.states, snapshot.inbox);
       for (const { timer, fireAtMs } of snapshot.timers) this.timers.restore(timer, fireAtMs);
@@ -124,6 +136,10 @@ export class LocalRuntime {
       this.externalSeq = snapshot.externalSeq;
     }
     this.batchSize = options.batchSize ?? 1000;
+    this.snapshotIntervalMs = options.snapshotIntervalMs ?? 0;
+    if (!Number.isSafeInteger(this.snapshotIntervalMs) || this.snapshotIntervalMs < 0) {
+      throw new InvalidInputError(`LocalRuntime: snapshotIntervalMs must be a whole number of ms, 0 or more, got ${String(options.snapshotIntervalMs)}`);
+    }
     this.sink = new LocalEffectSink(this.log, this.timers, options.egresses ?? {}, (d) => this.deadLetter(d), this.clock);
     this.ingresses = new Map((options.ingresses ?? []).map((spec) => [spec.name, validTypename(spec.target)]));
     this.duplicateWindowMs = duplicateWindowMs(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, 'LocalRuntime: duplicateWindowMs');
@@ -177,7 +193,8 @@ export class LocalRuntime {
   async runUntilIdle(): Promise<void> {
     await this.drain();
     this.store.sweepTombstones(this.clock.now(), this.duplicateWindowMs);
-    this.saveSnapshot();
+    if (this.snapshotIntervalMs === 0) this.saveState();
+    else this.saveIfDue();
   }
 
   /**
@@ -226,10 +243,36 @@ export class LocalRuntime {
     return this.store.peek(address);
   }
 
+  /** Records in the log not yet dispatched. */
+  get pendingMessages(): number {
+    return this.log.size;
+  }
+
+  /**
+   * Writes the {@link LocalRuntimeOptions.stateFile} now (nothing without one). Call it
+   * between rounds only: when no `runUntilIdle`, `advanceTo` or `fireDueTimers` is under way.
+   */
+  saveState(): void {
+    if (this.options.stateFile === undefined) return;
+    writeSnapshot(this.options.stateFile, {
+      clockMs: this.clock.now(),
+      logOffsets: this.log.nextOffsets,
+      log: this.log.pendingRecords,
+      externalSeq: this.externalSeq,
+      states: [...this.store.all()],
+      inbox: this.store.allInboxEntries(),
+      timers: this.timers.entries(),
+      deadLetters: this.deadLetters,
+    });
+    this.savedAtMs = Date.now();
+  }
+
   /** Processes messages until the log and the outbox are empty. */
   private async drain(): Promise<void> {
     for (;;) {
       await this.relay();
+      // Between rounds, the outbox relayed: a consistent point to write the state at.
+      if (this.snapshotIntervalMs > 0) this.saveIfDue();
       if (this.log.size === 0) return;
       const work: Promise<void>[] = [];
       for (let p = 0; p < this.log.partitionCount; p++) {
@@ -240,17 +283,8 @@ export class LocalRuntime {
     }
   }
 
-  private saveSnapshot(): void {
-    if (this.options.stateFile === undefined) return;
-    writeSnapshot(this.options.stateFile, {
-      clockMs: this.clock.now(),
-      logOffsets: this.log.nextOffsets,
-      externalSeq: this.externalSeq,
-      states: [...this.store.all()],
-      inbox: this.store.allInboxEntries(),
-      timers: this.timers.entries(),
-      deadLetters: this.deadLetters,
-    });
+  private saveIfDue(): void {
+    if (Date.now() - this.savedAtMs >= this.snapshotIntervalMs) this.saveState();
   }
 
   private simulatedClock(): SimulatedClock {

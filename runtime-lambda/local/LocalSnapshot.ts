@@ -2,22 +2,29 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { Address } from '../core/Address';
 import type { AddressState, DeadLetter } from '../core/AddressState';
 import type { ScheduledTimer } from '../core/Effects';
+import type { Envelope } from '../core/Envelope';
 import type { InboxEntry } from '../core/Inbox';
 import { InvalidInputError } from '../core/errors';
 import { fromRichJson, toRichJson } from '../core/richJson';
 
-/** Format version of a snapshot file: 2 adds inboxes. A version-1 file is read as having empty ones. */
-const SNAPSHOT_FORMAT = 2;
+/**
+ * Format version of a snapshot file: 2 adds inboxes, 3 the log's records not yet dispatched.
+ * An older file is read as having none of what it lacks.
+ */
+const SNAPSHOT_FORMAT = 3;
 
 /**
- * Everything durable about an idle {@link LocalRuntime} (its log drained, its outbox
- * relayed): what it takes to go on after a restart as if it had never stopped.
+ * Everything durable about a {@link LocalRuntime} between two dispatch rounds (no dispatch
+ * under way, its outbox relayed): what it takes to go on after a restart as if it had never
+ * stopped.
  */
 export interface LocalSnapshot {
   /** The clock when it was taken (a simulated clock resumes from here). */
   readonly clockMs: number;
   /** The next offset of each log partition: ingress positions go on, so no record is taken for a duplicate. */
   readonly logOffsets: readonly number[];
+  /** The records of each log partition not yet dispatched, in order (empty when idle). */
+  readonly log: readonly (readonly Envelope[])[];
   /** The next position of messages sent from outside (`LocalRuntime.send`). */
   readonly externalSeq: number;
   readonly states: readonly AddressState[];
@@ -67,9 +74,11 @@ export function readSnapshot(file: string): LocalSnapshot | undefined {
     throw invalid(`it does not parse (${(error as Error).message})`);
   }
   const snapshot = raw as { -readonly [K in keyof LocalSnapshot]?: LocalSnapshot[K] } & { statefunLocalSnapshot?: unknown };
-  if (snapshot === null || typeof snapshot !== 'object' || (snapshot.statefunLocalSnapshot !== SNAPSHOT_FORMAT && snapshot.statefunLocalSnapshot !== 1)) {
+  if (snapshot === null || typeof snapshot !== 'object' || ![1, 2, SNAPSHOT_FORMAT].includes(snapshot.statefunLocalSnapshot as number)) {
     throw invalid(`expected an object with "statefunLocalSnapshot": ${SNAPSHOT_FORMAT}`);
   }
+  // Versions 1 and 2 were written idle only: their log was empty.
+  if (snapshot.statefunLocalSnapshot !== SNAPSHOT_FORMAT) snapshot.log = (snapshot.logOffsets ?? []).map(() => []);
   if (snapshot.statefunLocalSnapshot === 1) {
     // Version 1 kept no inboxes: its states have applied none.
     snapshot.inbox = [];
@@ -78,6 +87,9 @@ export function readSnapshot(file: string): LocalSnapshot | undefined {
   const wholeNumber = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
   if (!wholeNumber(snapshot.clockMs) || !wholeNumber(snapshot.externalSeq)) throw invalid('"clockMs" and "externalSeq" must be whole numbers');
   if (!Array.isArray(snapshot.logOffsets) || !snapshot.logOffsets.every(wholeNumber)) throw invalid('"logOffsets" must be a list of whole numbers');
+  if (!Array.isArray(snapshot.log) || snapshot.log.length !== snapshot.logOffsets.length || !snapshot.log.every((records) => Array.isArray(records) && records.every(isEnvelope))) {
+    throw invalid('"log" must hold, for each partition of "logOffsets", a list of messages');
+  }
   if (!Array.isArray(snapshot.states) || !snapshot.states.every(isAddressState)) throw invalid('"states" must be a list of address states');
   if (!Array.isArray(snapshot.timers) || !snapshot.timers.every((t) => wholeNumber(t?.fireAtMs) && typeof t.timer?.timerId === 'string' && t.timer.envelope?.target instanceof Address)) {
     throw invalid('"timers" must be a list of { timer, fireAtMs }');
@@ -112,6 +124,11 @@ function isInboxEntry(entry: unknown): entry is InboxEntry {
     typeof e.key === 'string' &&
     e.target instanceof Address &&
     Array.isArray(e.envelopes) &&
-    e.envelopes.every((envelope) => envelope?.target instanceof Address && typeof envelope.id === 'string')
+    e.envelopes.every(isEnvelope)
   );
+}
+
+function isEnvelope(envelope: unknown): envelope is Envelope {
+  const e = envelope as Partial<Envelope> | null;
+  return e !== null && typeof e === 'object' && e.target instanceof Address && typeof e.id === 'string';
 }

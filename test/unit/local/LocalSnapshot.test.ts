@@ -63,7 +63,52 @@ describe('LocalRuntime: stateFile', () => {
 
     // Assess
     expect(before).toEqual([]);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 2, externalSeq: 0, inbox: [] });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 3, externalSeq: 0, inbox: [], log: [[], [], [], []] });
+  });
+
+  it('keeps the records not yet dispatched: a runtime restarted from a state saved before a round processes them', async () => {
+    // Prepare
+    const first = start();
+    first.ingest('commands', 'a', textValue('one'));
+    first.send(B, textValue('two'));
+    first.saveState();
+
+    // Act
+    const second = start();
+    await second.runUntilIdle();
+
+    // Assess
+    expect(first.pendingMessages).toBe(2);
+    expect(journal(second, A)).toBe('one');
+    expect(journal(second, B)).toBe('two');
+    expect(second.pendingMessages).toBe(0);
+  });
+
+  it('with snapshotIntervalMs, writes at most that often, and at once when told', async () => {
+    // Prepare
+    const runtime = new LocalRuntime({ functions: resolverOf({ 'test/journal': new JournalFunction() }), stateFile: file, snapshotIntervalMs: 3_600_000 });
+    runtime.send(A, textValue('one'));
+    await runtime.runUntilIdle();
+    const firstWrite = readFileSync(file, 'utf8');
+
+    // Act
+    runtime.send(A, textValue('two'));
+    await runtime.runUntilIdle();
+    const afterSecondRun = readFileSync(file, 'utf8');
+    runtime.saveState();
+
+    // Assess
+    expect(afterSecondRun).toBe(firstWrite);
+    expect(journal(start(), A)).toBe('one|two');
+  });
+
+  it('refuses a negative snapshotIntervalMs, naming it', () => {
+    // Act
+    const attempt = () => new LocalRuntime({ functions: resolverOf({}), snapshotIntervalMs: -1 });
+
+    // Assess
+    expect(attempt).toThrow(InvalidInputError);
+    expect(attempt).toThrow('LocalRuntime: snapshotIntervalMs must be a whole number of ms, 0 or more, got -1');
   });
 
   it('reads a version-1 file (before inboxes) as states that applied no inbox entry, and goes on', async () => {
@@ -86,12 +131,14 @@ describe('LocalRuntime: stateFile', () => {
 
     // Assess
     expect(journal(runtime, A)).toBe('old|new');
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 2, inbox: [] });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ statefunLocalSnapshot: 3, inbox: [] });
   });
 
   it.each([
     ['not JSON', '{"statefunLocalSnapshot": 1,', /does not parse/],
-    ['another format', '{"statefunLocalSnapshot": 3}', /expected an object with "statefunLocalSnapshot": 2/],
+    ['another format', '{"statefunLocalSnapshot": 4}', /expected an object with "statefunLocalSnapshot": 3/],
+    ['a bad log', '{"statefunLocalSnapshot":3,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"log":[[],[],[{"id":"x"}],[]],"states":[],"inbox":[],"timers":[],"deadLetters":[]}', /"log" must hold, for each partition of "logOffsets", a list of messages/],
+    ['a log of another length', '{"statefunLocalSnapshot":3,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"log":[[]],"states":[],"inbox":[],"timers":[],"deadLetters":[]}', /"log" must hold, for each partition/],
     ['a bad inbox', '{"statefunLocalSnapshot":2,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"inbox":[{"key":"k"}],"timers":[],"deadLetters":[]}', /"inbox" must be a list of inbox entries/],
     ['a bad clock', '{"statefunLocalSnapshot":1,"clockMs":-1,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[],"timers":[],"deadLetters":[]}', /"clockMs" and "externalSeq" must be whole numbers/],
     ['a bad state', '{"statefunLocalSnapshot":1,"clockMs":0,"externalSeq":0,"logOffsets":[0,0,0,0],"states":[{"address":"test/journal/a"}],"timers":[],"deadLetters":[]}', /"states" must be a list of address states/],
