@@ -12,6 +12,7 @@ import type { InvocationRequest, InvocationResponse } from '../../../runtime-lam
 import type { TypedValue } from '../../../runtime-lambda/core/TypedValue';
 import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
 import { RequestReplyEndpoint } from '../../../runtime-lambda/protocol/RequestReplyEndpoint';
+import type { RequestReplyTransport } from '../../../runtime-lambda/protocol/RequestReplyTransport';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import { Types } from '../../../runtime-lambda/sdk';
 import { jsonValue } from '../../helpers/protocolFactories';
@@ -122,21 +123,35 @@ export const MALFORMED_PAYLOADS: readonly [string, unknown, string][] = [
 export const GARBAGE_BYTES = Buffer.from('garbage!').toString('base64');
 export const NO_INVOCATION = Buffer.from([0x08, 0x01]).toString('base64');
 
+/** Runs `body` with a transport invoking `handler` as the Lambda `greeter`, through the Invoke API emulator. */
+async function withLambda<T>(handler: (event: unknown) => unknown, body: (transport: RequestReplyTransport) => Promise<T>): Promise<T> {
+  const lambda = await startLambdaInvokeEmulator();
+  const client = new LambdaClient(lambda.clientConfig());
+  try {
+    lambda.register('greeter', handler);
+    return await body(lambdaTransport({ functionName: 'arn:aws:lambda:us-east-1:123456789012:function:greeter', client }));
+  } finally {
+    client.destroy();
+    await lambda.close();
+  }
+}
+
+/** Invokes `handler` with `request` as the dispatcher does: RequestReplyEndpoint, lambdaTransport, the Invoke API. */
+export function invokeThroughLambda(handler: (event: unknown) => unknown, request: InvocationRequest): Promise<InvocationResponse> {
+  return withLambda(handler, (transport) => new RequestReplyEndpoint(request.target.typename, transport).invoke(request));
+}
+
 /**
  * Runs the greeter on the local runtime with both functions behind one Lambda served by
  * `handler` (through the Invoke API emulator), sends one request per name in order, and
  * returns the greetings written to the playground egress, each person's stored visits and
  * the dead letters' reasons.
  */
-export async function runGreeterThroughLambda(
+export function runGreeterThroughLambda(
   handler: (event: unknown) => unknown,
   names: readonly string[],
 ): Promise<{ greetings: string[]; visits: Record<string, number>; deadLetters: string[] }> {
-  const lambda = await startLambdaInvokeEmulator();
-  const client = new LambdaClient(lambda.clientConfig());
-  try {
-    lambda.register('greeter', handler);
-    const transport = lambdaTransport({ functionName: 'arn:aws:lambda:us-east-1:123456789012:function:greeter', client });
+  return withLambda(handler, async (transport) => {
     const greetings: string[] = [];
     const runtime = new LocalRuntime({
       functions: { resolve: (fnType) => (fnType.startsWith('example/') ? new RequestReplyEndpoint(fnType, transport) : undefined) },
@@ -158,8 +173,5 @@ export async function runGreeterThroughLambda(
       visits[name] = Types.int.deserialize(stored!.value);
     }
     return { greetings, visits, deadLetters: runtime.deadLetters.map((d) => `${d.address}: ${d.reason}`) };
-  } finally {
-    client.destroy();
-    await lambda.close();
-  }
+  });
 }
