@@ -134,6 +134,7 @@ export class FraudDetectionStack extends Stack {
     new CfnOutput(this, 'ConfirmedFraudStreamName', { value: this.confirmedFraud.streamName, description: `ingress "${FraudIngresses.confirmedFraud}": partition key = account id` });
     new CfnOutput(this, 'AlertsQueueUrl', { value: this.alerts.queueUrl, description: 'fraud/alerts egress (FIFO)' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.app.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'SkippedBatchesBucketName', { value: this.app.skippedBatchesBucket.bucketName, description: 'batches the stream mappings gave up on: npx statefun dlq batches list --bucket <this>' });
     new CfnOutput(this, 'MessageStreamName', { value: this.app.messageStream.streamName });
     new CfnOutput(this, 'StateTableName', { value: this.app.stateTable.tableName });
     new CfnOutput(this, 'DashboardName', { value: this.app.dashboard.dashboardName });

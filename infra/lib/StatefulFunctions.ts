@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, KinesisEventSource, SqsDlq, SqsEventSource, type StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, KinesisEventSource, SqsEventSource, type StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -17,6 +17,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { typename } from '../../runtime-lambda/core/Address';
+import { SKIPPED_BATCH_PREFIX } from '../../runtime-lambda/aws/skippedBatches';
 import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 
@@ -350,6 +351,8 @@ export interface StatefulFunctionsAlarms {
   readonly relayIteratorAge: cloudwatch.Alarm;
   /** The dead-letter queue holds messages. */
   readonly deadLetters: cloudwatch.Alarm;
+  /** A stream mapping gave up on a batch: it is in the skipped-batches bucket, to be redriven. */
+  readonly skippedBatches: cloudwatch.Alarm;
   readonly dispatcherErrors: cloudwatch.Alarm;
   readonly relayErrors: cloudwatch.Alarm;
   readonly dispatcherThrottles: cloudwatch.Alarm;
@@ -372,8 +375,10 @@ export interface IStatefulFunctions {
   readonly outboxTable: dynamodb.ITableV2;
   /** Messages committed by their senders and not yet applied: one item per receiver and sending commit (`address`, `key`). */
   readonly inboxTable: dynamodb.ITableV2;
-  /** Dead letters (from the relay) and skipped batches (from the event-source mappings). */
+  /** Dead letters: messages, egress records and timers given up on, each with its reason. */
   readonly deadLetterQueue: sqs.IQueue;
+  /** Batches the event-source mappings gave up on, kept whole (the S3 on-failure destination). */
+  readonly skippedBatchesBucket: s3.IBucket;
   readonly dispatcher: lambda.IFunction;
   readonly relay: lambda.IFunction;
 
@@ -390,6 +395,8 @@ export interface IStatefulFunctions {
   metricRelayIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Dead letters waiting (`ApproximateNumberOfMessagesVisible`). @default - maximum over 1 minute */
   metricDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Batches the event-source mappings gave up on (objects written to the skipped-batches bucket). @default - sum over 5 minutes */
+  metricSkippedBatches(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Failed dispatcher invocations. @default - sum over 5 minutes */
   metricDispatcherErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Failed relay invocations. @default - sum over 5 minutes */
@@ -417,7 +424,7 @@ const FUNCTION_PATTERN_HINT = 'use "namespace/type" or "namespace/*", e.g. "frau
  *
  * - Kinesis (message stream and ingresses) → dispatcher; outbox stream → relay: TRIM_HORIZON,
  *   `ReportBatchItemFailures`, bisect on error, bounded retries and record age, skipped
- *   batches to the dead-letter queue.
+ *   batches kept whole in the skipped-batches bucket (replayed by `statefun dlq batches redrive`).
  * - Each Lambda's role reaches only its own resources; the only `*` resources are X-Ray's,
  *   which has no narrower one.
  *
@@ -441,6 +448,13 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
    * Objects expire a day after the dead-letter queue's 14-day retention.
    */
   readonly payloadBucket: s3.Bucket;
+  /**
+   * The on-failure destination of every stream mapping (message stream, ingresses, outbox
+   * stream): a batch a mapping gives up on lands here whole, the event and its records, not
+   * just their coordinates, so `statefun dlq batches redrive` can replay it through the
+   * function. The `SkippedBatchesAlarm` fires on every object written.
+   */
+  readonly skippedBatchesBucket: s3.Bucket;
   readonly dispatcher: NodejsFunction;
   readonly relay: NodejsFunction;
   readonly dispatcherLogGroup: logs.LogGroup;
@@ -533,9 +547,23 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       reason: 'The bucket holds only the oversized dead letters of this application, written by its own dispatcher and relay and read by operators through statefun dlq; CloudTrail data events can audit it where needed.',
     });
 
+    this.skippedBatchesBucket = new s3.Bucket(this, 'SkippedBatchesBucket', {
+      ...(key ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true } : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: SKIPPED_BATCH_RETENTION }],
+      // Request metrics of the whole bucket: PutRequests counts the batches written, for the alarm.
+      metrics: [{ id: SKIPPED_BATCHES_METRICS_FILTER }],
+      removalPolicy,
+    });
+    Validations.of(this.skippedBatchesBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Only Lambda writes here (the on-failure destination of this application\'s own mappings), and operators read it through statefun dlq batches; CloudTrail data events can audit it where needed.',
+    });
+
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is a dead-letter queue: the on-failure destination of the event-source mappings and where the relay puts dead letters (neither is a RedrivePolicy, so the rule cannot see it).',
+      reason: 'This queue is a dead-letter queue: where the dispatcher, the relay and Scheduler put dead letters (none is a RedrivePolicy, so the rule cannot see it).',
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
@@ -587,7 +615,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     this.outboxTable.grant(this.dispatcher, 'dynamodb:PutItem');
     this.inboxTable.grant(this.dispatcher, 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     this.grantPutDeadLetterPayloads(this.dispatcher);
-    acknowledgeSynchronousOnly(this.dispatcher, "the event-source mappings' on-failure destination, the dead-letter queue");
+    acknowledgeSynchronousOnly(this.dispatcher, "the event-source mappings' on-failure destination, the skipped-batches bucket");
     key?.grant(this.dispatcher, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
     for (const remote of props.remoteFunctions ?? []) {
       // The function's own ARN only (grantInvoke would add `<arn>:*`, every version and alias).
@@ -602,7 +630,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       maxRecordAge: props.maxRecordAge ?? Duration.hours(24),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
-      onFailure: new SqsDlq(this.deadLetterQueue),
+      onFailure: new SkippedBatchesDestination(this.skippedBatchesBucket),
     } satisfies Omit<StreamEventSourceProps, 'startingPosition'>;
     this.dispatcher.addEventSource(new KinesisEventSource(this.messageStream, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
     for (const ingress of props.ingresses ?? []) {
@@ -692,7 +720,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       environment: relayEnv,
       bundling: bundling(),
     });
-    acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the dead-letter queue");
+    acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the skipped-batches bucket");
     this.grantPublish(this.relay, props);
     // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
     this.relay.addEventSource(
@@ -753,6 +781,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
         `An address has been backing off longer than ${(props.backoffAlarmThreshold ?? Duration.minutes(15)).toHumanString()}: its function keeps failing transiently (unavailable, throttled, timing out). Its messages are parked, not lost, and become dead letters when the retry budget (${(props.retryBudget ?? Duration.hours(24)).toHumanString()}) is spent. The dispatcher's "addresses backing off" log line names the address and the last error (docs/operations.md).`,
       ),
       relayIteratorAge: alarm('RelayIteratorAgeAlarm', this.metricRelayIteratorAge(), ageThreshold, 'The relay is behind on the outbox stream (DynamoDB Streams keep records 24 hours).'),
+      skippedBatches: alarm(
+        'SkippedBatchesAlarm',
+        this.metricSkippedBatches(),
+        1,
+        'An event-source mapping gave up on a batch (its retries or the records\' maximum age spent) and wrote it whole to the skipped-batches bucket: find the cause in the function\'s log, fix it, then `npx statefun dlq batches list --bucket <SkippedBatchesBucketName>` and `npx statefun dlq batches redrive --bucket <SkippedBatchesBucketName>` (docs/operations.md).',
+      ),
       deadLetters: alarm('DeadLettersAlarm', this.metricDeadLetters(), 1, 'The dead-letter queue holds messages: list them with `npx statefun dlq list --queue-url <DeadLetterQueueUrl>`, then `show`, `redrive` (after a fix) or `purge` (docs/operations.md).'),
       dispatcherErrors: alarm('DispatcherErrorsAlarm', this.metricDispatcherErrors(), 1, 'Dispatcher invocations failed (the batch is retried).'),
       relayErrors: alarm('RelayErrorsAlarm', this.metricRelayErrors(), 1, 'Relay invocations failed (the batch is retried).'),
@@ -774,7 +808,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       widgets: [
         [
           new cloudwatch.GraphWidget({ title: 'Iterator age (ms)', left: [this.metricIteratorAge(), this.metricRelayIteratorAge()], width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Dead letters waiting', left: [this.metricDeadLetters()], width: 12 }),
+          new cloudwatch.GraphWidget({ title: 'Dead letters waiting, batches skipped', left: [this.metricDeadLetters()], right: [this.metricSkippedBatches()], width: 12 }),
         ],
         [
           new cloudwatch.GraphWidget({ title: 'Invocations', left: lambdas.map((fn) => fn.metricInvocations()), width: 8 }),
@@ -882,6 +916,17 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
   }
 
+  metricSkippedBatches(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName: 'PutRequests',
+      dimensionsMap: { BucketName: this.skippedBatchesBucket.bucketName, FilterId: SKIPPED_BATCHES_METRICS_FILTER },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
   metricDispatcherErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.dispatcher.metricErrors({ statistic: 'Sum', period: Duration.minutes(5), ...props });
   }
@@ -959,6 +1004,33 @@ function acknowledgeKmsWildcards(role: iam.IRole): void {
  * synchronously (by an event-source mapping or the dispatcher): a function DLQ receives
  * failed asynchronous invocations only, which never happen here.
  */
+/** How long the skipped-batches bucket keeps a batch: as long as the dead-letter queue keeps a message. */
+const SKIPPED_BATCH_RETENTION = Duration.days(14);
+const SKIPPED_BATCHES_METRICS_FILTER = 'SkippedBatches';
+
+/**
+ * The S3 on-failure destination of a stream mapping, granting the function only what Lambda
+ * needs to write there (`s3:PutObject` under `aws/lambda/`, `s3:ListBucket`, and the key),
+ * where CDK's `S3OnFailureDestination` grants read and delete as well.
+ */
+class SkippedBatchesDestination implements lambda.IEventSourceDlq {
+  constructor(private readonly bucket: s3.IBucket) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    iam.Grant.addToPrincipal({ grantee: targetHandler, actions: ['s3:PutObject'], resourceArns: [this.bucket.arnForObjects(`${SKIPPED_BATCH_PREFIX}*`)] });
+    iam.Grant.addToPrincipal({ grantee: targetHandler, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
+    this.bucket.encryptionKey?.grant(targetHandler, 'kms:Encrypt', 'kms:GenerateDataKey*');
+    if (targetHandler.role) {
+      const bucketLogicalId = Stack.of(this.bucket).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+      Validations.of(targetHandler.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${SKIPPED_BATCH_PREFIX}*]`,
+        reason: 'Lambda names the objects of an S3 on-failure destination itself (mapping UUID, shard, date): PutObject under its aws/lambda/ prefix of the application\'s own skipped-batches bucket, nothing else.',
+      });
+    }
+    return { destination: this.bucket.bucketArn };
+  }
+}
+
 export function acknowledgeSynchronousOnly(fn: lambda.IFunction, failuresGoTo: string): void {
   Validations.of(fn).acknowledge({
     id: 'Serverless-LambdaDLQ',

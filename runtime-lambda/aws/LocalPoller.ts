@@ -10,6 +10,7 @@ import { comparePositions } from '../core/positions';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import { describeError } from '../core/errors';
 import type { DynamoStreamsApi } from './DynamoStreamsApi';
+import type { GivenUpBatch } from './skippedBatches';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, KinesisStreamEvent, KinesisStreamRecord, StreamBatchResponse } from './lambdaEvents';
 
 /**
@@ -41,14 +42,15 @@ export interface MappingOptions {
   readonly reportBatchItemFailures?: boolean;
 }
 
-/** Records that exhausted their retries (Lambda's on-failure destination gets their coordinates). */
-export interface PollerFailure {
+/**
+ * Records that exhausted their retries: what Lambda hands its on-failure destination (an S3
+ * destination gets the event itself: see `s3OnFailureDestination` in ./skippedBatches).
+ */
+export interface PollerFailure extends GivenUpBatch {
   readonly source: string;
-  readonly shardId: string;
   readonly firstSequenceNumber: string;
   readonly lastSequenceNumber: string;
   readonly records: number;
-  readonly attempts: number;
   readonly reason: string;
 }
 
@@ -161,6 +163,7 @@ const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** One source as the shard workers see it: how to list shards, read them and invoke. */
 interface SourceDriver {
+  readonly kind: 'kinesis' | 'dynamodb';
   readonly retentionMs: number;
   readonly name: string;
   readonly mapping: Required<MappingOptions>;
@@ -169,6 +172,8 @@ interface SourceDriver {
   iterator(shardId: string, after?: string): Promise<string | undefined>;
   /** Up to `limit` records, their wall-clock arrival stamps translated by `onClock`. */
   read(shardId: string, iterator: string, limit: number, onClock: (wallClockMs: number) => number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
+  /** The event a handler gets for `records`. */
+  eventOf(records: readonly PolledRecord[]): KinesisStreamEvent | DynamoDBStreamEvent;
   invoke(records: readonly PolledRecord[]): Promise<StreamBatchResponse | void>;
 }
 
@@ -400,7 +405,8 @@ export class LocalPoller {
   /** @internal */
   async failed(failure: PollerFailure): Promise<void> {
     this.progress.recordsFailed += failure.records;
-    this.warn({ message: 'LocalPoller: records exhausted their retries: sent to on-failure, the shard moves on', ...failure });
+    const { event: _records, ...coordinates } = failure;
+    this.warn({ message: 'LocalPoller: records exhausted their retries: sent to on-failure, the shard moves on', ...coordinates });
     await this.options.onFailure?.(failure);
   }
   /** @internal */
@@ -576,14 +582,21 @@ class ShardWorker {
     lane.attempts++;
     if (mapping.maxRetryAttempts >= 0 && lane.attempts > mapping.maxRetryAttempts) {
       const failed = batch.slice(failedFrom);
+      const event = this.driver.eventOf(failed);
       await this.poller.failed({
         source: this.driver.name,
+        sourceKind: this.driver.kind,
+        streamArn: event.Records[0]!.eventSourceARN ?? this.driver.name,
         shardId: this.shardId,
+        condition: 'RetryAttemptsExhausted',
         firstSequenceNumber: failed[0]!.sequenceNumber,
         lastSequenceNumber: failed.at(-1)!.sequenceNumber,
         records: failed.length,
         attempts: lane.attempts,
         reason,
+        event,
+        ...(failed[0]!.createdAtMs !== undefined ? { firstArrivalMs: failed[0]!.createdAtMs } : {}),
+        ...(failed.at(-1)!.createdAtMs !== undefined ? { lastArrivalMs: failed.at(-1)!.createdAtMs } : {}),
       });
       lane.attempts = 0;
       lane.limit = mapping.batchSize;
@@ -611,6 +624,7 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
     return arn;
   };
   return {
+    kind: 'kinesis',
     name: stream,
     retentionMs: source.retentionMs ?? DEFAULT_RETENTION_MS,
     mapping: mappingOptions(source.mapping, `Kinesis source ${stream}`),
@@ -654,6 +668,9 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
       // A closed shard answers no next iterator; an open one always does.
       return { records, next: got.NextShardIterator };
     },
+    eventOf(records) {
+      return { Records: records.map((r) => r.event as KinesisStreamRecord) };
+    },
     invoke(records) {
       return source.handler({ Records: records.map((r) => r.event as KinesisStreamRecord) });
     },
@@ -664,6 +681,7 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
   const { api, streamArn } = source;
   const name = streamArn.includes(':table/') ? streamArn.slice(streamArn.indexOf(':table/') + 7) : streamArn;
   return {
+    kind: 'dynamodb',
     name,
     retentionMs: source.retentionMs ?? DEFAULT_RETENTION_MS,
     mapping: mappingOptions(source.mapping, `DynamoDB stream ${name}`),
@@ -696,6 +714,9 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
         };
       });
       return { records, next: got.nextShardIterator };
+    },
+    eventOf(records) {
+      return { Records: records.map((r) => r.event as DynamoDBStreamRecord) };
     },
     invoke(records) {
       return source.handler({ Records: records.map((r) => r.event as DynamoDBStreamRecord) });

@@ -1,5 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { FraudDetectionStack, NO_SCORING_SERVICE_URL } from '../../infra/lib/FraudDetectionStack';
 import { TEST_ENV, XRAY_STATEMENT, cfn, expectSchedulerRoleScoped, policyStatements, roleLogicalId, testApp } from './helpers';
 
@@ -124,12 +126,12 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
     ['transactions ingress', () => stack.transactions.streamArn, () => stack.app.dispatcher],
     ['confirmed-fraud ingress', () => stack.confirmedFraud.streamArn, () => stack.app.dispatcher],
     ['outbox stream', () => stack.app.outboxTable.tableStreamArn!, () => stack.app.relay],
-  ])('%s → Lambda mapping: TRIM_HORIZON, batch item failures, bisect, bounded retries and age, DLQ on failure', (_name, source, fn) => {
+  ])('%s → Lambda mapping: TRIM_HORIZON, batch item failures, bisect, bounded retries and age, skipped batches kept whole in S3', (_name, source, fn) => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ...SAFE_MAPPING,
       EventSourceArn: cfn(stack, source()),
       FunctionName: cfn(stack, fn().functionName),
-      DestinationConfig: { OnFailure: { Destination: cfn(stack, stack.app.deadLetterQueue.queueArn) } },
+      DestinationConfig: { OnFailure: { Destination: cfn(stack, stack.app.skippedBatchesBucket.bucketArn) } },
     });
   });
 
@@ -201,15 +203,44 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       Dimensions: [{ Name: 'QueueName', Value: cfn(stack, stack.app.deadLetterQueue.queueName) }],
       Threshold: 1,
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
-    expect(Object.keys(stack.app.alarms)).toHaveLength(12);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    expect(Object.keys(stack.app.alarms)).toHaveLength(13);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('skipped batches: kept whole in a private bucket as long as dead letters, and alarmed on the first one written', () => {
+    const bucket = stack.app.skippedBatchesBucket;
+    const bucketId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    expect(template.toJSON().Resources[bucketId].Properties).toMatchObject({
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 14, Status: 'Enabled' }] },
+      MetricsConfigurations: [{ Id: 'SkippedBatches' }],
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    const alarm = template.toJSON().Resources[stack.getLogicalId(stack.app.alarms.skippedBatches.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/S3',
+      MetricName: 'PutRequests',
+      Dimensions: expect.arrayContaining([{ Name: 'BucketName', Value: cfn(stack, bucket.bucketName) }, { Name: 'FilterId', Value: 'SkippedBatches' }]),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm.AlarmDescription).toContain('npx statefun dlq batches redrive --bucket');
   });
 
   describe('least privilege: each role touches only its own resources', () => {
     const logs = (logGroup: { logGroupArn: string }) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: cfn(stack, logGroup.logGroupArn) });
 
-    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, PutItem/Query/BatchWriteItem on inbox, invoke the functions Lambda, DLQ, put oversized dead letters', () => {
+    /**
+     * PutObject of oversized dead letters (under dead-letters/) and of skipped batches (the S3
+     * on-failure destination, under Lambda's aws/lambda/), and ListBucket of the latter: no read, no delete.
+     */
+    const PUT_OBJECT_STATEMENTS = () => [
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: [cfn(stack, stack.app.payloadBucket.arnForObjects('dead-letters/*')), cfn(stack, stack.app.skippedBatchesBucket.arnForObjects('aws/lambda/*'))] },
+      { Action: 's3:ListBucket', Effect: 'Allow', Resource: cfn(stack, stack.app.skippedBatchesBucket.bucketArn) },
+    ];
+
+    test('dispatcher role: read its streams, BatchGetItem/PutItem on state, PutItem on outbox, PutItem/Query/BatchWriteItem on inbox, invoke the functions Lambda, put oversized dead letters and skipped batches', () => {
       const statements = policyStatements(template, stack, roleId(stack.app.dispatcher.role));
       const expected = [
         logs(stack.app.dispatcherLogGroup),
@@ -218,8 +249,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: cfn(stack, stack.app.outboxTable.tableArn) },
         { Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
         { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: cfn(stack, stack.functions!.functionArn) },
-        { Action: 's3:PutObject', Effect: 'Allow', Resource: cfn(stack, stack.app.payloadBucket.arnForObjects('dead-letters/*')) },
-        { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: cfn(stack, stack.app.deadLetterQueue.queueArn) },
+        ...PUT_OBJECT_STATEMENTS(),
         {
           Action: [
             'kinesis:DescribeStream',
@@ -239,7 +269,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
       expect(statements).toEqual(expect.arrayContaining(expected));
     });
 
-    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules, read and lift egress fences, put oversized dead letters', () => {
+    test('relay role: read the outbox stream, write the message stream, send to the DLQ, the alerts and the delay queue, manage its group\'s schedules, read and lift egress fences, put oversized dead letters and skipped batches', () => {
       const group = cfn(stack, stack.app.scheduleGroup.scheduleGroupName);
       expect(group).toMatch(/^FraudDetection-App-ScheduleGroup-[0-9A-F]{8}$/); // a plain name, so the ARN below is literal
       const statements = policyStatements(template, stack, roleId(stack.app.relay.role));
@@ -248,7 +278,7 @@ describe('Stack: FraudDetectionStack (defaults, functions as a Lambda)', () => {
         XRAY_STATEMENT,
         { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, stack.app.messageStream.streamArn) },
         { Action: ['dynamodb:DeleteItem', 'dynamodb:Query'], Effect: 'Allow', Resource: cfn(stack, stack.app.inboxTable.tableArn) },
-        { Action: 's3:PutObject', Effect: 'Allow', Resource: cfn(stack, stack.app.payloadBucket.arnForObjects('dead-letters/*')) },
+        ...PUT_OBJECT_STATEMENTS(),
         {
           Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
           Effect: 'Allow',

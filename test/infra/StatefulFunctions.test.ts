@@ -76,7 +76,7 @@ describe('Construct: StatefulFunctions', () => {
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         StartingPosition: 'TRIM_HORIZON',
-        DestinationConfig: { OnFailure: { Destination: cfn(stack, app.deadLetterQueue.queueArn) } },
+        DestinationConfig: { OnFailure: { Destination: cfn(stack, app.skippedBatchesBucket.bucketArn) } },
       };
       expect(mappings).toHaveLength(3);
       expect(mappings).toEqual(
@@ -108,12 +108,12 @@ describe('Construct: StatefulFunctions', () => {
       expect(Object.keys(ageAlarms)).toHaveLength(2);
     });
 
-    test('each role may use the key (dispatcher: read streams, write tables, send to the DLQ), on the key only', () => {
+    test('each role may use the key (dispatcher: read streams, write tables and skipped batches), on the key only', () => {
       const { stack, app, template } = built;
       const keyArn = cfn(stack, key.keyArn);
       const dispatcherKms = policyStatements(template, stack, roleOf(stack, app.dispatcher)).filter((s) => JSON.stringify(s).includes('kms:'));
       expect(dispatcherKms).toEqual(
-        expect.arrayContaining([{ Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Effect: 'Allow', Resource: keyArn }]),
+        expect.arrayContaining([{ Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: keyArn }]),
       );
       const otherKms = [app.relay, app.delayedDelivery].flatMap((fn) => policyStatements(template, stack, roleOf(stack, fn)).filter((s) => JSON.stringify(s).includes('kms:')));
       expect(otherKms.length).toBeGreaterThan(0);

@@ -102,7 +102,7 @@ describe('Construct: StatefulFunctions, observability (Powertools logs, metrics 
       expect(Object.keys(found)).toEqual([stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)]);
     }
     expect(app.metricDelayedDeliveryErrors()).toMatchObject({ metricName: 'Errors', namespace: 'AWS/Lambda', statistic: 'Sum' });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
     const alarmWidget = dashboardWidgets(template).find((w) => w.type === 'alarm')!;
     expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(app.alarms).length);
     const titles = dashboardWidgets(template).filter((w) => JSON.stringify(w.properties.metrics ?? []).includes('"Throttles"')).map((w) => w.properties.title);

@@ -162,7 +162,10 @@ describe('LocalPoller (event source mappings on moto Kinesis and DynamoDB Local 
     // 3 [p:0,p:1] throws → bisect to 1, 4 [p:0] ok, then [p:1] fails until retries run out.
     expect(batches.slice(0, 4)).toEqual([['p:0', 'p:1', 'p:2', 'p:3'], ['p:0', 'p:1', 'p:2', 'p:3'], ['p:0', 'p:1'], ['p:0']]);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ source: name, records: 1, reason: expect.stringContaining('poison') });
+    expect(failures[0]).toMatchObject({ source: name, sourceKind: 'kinesis', condition: 'RetryAttemptsExhausted', records: 1, reason: expect.stringContaining('poison') });
+    // The event of the records given up on, as the handler got it: what an S3 destination keeps.
+    expect(seenOf(failures[0]!.event as KinesisStreamEvent).map((s) => s.data)).toEqual(['p:1']);
+    expect(failures[0]!.streamArn).toMatch(new RegExp(`:stream/${name}$`));
     expect(batches.at(-1)).toEqual(['p:2', 'p:3']);
     expect(poller.progress.recordsFailed).toBe(1);
     expect(poller.progress.bisections).toBeGreaterThanOrEqual(2);
