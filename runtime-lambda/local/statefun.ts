@@ -1,9 +1,12 @@
 /**
- * The `statefun` command (`npx statefun`, the `bin` of package.json). So far: `dlq`, to
- * inspect, redrive and purge the dead-letter queue of an application, on AWS or on the
- * emulators (`AWS_ENDPOINT_URL`). See docs/operations.md.
+ * The `statefun` command (`npx statefun`, the `bin` of package.json):
+ * - `dlq`, to inspect, redrive and purge the dead-letter queue of an application, on AWS or
+ *   on the emulators (`AWS_ENDPOINT_URL`); see docs/operations.md;
+ * - `dev --module module.yaml`, to run a StateFun module locally, and `send`, to feed its
+ *   playground ingress; see docs/local-dev.md.
  */
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -17,14 +20,19 @@ import { typename } from '../core/Address';
 import { describeError } from '../core/errors';
 import { encodeMessageBundle, streamRef } from '../aws/messageRecords';
 import { S3PayloadStore, parseS3Ref } from '../aws/S3PayloadStore';
+import type { CommandContext } from './commandContext';
 import { type DeadLetterKind, type DeadLetterView, readDeadLetter, redriveEnvelope } from './deadLetters';
+import { addSendCommand } from './sendCommand';
+import { addBatchesCommands } from './batchesCommand';
 
 /** The AWS clients the commands use; the defaults read region, credentials and `AWS_ENDPOINT_URL` from the environment. */
 export interface StatefunClients {
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
-  /** Reads dead letters kept whole in the payload bucket (their queue message is a stub). */
+  /** Reads dead letters kept whole in the payload bucket (their queue message is a stub), and skipped batches. */
   readonly s3: S3Client;
+  /** Invokes the function of a skipped batch again (`dlq batches redrive`). */
+  readonly lambda: LambdaClient;
 }
 
 /** Where the commands write: lines of output, and lines of errors. */
@@ -55,6 +63,7 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
   let sqs = clients?.sqs;
   let kinesis = clients?.kinesis;
   let s3 = clients?.s3;
+  let lambda = clients?.lambda;
   // Made on first use, so that --help and bad command lines need no AWS configuration.
   const lazy = {
     get s3() {
@@ -66,10 +75,13 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
     get kinesis() {
       return (kinesis ??= new KinesisClient({}));
     },
+    get lambda() {
+      return (lambda ??= new LambdaClient({}));
+    },
   };
   let code = 0;
   const program = new Command('statefun')
-    .description('Stateful Functions on AWS: operate an application')
+    .description('Stateful Functions on AWS: run an application locally, operate it on AWS')
     .exitOverride()
     .configureOutput({ writeOut: (text) => output.out(text.trimEnd()), writeErr: (text) => output.err(text.trimEnd()) });
 
@@ -166,6 +178,10 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
       await lazy.sqs.send(new PurgeQueueCommand({ QueueUrl: opts.queueUrl }));
       output.out(`purged ${opts.queueUrl}`);
     });
+
+  const ctx: CommandContext = { output, setCode: (n) => (code = n) };
+  addSendCommand(program, ctx);
+  addBatchesCommands(dlq, ctx, lazy);
 
   try {
     await program.parseAsync(['node', 'statefun', ...argv]);

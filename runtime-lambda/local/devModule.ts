@@ -1,0 +1,250 @@
+import type { DeadLetter } from '../core/AddressState';
+import { InvalidInputError, describeError } from '../core/errors';
+import { systemClock } from '../core/ports/Clock';
+import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionEndpoint';
+import type { StatefunModule } from '../module/model';
+import type { EgressHandler } from './LocalEffectSink';
+import { LocalRuntime } from './LocalRuntime';
+import { PLAYGROUND_EGRESS_ID, PlaygroundEgress } from './PlaygroundEgress';
+import { PlaygroundIngress } from './PlaygroundIngress';
+import { valuePreview } from './valuePreview';
+
+/**
+ * Options of {@link startDevModule}.
+ *
+ * @example
+ * const opts: DevModuleOpts = { functions: moduleResolver(module), stateFile: '.statefun/dev-state.json' };
+ */
+export interface DevModuleOpts {
+  /** Where the module's function types run (`moduleResolver(module)` calls its HTTP endpoints). */
+  readonly functions: FunctionResolver;
+  /** Keeps the state across restarts (see {@link LocalRuntimeOptions.stateFile}). @default - in memory only */
+  readonly stateFile?: string;
+  /** How often the state file is written while messages flow; also at stop. @default 1000 ms */
+  readonly snapshotIntervalMs?: number;
+  /** Where lines go: one per message handled, egress record and dead letter. @default - stdout */
+  readonly out?: (line: string) => void;
+  /** No line per message handled or egress record; dead letters and errors are still told. */
+  readonly quiet?: boolean;
+  /**
+   * Messages the log may hold not yet dispatched; past it the ingress answers 503 (the
+   * producer is faster than the functions). @default 100_000
+   */
+  readonly maxPendingMessages?: number;
+}
+
+/** A module running under {@link startDevModule}. */
+export interface DevModuleSession {
+  readonly runtime: LocalRuntime;
+  /** The playground ingress, e.g. `http://127.0.0.1:8090`, when the module has one. */
+  readonly ingressUrl?: string;
+  /** The playground egress, e.g. `http://127.0.0.1:8091`, when the module has one. */
+  readonly egressUrl?: string;
+  /** Resolves once everything sent so far is processed (timers not yet due aside). */
+  idle(): Promise<void>;
+  /**
+   * Stops: the ingress stops taking requests, the work under way is finished, the state file
+   * is written, then the egress closes. Unread egress records are dropped.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a StateFun module on the embedded runtime with the real clock (delayed messages fire
+ * as time passes), serving its playground ingress and egress; see docs/local-dev.md.
+ *
+ * Messages that arrive while a round runs are taken by the next round: many concurrent
+ * requests make few, large dispatches. The state file is written at most every
+ * `snapshotIntervalMs` while messages flow, and at stop.
+ *
+ * @throws {@link InvalidInputError} naming every part of the module that cannot run locally
+ * (Kinesis and Kafka ingresses and egresses), and the servers' errors (e.g. `EADDRINUSE`).
+ *
+ * @example
+ * const session = await startDevModule(readModuleFile('module.yaml'), { functions: moduleResolver(module) });
+ * process.once('SIGINT', () => void session.stop());
+ */
+export async function startDevModule(module: StatefunModule, opts: DevModuleOpts): Promise<DevModuleSession> {
+  refuseUnsupported(module);
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const quiet = opts.quiet ?? false;
+  const maxPending = opts.maxPendingMessages ?? 100_000;
+  const ingressSpec = module.ingresses.find((i) => i.kind === 'playground');
+  const egressSpec = module.egresses.find((e) => e.kind === 'playground');
+
+  const egress = egressSpec ? await PlaygroundEgress.start({ port: egressSpec.port, host: egressSpec.host, topics: egressSpec.topics }) : undefined;
+  const egresses: Record<string, EgressHandler> = {};
+  if (egress) egresses[PLAYGROUND_EGRESS_ID] = quiet ? egress.handler : withEgressLines(egress.handler, out);
+  let runtime: LocalRuntime;
+  try {
+    runtime = new LocalRuntime({
+      functions: quiet ? opts.functions : withMessageLines(opts.functions, out),
+      egresses,
+      clock: systemClock,
+      ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
+      snapshotIntervalMs: opts.snapshotIntervalMs ?? 1000,
+      onDeadLetter: (deadLetter) => out(deadLetterLine(deadLetter)),
+    });
+  } catch (error) {
+    await egress?.close();
+    throw error;
+  }
+  const pump = new Pump(runtime, (error) => out(`${time()}  runtime error: ${describeError(error)}`));
+
+  let ingress: PlaygroundIngress | undefined;
+  if (ingressSpec) {
+    try {
+      ingress = await PlaygroundIngress.start({
+        port: ingressSpec.port,
+        host: ingressSpec.host,
+        maxBodyBytes: ingressSpec.maxBodyBytes,
+        accept: (target, value) => {
+          if (opts.functions.resolve(target.typename) === undefined) {
+            return { status: 404, message: `no endpoint of ${module.file} serves function type ${target.typename}` };
+          }
+          if (runtime.pendingMessages >= maxPending) {
+            return { status: 503, message: `${runtime.pendingMessages} messages wait to be processed, the most statefun dev holds: send again later` };
+          }
+          runtime.send(target, value);
+          pump.kick();
+          return undefined;
+        },
+      });
+    } catch (error) {
+      await egress?.close();
+      throw error;
+    }
+  }
+  // Restored messages not yet processed, and timers that came due while stopped.
+  pump.kick();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    ...(ingress ? { ingressUrl: ingress.url } : {}),
+    ...(egress ? { egressUrl: egress.url } : {}),
+    idle: () => pump.idle(),
+    stop: () =>
+      (stopping ??= (async () => {
+        await ingress?.close();
+        await pump.stop();
+        runtime.saveState();
+        await egress?.close();
+      })()),
+  };
+}
+
+/** Runs the runtime's rounds one at a time, whenever a message arrives or a timer comes due. */
+class Pump {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly runtime: LocalRuntime,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.idle();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        // Fires the timers due, then processes until the log and the outbox are empty,
+        // taking what arrives meanwhile.
+        await this.runtime.fireDueTimers();
+      } while (this.again);
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.running = undefined;
+      this.armTimer();
+    }
+  }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    const due = this.runtime.nextTimerDueAt;
+    if (due === undefined || this.stopped) return;
+    // setTimeout takes at most 2^31-1 ms; a later timer is looked at again then.
+    this.timer = setTimeout(() => this.kick(), Math.min(Math.max(0, due - Date.now()), 2 ** 31 - 1));
+    this.timer.unref();
+  }
+}
+
+/** Kinesis and Kafka ingresses and egresses cannot run on the embedded runtime: one error naming them all. */
+function refuseUnsupported(module: StatefunModule): void {
+  const problems: string[] = [];
+  for (const part of [...module.ingresses, ...module.egresses]) {
+    const where = `${part.source.file}, document ${part.source.document} (${part.source.kind})`;
+    if (part.kind === 'kinesis') {
+      problems.push(`${where}: Kinesis ${part.source.kind.endsWith('ingress') ? 'ingresses' : 'egresses'} do not run under statefun dev, which has no Kinesis; deploy the module (cdk deploy) or run it on local AWS (statefun dev --aws-local)`);
+    } else if (part.kind === 'kafka') {
+      problems.push(`${where}: Kafka ${part.source.kind.endsWith('ingress') ? 'ingresses' : 'egresses'} do not run under statefun dev yet (issue #13)`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new InvalidInputError(`${module.file} cannot run under statefun dev as it is: take these out of the module (or use a copy without them), or use the playground ingress and egress:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function time(): string {
+  return new Date().toISOString().slice(11, 23);
+}
+
+/** Prints a line per message each function handled (after it answered). */
+function withMessageLines(functions: FunctionResolver, out: (line: string) => void): FunctionResolver {
+  const wrapped = new Map<string, FunctionEndpoint>();
+  return {
+    resolve(fnType) {
+      let endpoint = wrapped.get(fnType);
+      if (endpoint !== undefined) return endpoint;
+      const inner = functions.resolve(fnType);
+      if (inner === undefined) return undefined;
+      endpoint = {
+        async invoke(request, options) {
+          const response = await inner.invoke(request, options);
+          if (response.kind === 'result') {
+            for (const { caller, argument } of request.invocations) {
+              out(`${time()}  ${request.target.key} ← ${argument.typename} ${valuePreview(argument)}${caller ? ` (from ${caller.key})` : ''}`);
+            }
+          }
+          return response;
+        },
+      };
+      wrapped.set(fnType, endpoint);
+      return endpoint;
+    },
+  };
+}
+
+function withEgressLines(handler: EgressHandler, out: (line: string) => void): EgressHandler {
+  return async (record) => {
+    await handler(record);
+    out(`${time()}  egress ${record.egress} ← ${valuePreview(record.argument)}`);
+  };
+}
+
+function deadLetterLine(deadLetter: DeadLetter): string {
+  const value = 'envelope' in deadLetter ? deadLetter.envelope.argument : deadLetter.egressRecord.argument;
+  return `${time()}  DEAD LETTER ${deadLetter.address}: ${deadLetter.reason} [${value.typename} ${valuePreview(value)}]`;
+}
