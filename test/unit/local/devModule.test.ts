@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,86 +7,19 @@ import { InvalidInputError } from '../../../runtime-lambda/core/errors';
 import type { FunctionResolver } from '../../../runtime-lambda/core/ports/FunctionEndpoint';
 import { type DevModuleOpts, type DevModuleSession, startDevModule } from '../../../runtime-lambda/local/devModule';
 import type { PlaygroundEgressSpec, PlaygroundIngressSpec, StatefunModule } from '../../../runtime-lambda/module/model';
-import { httpTransport } from '../../../runtime-lambda/protocol/HttpTransport';
-import { RequestReplyEndpoint } from '../../../runtime-lambda/protocol/RequestReplyEndpoint';
-import { Address, StatefulFunctions, Types, defineFunction, egressMessage, jsonType, message } from '../../../runtime-lambda/sdk';
-import { createHttpServer } from '../../../runtime-lambda/sdk/http';
-
-const GreetRequest = jsonType<{ name: string }>('example/GreetRequest');
-const EgressRecord = jsonType<{ topic: string; payload: string }>('io.statefun.playground/EgressRecord');
-const toEgress = (topic: string, payload: string) => egressMessage({ egress: 'io.statefun.playground/egress', value: { topic, payload }, type: EgressRecord });
-
-/** The playground greeter, with our SDK: counts visits, greets on the egress; `remind` greets again after 300 ms. */
-const functions = new StatefulFunctions()
-  .withFunction(
-    defineFunction({
-      typename: 'example/person',
-      state: { visits: Types.int },
-      handle(ctx, msg) {
-        const { name } = msg.as(GreetRequest);
-        const visits = (ctx.storage.visits ?? 0) + 1;
-        ctx.storage.visits = visits;
-        ctx.send(message({ to: Address.of('example/greeter', name), value: `${name}#${visits}`, type: Types.string }));
-      },
-    }),
-  )
-  .withFunction(
-    defineFunction({
-      typename: 'example/greeter',
-      handle(ctx, msg) {
-        const text = msg.as(Types.string);
-        if (text.startsWith('remind ')) {
-          ctx.sendAfter(300, message({ to: ctx.self, value: `again ${text.slice(7)}`, type: Types.string }));
-          return;
-        }
-        const [name, visits] = text.split('#');
-        ctx.egress(toEgress(name === 'nobody' ? 'nowhere' : 'greetings', visits === undefined ? text : `Hello ${name}, visit ${visits}`));
-      },
-    }),
-  );
-
-const source = (document: number, kind: string) => ({ file: 'module.yaml', document, kind });
-
-function moduleFor(functionsUrl: string): StatefunModule {
-  const timeouts = { callMs: 60_000, connectMs: 10_000, readMs: 10_000, writeMs: 10_000 };
-  return {
-    file: 'module.yaml',
-    endpoints: [
-      {
-        kind: 'http',
-        source: source(1, 'io.statefun.endpoints.v2/http'),
-        functions: { namespace: 'example' },
-        urlPathTemplate: functionsUrl,
-        maxNumBatchRequests: 1000,
-        timeouts,
-        transport: { type: 'io.statefun.transports.v1/async', payloadMaxBytes: 32 * 1024 * 1024 },
-      },
-    ],
-    ingresses: [{ kind: 'playground', source: source(2, 'io.statefun.playground.v1/ingress'), id: 'io.statefun.playground/ingress', port: 0, host: '127.0.0.1', maxBodyBytes: 1024 * 1024 }],
-    egresses: [{ kind: 'playground', source: source(3, 'io.statefun.playground.v1/egress'), id: 'io.statefun.playground/egress', port: 0, host: '127.0.0.1', topics: ['greetings'] }],
-  };
-}
-
-/** The module's HTTP endpoint for every `example/*` type. */
-function resolverFor(url: string): FunctionResolver {
-  return { resolve: (fnType) => (fnType.startsWith('example/') ? new RequestReplyEndpoint(fnType, httpTransport({ url })) : undefined) };
-}
+import { moduleFor, resolverFor, serveGreeter, source } from '../../helpers/devModuleFixture';
 
 describe('startDevModule: a StateFun module on the embedded runtime, its functions over HTTP', () => {
-  let server: Server;
+  let greeter: Awaited<ReturnType<typeof serveGreeter>>;
   let functionsUrl: string;
   let dir: string;
   const sessions: DevModuleSession[] = [];
 
   beforeAll(async () => {
-    server = createHttpServer(functions);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    functionsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/statefun`;
+    greeter = await serveGreeter();
+    functionsUrl = greeter.url;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => greeter.close());
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'statefun-dev-'));
   });
