@@ -29,10 +29,16 @@ interface LambdaTransportBaseOpts {
   /**
    * Attempts in total, the first included; retried on throttling (429), Lambda service errors
    * (5xx), a function that timed out, our own timeout and network errors; never on a function
-   * error or another 4xx.
+   * error or another 4xx. `Infinity` (only with `callTimeoutMs`) retries until the call's
+   * budget is spent.
    * @default - 3
    */
   readonly maxAttempts?: number;
+  /**
+   * The budget of one call, all attempts and backoffs included.
+   * @default - none: `maxAttempts` and the caller's deadline bound the call
+   */
+  readonly callTimeoutMs?: number;
   /**
    * Backoff before the second attempt; it doubles per attempt up to `maxBackoffMs`, with
    * jitter (a random value between half and all of it).

@@ -20,12 +20,26 @@ export interface FunctionTypePattern {
   readonly name?: string;
 }
 
-/** StateFun's endpoint timeouts, in ms (`call` is the budget of one call, all attempts included). */
+/**
+ * StateFun's endpoint timeouts, in ms. `call` is the budget of one call, all attempts and
+ * backoffs included; `connect`, `read` and `write` limit each attempt's phases. StateFun's
+ * async transport has no read or write timeout: for it they equal `callMs`.
+ */
 export interface EndpointTimeouts {
   readonly callMs: number;
   readonly connectMs: number;
   readonly readMs: number;
   readonly writeMs: number;
+}
+
+/** StateFun's HTTP transport clients (`spec.transport.type`). */
+export type HttpTransportType = 'io.statefun.transports.v1/async' | 'io.statefun.transports.v1/okhttp';
+
+/** `spec.transport` of an HTTP endpoint, defaults filled in (StateFun's async transport unless `type` says otherwise). */
+export interface HttpTransportSpec {
+  readonly type: HttpTransportType;
+  /** Largest request or response body (async `payload_max_bytes`). StateFun's default: 32 MiB. */
+  readonly payloadMaxBytes: number;
 }
 
 /** Settings shared by every kind of function endpoint. */
@@ -42,6 +56,7 @@ export interface HttpEndpointSpec extends EndpointBase {
   readonly kind: 'http';
   /** The URL, `{function.name}` substituted by the type's name. */
   readonly urlPathTemplate: string;
+  readonly transport: HttpTransportSpec;
 }
 
 /** Our own kind (`com.statefun-aws.endpoints.v1/lambda`): functions served by an AWS Lambda. */
@@ -63,7 +78,10 @@ export interface IngressRoute {
   readonly targets: readonly string[];
 }
 
-/** Where a stream or topic ingress starts reading the first time. StateFun's default: `latest`. */
+/**
+ * Where a stream or topic ingress starts reading the first time. StateFun's default: `latest`.
+ * `group-offsets` and `specific-offsets` (`"<topic>/<partition>"` → offset) are Kafka's only.
+ */
 export type StartupPosition =
   | { readonly type: 'latest' }
   | { readonly type: 'earliest' }
@@ -71,14 +89,33 @@ export type StartupPosition =
   | { readonly type: 'group-offsets' }
   | { readonly type: 'specific-offsets'; readonly offsets: Readonly<Record<string, number>> };
 
-export interface KinesisIngressSpec {
+/**
+ * StateFun's `awsCredentials`: the default provider chain, keys in the file, or a profile.
+ * On AWS the dispatcher's IAM role is used instead (see docs/statefun-compatibility.md).
+ */
+export type AwsCredentialsSpec =
+  | { readonly type: 'default' }
+  | { readonly type: 'basic'; readonly accessKeyId: string; readonly secretAccessKey: string }
+  | { readonly type: 'profile'; readonly profileName: string; readonly profilePath?: string };
+
+/** Settings shared by the Kinesis ingress and egress. */
+interface KinesisClientSpec {
+  /** The region id (`awsRegion.type: specific` or `custom-endpoint`); absent: the default provider chain. */
+  readonly awsRegion?: string;
+  /** `awsRegion.type: custom-endpoint`: the endpoint URL, e.g. a local emulator. */
+  readonly awsEndpoint?: string;
+  readonly awsCredentials: AwsCredentialsSpec;
+  /** `clientConfigProperties`, as StateFun passes them to the Kinesis client. */
+  readonly clientConfigProperties: Readonly<Record<string, string>>;
+}
+
+export interface KinesisIngressSpec extends KinesisClientSpec {
   readonly kind: 'kinesis';
   readonly source: ModuleSource;
   /** The ingress id, `ns/name`. */
   readonly id: string;
   readonly streams: readonly IngressRoute[];
   readonly startupPosition: StartupPosition;
-  readonly awsRegion?: string;
 }
 
 export interface KafkaIngressSpec {
@@ -90,6 +127,9 @@ export interface KafkaIngressSpec {
   readonly consumerGroupId: string;
   readonly topics: readonly IngressRoute[];
   readonly startupPosition: StartupPosition;
+  /** Where to start when the group has no committed offset. StateFun's default: `latest`. */
+  readonly autoOffsetResetPosition: 'earliest' | 'latest';
+  /** Kafka client properties (`properties`); `address` and `consumerGroupId` win over `bootstrap.servers` and `group.id`. */
   readonly properties: Readonly<Record<string, string>>;
 }
 
@@ -97,6 +137,9 @@ export interface KafkaIngressSpec {
 export interface PlaygroundIngressSpec {
   readonly kind: 'playground';
   readonly source: ModuleSource;
+  /** Always `io.statefun.playground/ingress`: a module has at most one. */
+  readonly id: string;
+  /** StateFun's playground: 8090. */
   readonly port: number;
   /** Unlike StateFun (all interfaces), 127.0.0.1 unless configured. */
   readonly host: string;
@@ -105,13 +148,14 @@ export interface PlaygroundIngressSpec {
 
 export type IngressSpec = KinesisIngressSpec | KafkaIngressSpec | PlaygroundIngressSpec;
 
-export interface KinesisEgressSpec {
+/** Writes the SDKs' `KinesisEgressRecord`s: each record names its stream, partition key and optional explicit hash key. */
+export interface KinesisEgressSpec extends KinesisClientSpec {
   readonly kind: 'kinesis';
   readonly source: ModuleSource;
   /** The egress id functions write to, `ns/name`. */
   readonly id: string;
-  readonly awsRegion?: string;
-  readonly maxOutstandingRecords?: number;
+  /** StateFun's default: 1000. */
+  readonly maxOutstandingRecords: number;
 }
 
 export interface KafkaEgressSpec {
@@ -127,7 +171,11 @@ export interface KafkaEgressSpec {
 export interface PlaygroundEgressSpec {
   readonly kind: 'playground';
   readonly source: ModuleSource;
+  /** Always `io.statefun.playground/egress`, where functions send `io.statefun.playground/EgressRecord` JSON `{topic, payload}`. */
+  readonly id: string;
+  /** StateFun's playground: 8091. */
   readonly port: number;
+  /** Unlike StateFun (all interfaces), 127.0.0.1 unless configured. */
   readonly host: string;
   readonly topics: readonly string[];
 }

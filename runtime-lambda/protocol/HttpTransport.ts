@@ -18,10 +18,16 @@ export interface HttpTransportOpts {
   readonly timeoutMs?: number;
   /**
    * Attempts in total, the first included; retried on 5xx, 408, 429, timeouts and
-   * connection errors, never on other 4xx.
+   * connection errors, never on other 4xx. `Infinity` (only with `callTimeoutMs`) retries
+   * until the call's budget is spent, as StateFun does.
    * @default - 3
    */
   readonly maxAttempts?: number;
+  /**
+   * The budget of one call, all attempts and backoffs included (StateFun's `call` timeout).
+   * @default - none: `maxAttempts` and the caller's deadline bound the call
+   */
+  readonly callTimeoutMs?: number;
   /**
    * Backoff before the second attempt; it doubles per attempt up to `maxBackoffMs`, with
    * jitter (a random value between half and all of it).
@@ -36,6 +42,12 @@ export interface HttpTransportOpts {
    * @default - 16 MiB
    */
   readonly maxResponseBytes?: number;
+  /**
+   * Largest request body sent; a larger one is a `TerminalError` (code `REQUEST_TOO_LARGE`),
+   * not sent (StateFun's `payload_max_bytes` limits both directions).
+   * @default - no limit
+   */
+  readonly maxRequestBytes?: number;
   /** Extra request headers, e.g. an authorization header. */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -63,6 +75,7 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
   const url = parseUrl(opts.url);
   const retries = transportRetrySettings(opts, 'httpTransport');
   const maxResponseBytes = positiveInteger(opts.maxResponseBytes, 16 * 1024 * 1024, 'maxResponseBytes', 'httpTransport');
+  const maxRequestBytes = positiveInteger(opts.maxRequestBytes, Number.MAX_SAFE_INTEGER, 'maxRequestBytes', 'httpTransport');
   const headers = { ...opts.headers, 'content-type': 'application/octet-stream' };
 
   async function attempt(request: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
@@ -87,7 +100,17 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
     }
   }
 
-  return (request, options) => withTransportRetries((timeoutMs) => attempt(request, timeoutMs), retries, `function endpoint ${url}`, options?.deadlineMs);
+  return (request, options) => {
+    if (request.byteLength > maxRequestBytes) {
+      return Promise.reject(
+        new TerminalError(
+          `request to function endpoint ${url} is ${request.byteLength} bytes, more than maxRequestBytes (${maxRequestBytes}); not sent: send fewer messages per batch (maxNumBatchRequests) or keep less state`,
+          { code: 'REQUEST_TOO_LARGE' },
+        ),
+      );
+    }
+    return withTransportRetries((timeoutMs) => attempt(request, timeoutMs), retries, `function endpoint ${url}`, options?.deadlineMs);
+  };
 }
 
 async function readBody(response: Response, maxBytes: number, url: URL): Promise<Uint8Array> {

@@ -2,10 +2,20 @@ import { InvalidInputError, RetryableError } from '../core/errors';
 
 /** The retry settings both remote transports (HTTP, Lambda) take, with the same defaults. */
 export interface TransportRetryOpts {
-  /** @default 30000 */
+  /** Per attempt. @default 30000 */
   readonly timeoutMs?: number;
-  /** Attempts in all, the first included. @default 3 */
+  /**
+   * Attempts in all, the first included. `Infinity` (only with `callTimeoutMs`) retries until
+   * the call's budget is spent, as StateFun does.
+   * @default 3
+   */
   readonly maxAttempts?: number;
+  /**
+   * The budget of one call, all its attempts and backoffs included (StateFun's `call`
+   * timeout): no attempt starts, and none runs, past it.
+   * @default - none: `maxAttempts` and the caller's deadline bound the call
+   */
+  readonly callTimeoutMs?: number;
   /** @default 100 */
   readonly initialBackoffMs?: number;
   /** @default 5000 */
@@ -13,7 +23,7 @@ export interface TransportRetryOpts {
 }
 
 /** {@link TransportRetryOpts} validated, defaults filled in. */
-export type TransportRetrySettings = Required<TransportRetryOpts>;
+export type TransportRetrySettings = Required<Omit<TransportRetryOpts, 'callTimeoutMs'>> & Pick<TransportRetryOpts, 'callTimeoutMs'>;
 
 /** One attempt's outcome: the reply bytes, or why it may be tried again. Terminal failures are thrown. */
 export type AttemptOutcome = Uint8Array | { readonly retry: string; readonly cause?: unknown };
@@ -21,14 +31,20 @@ export type AttemptOutcome = Uint8Array | { readonly retry: string; readonly cau
 /**
  * Validates `opts`, naming `transport` (e.g. `httpTransport`) in the error.
  *
- * @throws {@link InvalidInputError} for a value that is not a positive integer.
+ * @throws {@link InvalidInputError} for a value that is not a positive integer, or unbounded
+ * attempts without a `callTimeoutMs`.
  */
 export function transportRetrySettings(opts: TransportRetryOpts, transport: string): TransportRetrySettings {
+  const callTimeoutMs = opts.callTimeoutMs === undefined ? undefined : positiveInteger(opts.callTimeoutMs, 0, 'callTimeoutMs', transport);
+  if (opts.maxAttempts === Number.POSITIVE_INFINITY && callTimeoutMs === undefined) {
+    throw new InvalidInputError(`${transport}: maxAttempts may be Infinity only with a callTimeoutMs, which then bounds the call: give one, or a whole number of attempts`);
+  }
   return {
     timeoutMs: positiveInteger(opts.timeoutMs, 30_000, 'timeoutMs', transport),
-    maxAttempts: positiveInteger(opts.maxAttempts, 3, 'maxAttempts', transport),
+    maxAttempts: opts.maxAttempts === Number.POSITIVE_INFINITY ? opts.maxAttempts : positiveInteger(opts.maxAttempts, 3, 'maxAttempts', transport),
     initialBackoffMs: positiveInteger(opts.initialBackoffMs, 100, 'initialBackoffMs', transport),
     maxBackoffMs: positiveInteger(opts.maxBackoffMs, 5_000, 'maxBackoffMs', transport),
+    ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
   };
 }
 
@@ -44,8 +60,9 @@ export function positiveInteger(value: unknown, fallback: number, name: string, 
 /**
  * Runs `attempt` until it answers bytes, at most `maxAttempts` times, waiting between
  * attempts with exponential backoff and equal jitter (half the backoff, plus up to half).
- * Each attempt gets `timeoutMs`, or what is left before `deadlineMs` (epoch ms) when that is
- * less; no attempt starts, and no wait ends, past the deadline.
+ * Each attempt gets `timeoutMs`, or what is left before the deadline when that is less: the
+ * earlier of `callerDeadlineMs` (epoch ms) and `callTimeoutMs` after the start. No attempt starts,
+ * and no wait ends, past it.
  *
  * @throws {@link RetryableError} (code `FUNCTION_UNAVAILABLE`) naming `target` and the last
  * reason once the attempts or the time are spent; whatever `attempt` throws, as it is.
@@ -54,8 +71,9 @@ export async function withTransportRetries(
   attempt: (timeoutMs: number) => Promise<AttemptOutcome>,
   settings: TransportRetrySettings,
   target: string,
-  deadlineMs = Number.POSITIVE_INFINITY,
+  callerDeadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<Uint8Array> {
+  const deadlineMs = settings.callTimeoutMs === undefined ? callerDeadlineMs : Math.min(callerDeadlineMs, Date.now() + settings.callTimeoutMs);
   for (let n = 1; ; n++) {
     const outcome = await attempt(Math.max(1, Math.min(settings.timeoutMs, deadlineMs - Date.now())));
     if (outcome instanceof Uint8Array) return outcome;
