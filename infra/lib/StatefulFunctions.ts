@@ -388,6 +388,8 @@ export interface IStatefulFunctions {
   grantReadState(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` receive and delete dead letters and read the oversized ones kept whole (`statefun dlq list`, `show`; `redrive` also needs {@link grantSend}). */
   grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` list, read and delete skipped batches and invoke the dispatcher and relay with them (`statefun dlq batches`). */
+  grantRedriveSkippedBatches(grantee: iam.IGrantable): iam.Grant;
 
   /** The dispatcher's iterator age (maximum over its mappings), in milliseconds. @default - maximum over 1 minute */
   metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -902,6 +904,13 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
     this.payloadBucket.grantRead(grantee, 'dead-letters/*');
     return this.deadLetterQueue.grantConsumeMessages(grantee);
+  }
+
+  grantRedriveSkippedBatches(grantee: iam.IGrantable): iam.Grant {
+    this.skippedBatchesBucket.grantRead(grantee);
+    this.skippedBatchesBucket.grantDelete(grantee, `${SKIPPED_BATCH_PREFIX}*`);
+    // The functions' own ARNs only (grantInvoke would add every version and alias).
+    return iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [this.dispatcher.functionArn, this.relay.functionArn] });
   }
 
   metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -218,6 +218,7 @@ describe('Construct: StatefulFunctions', () => {
     app.grantSend(producer);
     app.grantReadState(operator);
     app.grantConsumeDeadLetters(operator);
+    app.grantRedriveSkippedBatches(operator);
     const t = Template.fromStack(stack);
     expect(policyStatements(t, stack, stack.getLogicalId(producer.node.defaultChild as iam.CfnRole))).toEqual([
       { Action: ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'], Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
@@ -226,6 +227,13 @@ describe('Construct: StatefulFunctions', () => {
     expect(operatorStatements).toContain('dynamodb:BatchGetItem');
     expect(operatorStatements).toContain('sqs:ReceiveMessage');
     expect(operatorStatements).not.toContain('dynamodb:PutItem');
+    expect(policyStatements(t, stack, stack.getLogicalId(operator.node.defaultChild as iam.CfnRole))).toEqual(
+      expect.arrayContaining([
+        { Action: 's3:DeleteObject*', Effect: 'Allow', Resource: cfn(stack, app.skippedBatchesBucket.arnForObjects('aws/lambda/*')) },
+        { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [cfn(stack, app.dispatcher.functionArn), cfn(stack, app.relay.functionArn)] },
+      ]),
+    );
+    expect(operatorStatements).toContain(JSON.stringify(cfn(stack, app.skippedBatchesBucket.bucketArn)));
 
     expect(cfn(stack, app.metricIteratorAge().dimensions)).toEqual({ FunctionName: cfn(stack, app.dispatcher.functionName) });
     expect(app.metricIteratorAge()).toMatchObject({ metricName: 'IteratorAge', namespace: 'AWS/Lambda', statistic: 'Maximum' });
