@@ -18,6 +18,8 @@ export class ModuleNode {
     readonly value: unknown,
     /** Children that come from elsewhere (the legacy format moves `meta.id` into the spec). */
     private readonly overrides: ReadonlyMap<string, ModuleNode> = new Map(),
+    /** The mapping key this node is the value of; `''` for the root and list items. */
+    readonly key = '',
   ) {}
 
   get isAbsent(): boolean {
@@ -26,12 +28,12 @@ export class ModuleNode {
 
   /** The same node, named in errors as in `where`. */
   within(where: string): ModuleNode {
-    return new ModuleNode(where, this.path, this.value, this.overrides);
+    return new ModuleNode(where, this.path, this.value, this.overrides, this.key);
   }
 
   /** The same node with `child(key)` answering `node`. */
   withChild(key: string, node: ModuleNode): ModuleNode {
-    return new ModuleNode(this.where, this.path, this.value, new Map([...this.overrides, [key, node]]));
+    return new ModuleNode(this.where, this.path, this.value, new Map([...this.overrides, [key, node]]), this.key);
   }
 
   /** The error for this node: `<where>: <path>: <message>`. */
@@ -49,7 +51,7 @@ export class ModuleNode {
     const override = this.overrides.get(key);
     if (override !== undefined) return override;
     const value = isMapping(this.value) ? this.value[key] : undefined;
-    return new ModuleNode(this.where, this.path === '' ? key : `${this.path}.${key}`, value);
+    return new ModuleNode(this.where, this.path === '' ? key : `${this.path}.${key}`, value, undefined, key);
   }
 
   /**
@@ -71,11 +73,6 @@ export class ModuleNode {
     if (this.isAbsent) return [];
     if (!isMapping(this.value)) this.expected(what);
     return Object.keys(this.value).map((key) => this.child(key));
-  }
-
-  /** The last part of the path: a mapping key. */
-  get key(): string {
-    return this.path.slice(this.path.lastIndexOf('.') + 1);
   }
 
   /** The items of a list; an absent node is required unless `optional`. */

@@ -71,6 +71,7 @@ function functionsPattern(node: ModuleNode): FunctionTypePattern {
   const namespace = text.slice(0, slash);
   const name = text.slice(slash + 1);
   try {
+    if (slash < 0) throw new Error('no namespace');
     typename(`${namespace}/${name === '*' ? 'any' : name}`);
   } catch {
     node.expected(PATTERN);
