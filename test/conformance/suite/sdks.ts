@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ensureMoto } from '../../support/emulators';
+import type { SdkName } from './behaviours';
+
+const REPO_ROOT = join(__dirname, '..', '..', '..');
+const SDKS_DIR = join(__dirname, '..', 'sdks');
+
+/** How one SDK's conformance functions are built (once, cached) and served. */
+export interface ConformanceSdk {
+  readonly name: SdkName;
+  readonly title: string;
+  /** Installs or builds what the server needs (fast when cached); returns the server's command line. */
+  prepare(log: (line: string) => void): Promise<readonly string[]>;
+}
+
+export const SDKS: readonly ConformanceSdk[] = [
+  {
+    name: 'ts',
+    title: 'our TypeScript SDK (runtime-lambda/sdk), node:http',
+    prepare: async () => [join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), join(SDKS_DIR, 'ts', 'server.ts')],
+  },
+  {
+    name: 'js',
+    title: 'official JavaScript SDK (npm apache-flink-statefun 3.3.0), node:http',
+    prepare: async () => [process.execPath, join(SDKS_DIR, 'js', 'server.js')],
+  },
+  {
+    name: 'python',
+    title: 'official Python SDK (PyPI apache-flink-statefun 3.3.0), aiohttp',
+    async prepare() {
+      await ensureMoto(); // scripts/ensure-venv.sh: the venv has the SDK and aiohttp too
+      return [join(REPO_ROOT, '.venv', 'bin', 'python'), join(SDKS_DIR, 'python', 'server.py')];
+    },
+  },
+];
+
+/** Names of the SDKs, in the suite's order. */
+export const SDK_NAMES: readonly SdkName[] = SDKS.map((s) => s.name);
+
+/** A started SDK server. */
+export interface RunningSdk {
+  readonly port: number;
+  /** Stops the server and waits for its process to end. */
+  stop(): Promise<void>;
+}
+
+const READY = /^listening on 127\.0\.0\.1:(\d+)$/;
+
+/** Starts a server from its command line and waits for its `listening on 127.0.0.1:<port>` line. */
+export async function startServer(name: string, command: readonly string[], readyTimeoutMs = 120_000): Promise<RunningSdk> {
+  const child = spawn(command[0], command.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const errors: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    errors.push(line);
+    if (errors.length > 40) errors.shift();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`did not print "listening on 127.0.0.1:<port>" within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${name} server (${command.join(' ')}) ${why}${errors.length ? `; its stderr ends with:\n${errors.join('\n')}` : ''}`));
+    };
+    const early = (code: number | null, signal: NodeJS.Signals | null) => fail(`exited (${signal ?? `code ${code}`}) before it was ready`);
+    child.once('error', (error) => fail(`could not start: ${error.message}`));
+    child.once('exit', early);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const ready = READY.exec(line.trim());
+      if (!ready) return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      resolve(Number(ready[1]));
+    });
+  });
+  return { port, stop: () => stopProcess(child, exited) };
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(killer);
+}
