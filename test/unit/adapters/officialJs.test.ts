@@ -140,6 +140,18 @@ describe('Function: statefunLambdaHandler (official JavaScript SDK)', () => {
     );
   });
 
+  it('fails the invocation with a FunctionFailedError when the SDK returns without answering', async () => {
+    // Prepare: an SDK whose handle neither writes a head nor ends the response
+    const silent = statefunLambdaHandler({ handle: async () => undefined });
+
+    // Act
+    const error = await rejection(silent(lambdaEvent(testBatch('test/quiet', text('x')))));
+
+    // Assess
+    expect(error).toBeInstanceOf(FunctionFailedError);
+    expect(error.message).toMatch(/^the official StateFun JavaScript SDK answered nothing to the batch of 1 message for test\/quiet\/x, and drops its error/);
+  });
+
   it('runs the greeter behind the runtime: dispatcher, lambdaTransport and the Invoke API', async () => {
     // Act
     const run = await runGreeterThroughLambda(greeterHandler, ['ada', 'bob', 'ada', 'ada', 'ada']);
