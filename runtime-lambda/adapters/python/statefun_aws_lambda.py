@@ -38,7 +38,9 @@ def lambda_handler(handler: RequestReplyHandler):
     ``{"response": ""}``, which the runtime reads as no effects, as StateFun does.
 
     :param handler: the SDK's ``RequestReplyHandler(functions)``.
-    :raises ValueError: (from the returned handler) for a malformed event or request bytes.
+    :raises TypeError: when ``handler`` is not a ``RequestReplyHandler``.
+    :raises ValueError: (from the returned handler) for a malformed event or request bytes, or
+        a function type that is not bound.
     """
     if not isinstance(handler, RequestReplyHandler):
         raise TypeError(
