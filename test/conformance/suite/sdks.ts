@@ -1,11 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureMoto } from '../../support/emulators';
 import type { SdkName } from './behaviours';
 
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 const SDKS_DIR = join(__dirname, '..', 'sdks');
+/** Built servers, one directory per SDK and source hash (gitignored). */
+const BUILD_DIR = join(__dirname, '..', '.build');
 
 /** How one SDK's conformance functions are built (once, cached) and served. */
 export interface ConformanceSdk {
@@ -32,6 +36,18 @@ export const SDKS: readonly ConformanceSdk[] = [
     async prepare() {
       await ensureMoto(); // scripts/ensure-venv.sh: the venv has the SDK and aiohttp too
       return [join(REPO_ROOT, '.venv', 'bin', 'python'), join(SDKS_DIR, 'python', 'server.py')];
+    },
+  },
+  {
+    name: 'go',
+    title: 'official Go SDK (github.com/apache/flink-statefun/statefun-sdk-go/v3 v3.3.0), net/http',
+    async prepare(log) {
+      const source = join(SDKS_DIR, 'go');
+      const binary = join(cachedBuildDir('go', source), 'conformance-server');
+      if (!existsSync(binary)) {
+        await build(log, 'go build (first run: the SDK module from the Go module proxy)', ['go', 'build', '-mod=readonly', '-o', binary, '.'], source);
+      }
+      return [binary];
     },
   },
 ];
@@ -84,4 +100,44 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<
   const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(killer);
+}
+
+/**
+ * The build directory of an SDK's server for the current sources of `source` (their hash
+ * names it), older builds of that SDK removed: a second run with unchanged sources builds
+ * nothing.
+ */
+function cachedBuildDir(sdk: string, source: string): string {
+  const hash = createHash('sha256');
+  for (const file of sourceFiles(source)) hash.update(relative(source, file)).update('\0').update(readFileSync(file)).update('\0');
+  const dir = join(BUILD_DIR, `${sdk}-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(BUILD_DIR)) {
+    for (const old of readdirSync(BUILD_DIR)) if (old.startsWith(`${sdk}-`) && join(BUILD_DIR, old) !== dir) rmSync(join(BUILD_DIR, old), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? sourceFiles(path) : [path];
+    });
+}
+
+/** Runs a build command, its output kept and shown only when it fails. */
+async function build(log: (line: string) => void, what: string, command: readonly string[], cwd: string): Promise<void> {
+  log(`building: ${what} ...`);
+  const started = Date.now();
+  const child = spawn(command[0], command.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+  const outcome = await new Promise<string | undefined>((resolve) => {
+    child.once('error', (error) => resolve(`could not run ${command[0]}: ${error.message}`));
+    child.once('exit', (code, signal) => resolve(code === 0 ? undefined : `${command.join(' ')} failed (${signal ?? `exit ${code}`})`));
+  });
+  if (outcome !== undefined) throw new Error(`${outcome}${output.length ? `; its output ends with:\n${output.slice(-30).join('\n')}` : ''}`);
+  log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
