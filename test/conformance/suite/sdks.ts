@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureMoto } from '../../support/emulators';
 import type { SdkName } from './behaviours';
@@ -48,6 +48,27 @@ export const SDKS: readonly ConformanceSdk[] = [
         await build(log, 'go build (first run: the SDK module from the Go module proxy)', ['go', 'build', '-mod=readonly', '-o', binary, '.'], source);
       }
       return [binary];
+    },
+  },
+  {
+    name: 'java',
+    // The JDK's HTTP server, not Undertow (StateFun's examples): no dependency beyond the SDK,
+    // and the part under test, the SDK's RequestReplyHandler, is the same under either.
+    title: 'official Java SDK (org.apache.flink:statefun-sdk-java 3.3.0), JDK HttpServer',
+    async prepare(log) {
+      const source = join(SDKS_DIR, 'java');
+      const dir = cachedBuildDir('java', source);
+      const built = join(dir, 'built');
+      if (!existsSync(built)) {
+        await build(
+          log,
+          'mvn compile (first run: the SDK and the Maven plugins from Maven Central)',
+          ['mvn', '-q', '-B', '-ntp', 'compile', 'dependency:copy-dependencies', `-DbuildDir=${dir}`],
+          source,
+        );
+        writeFileSync(built, '');
+      }
+      return ['java', '-cp', [join(dir, 'classes'), join(dir, 'lib', '*')].join(delimiter), 'conformance.ConformanceServer'];
     },
   },
 ];
@@ -120,6 +141,7 @@ function cachedBuildDir(sdk: string, source: string): string {
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir)
+    .filter((name) => name !== 'target') // Maven's output when built by hand
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
