@@ -13,12 +13,23 @@ import { RetryableError, TerminalError, describeError } from '../core/errors';
 import type { DelayScheduler } from './DelayScheduler';
 import type { EgressFence, EgressFenceKey } from './EgressFence';
 import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes, streamRef } from './messageRecords';
+import { readKinesisEgressRecord } from './statefunEgressRecords';
 
 /** Where the records of one egress go. */
 export type EgressTarget =
   | {
       /** A Kinesis stream name or ARN. Data = the record's bytes, partition key = the record id (the consumer's dedup key). */
       readonly kinesisStream: string;
+    }
+  | {
+      /**
+       * Streams the records of a StateFun application's Kinesis egress may go to: each record
+       * is an SDK's `KinesisEgressRecord` (`kinesis_egress_message`, `kinesisEgressMessage`)
+       * naming its stream (one of these, name or ARN as written here), partition key and
+       * explicit hash key, and its value is put as the data. A record naming another stream,
+       * or of another type, is a dead letter.
+       */
+      readonly kinesisEgressRecordStreams: readonly string[];
     }
   | {
       /**
@@ -259,21 +270,17 @@ export class OutboxRelay {
     }
     for (const [name, records] of byEgress) {
       const target = this.options.egress![name]!;
-      try {
-        if ('kinesisStream' in target) await this.putEgressRecords(target.kinesisStream, records);
-        else {
-          await this.sendSqs(
-            target.sqsQueueUrl,
-            records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) })),
-          );
-        }
-      } catch (error) {
-        if (!(error instanceof TerminalError)) throw error;
-        // The sink refuses for good (deleted, denied, invalid): the records become dead
-        // letters and the relay moves on. Records of the group already delivered may be among
-        // them: they carry their ids.
-        for (const record of records) {
-          deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" refused it for good: ${error.message}`, atMs: Date.now() });
+      for (const { records: group, send } of this.sinkCalls(name, target, records, deadLetters)) {
+        try {
+          await send();
+        } catch (error) {
+          if (!(error instanceof TerminalError)) throw error;
+          // The sink refuses for good (deleted, denied, invalid): the records become dead
+          // letters and the relay moves on. Records of the group already delivered may be among
+          // them: they carry their ids.
+          for (const record of group) {
+            deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" refused it for good: ${error.message}`, atMs: Date.now() });
+          }
         }
       }
     }
@@ -306,13 +313,38 @@ export class OutboxRelay {
     return deadLetterJson(await offloadDeadLetter(deadLetter, this.options.payloads));
   }
 
-  /** Puts `records` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */
-  private async putEgressRecords(stream: string, records: readonly EgressRecord[]): Promise<void> {
-    const entries = records.map((record) => ({
-      PartitionKey: record.id.length <= 256 ? record.id : hashed(record.id),
-      Data: record.argument.value ?? new Uint8Array(0),
-    }));
-    for (const chunk of chunked(entries, PUT_RECORDS_MAX_ENTRIES, PUT_RECORDS_MAX_BYTES, (e) => recordBytes({ data: e.Data, partitionKey: e.PartitionKey }))) {
+  /**
+   * The sink calls that deliver one egress's `records`, each with the records it carries (a
+   * StateFun Kinesis egress makes one call per stream; a record it cannot put goes to
+   * `deadLetters` at once).
+   */
+  private sinkCalls(name: string, target: EgressTarget, records: readonly EgressRecord[], deadLetters: DeadLetter[]): { records: readonly EgressRecord[]; send: () => Promise<void> }[] {
+    if ('kinesisStream' in target) {
+      const entries = records.map((record) => ({ PartitionKey: record.id.length <= 256 ? record.id : hashed(record.id), Data: record.argument.value ?? new Uint8Array(0) }));
+      return [{ records, send: () => this.putEgressRecords(target.kinesisStream, entries) }];
+    }
+    if ('sqsQueueUrl' in target) {
+      const messages = records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) }));
+      return [{ records, send: () => this.sendSqs(target.sqsQueueUrl, messages) }];
+    }
+    const byStream = new Map<string, { records: EgressRecord[]; entries: PutRecordsRequestEntry[] }>();
+    for (const record of records) {
+      const put = readKinesisEgressRecord(record, target.kinesisEgressRecordStreams);
+      if (typeof put === 'string') {
+        deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" cannot put it on Kinesis: ${put}`, atMs: Date.now() });
+        continue;
+      }
+      const group = byStream.get(put.stream) ?? { records: [], entries: [] };
+      byStream.set(put.stream, group);
+      group.records.push(record);
+      group.entries.push({ PartitionKey: put.partitionKey, Data: put.data, ...(put.explicitHashKey ? { ExplicitHashKey: put.explicitHashKey } : {}) });
+    }
+    return [...byStream].map(([stream, group]) => ({ records: group.records, send: () => this.putEgressRecords(stream, group.entries) }));
+  }
+
+  /** Puts `entries` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */
+  private async putEgressRecords(stream: string, entries: readonly PutRecordsRequestEntry[]): Promise<void> {
+    for (const chunk of chunked(entries, PUT_RECORDS_MAX_ENTRIES, PUT_RECORDS_MAX_BYTES, (e) => recordBytes({ data: e.Data!, partitionKey: e.PartitionKey! }))) {
       let pending = chunk;
       for (let attempt = 1; pending.length > 0; attempt++) {
         let failed: typeof pending = pending;

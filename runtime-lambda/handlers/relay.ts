@@ -127,17 +127,20 @@ function malformedItemAsDeadLetter(record: DynamoDBStreamRecord, error: unknown)
 
 const EGRESS_EXAMPLE = '{"fraud/alerts":{"kinesisStream":"alerts"},"fraud/audit":{"sqsQueueUrl":"https://sqs.us-east-1.amazonaws.com/123456789012/audit.fifo"}}';
 
-/** `STATEFUN_EGRESSES`: egress name → `{ kinesisStream }` or `{ sqsQueueUrl, messageGroupId? }`. */
+/** `STATEFUN_EGRESSES`: egress name → `{ kinesisStream }`, `{ kinesisEgressRecordStreams: [...] }` or `{ sqsQueueUrl, messageGroupId? }`. */
 export function parseEgresses(env: Readonly<Record<string, string | undefined>>, name = 'STATEFUN_EGRESSES'): Record<string, EgressTarget> {
   const raw = jsonObjectEnv(env, name, EGRESS_EXAMPLE);
   const out: Record<string, EgressTarget> = {};
   for (const [egress, value] of Object.entries(raw)) {
     const spec = value as Record<string, unknown> | null;
     const bad = () =>
-      new ConfigurationError(`${name}: egress ${JSON.stringify(egress)} maps to ${JSON.stringify(value)}: expected {"kinesisStream": ...} or {"sqsQueueUrl": ..., "messageGroupId"?: ...}, e.g. ${EGRESS_EXAMPLE}`);
+      new ConfigurationError(`${name}: egress ${JSON.stringify(egress)} maps to ${JSON.stringify(value)}: expected {"kinesisStream": ...}, {"kinesisEgressRecordStreams": [<stream>, ...]} or {"sqsQueueUrl": ..., "messageGroupId"?: ...}, e.g. ${EGRESS_EXAMPLE}`);
     if (spec === null || typeof spec !== 'object') throw bad();
-    if (typeof spec.kinesisStream === 'string' && spec.sqsQueueUrl === undefined) out[egress] = { kinesisStream: spec.kinesisStream };
-    else if (typeof spec.sqsQueueUrl === 'string' && spec.kinesisStream === undefined && (spec.messageGroupId === undefined || typeof spec.messageGroupId === 'string')) {
+    const keys = Object.keys(spec);
+    const streams = spec.kinesisEgressRecordStreams;
+    if (keys.length === 1 && Array.isArray(streams) && streams.length > 0 && streams.every((s) => typeof s === 'string' && s !== '')) out[egress] = { kinesisEgressRecordStreams: streams as string[] };
+    else if (typeof spec.kinesisStream === 'string' && spec.sqsQueueUrl === undefined && streams === undefined) out[egress] = { kinesisStream: spec.kinesisStream };
+    else if (typeof spec.sqsQueueUrl === 'string' && spec.kinesisStream === undefined && streams === undefined && (spec.messageGroupId === undefined || typeof spec.messageGroupId === 'string')) {
       out[egress] = spec.messageGroupId === undefined ? { sqsQueueUrl: spec.sqsQueueUrl } : { sqsQueueUrl: spec.sqsQueueUrl, messageGroupId: spec.messageGroupId as string };
     } else throw bad();
   }
@@ -234,7 +237,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | --- | --- |
  * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
  * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
- * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}` or `{sqsQueueUrl, messageGroupId?}` (optional) |
+ * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}`, `{kinesisEgressRecordStreams: [...]}` (the SDKs' Kinesis egress records, each naming one of these streams) or `{sqsQueueUrl, messageGroupId?}` (optional) |
  * | `STATEFUN_INBOX_TABLE` | the inbox table, where commits with egress set their egress fences (optional; without it one address's egress may come out of order when the relay runs more than one lane) |
  * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for an SQS message is kept whole, the queue getting its stub (optional; without it such a dead letter fails to relay) |
  * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |

@@ -11,6 +11,7 @@ import {
   waitUntilStreamExists,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { kinesisEgressMessage } from 'apache-flink-statefun';
 import type { InitializeMiddleware } from '@smithy/types';
 import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Address } from '../../../runtime-lambda/core/Address';
@@ -310,6 +311,60 @@ describe('Handler: relay (DynamoDB Streams → Kinesis, SQS on moto)', () => {
       await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
       await fx.close();
     }
+  });
+
+  it('puts the SDKs\' Kinesis egress records on the streams they name, with their partition and explicit hash keys, and dead-letters those it may not put', async () => {
+    // Prepare: records built by the official JS SDK's kinesisEgressMessage, as a StateFun function writes them
+    const [streamA, streamB] = [`sf-egress-a-${suffix}`, `sf-egress-b-${suffix}`];
+    for (const name of [streamA, streamB]) {
+      await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+      await waitUntilStreamExists({ client: kinesis, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { StreamName: name });
+    }
+    const queueDlq = (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-sf-egress-${suffix}` }))).QueueUrl!;
+    const relay = createRelayHandler({
+      kinesis,
+      sqs,
+      messageStream: stream,
+      egress: { 'example/out': { kinesisEgressRecordStreams: [streamA, streamB] } },
+      deadLetterQueueUrl: queueDlq,
+      logger: quiet,
+    });
+    const official = (stream: string, partitionKey: string, value: string, hashKey = '') => {
+      const built = kinesisEgressMessage({ typename: 'example/out', stream, partitionKey, hashKey, value });
+      return { typename: built.typedValue.getTypename(), value: built.typedValue.getValue_asU8() };
+    };
+    const egress = [
+      { id: 'k1.e0', egress: 'example/out', argument: official(streamA, 'alice', 'a1') },
+      { id: 'k1.e1', egress: 'example/out', argument: official(streamB, 'dave', 'b1', '170141183460469231731687303715884105729') },
+      { id: 'k1.e2', egress: 'example/out', argument: official(streamA, 'alice', 'a2') },
+      { id: 'k1.e3', egress: 'example/out', argument: official(`elsewhere-${suffix}`, 'carol', 'c1') },
+      { id: 'k1.e4', egress: 'example/out', argument: textValue('not a Kinesis egress record') },
+    ];
+
+    // Act
+    const response = await relay({ Records: [outboxStreamRecord(outboxItem(95, { egress }), 95)] });
+    const onA = await readKinesisStream(kinesis, streamA);
+    const onB = await readKinesisStream(kinesis, streamB);
+    const dead = (await drainQueue(sqs, queueDlq)).map((m) => JSON.parse(m.body) as { id: string; reason: string });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(onA.map((r) => [r.kinesis.partitionKey, Buffer.from(r.kinesis.data, 'base64').toString('utf8')])).toEqual([
+      ['alice', 'a1'],
+      ['alice', 'a2'],
+    ]);
+    expect(onB.map((r) => [r.kinesis.partitionKey, Buffer.from(r.kinesis.data, 'base64').toString('utf8')])).toEqual([['dave', 'b1']]);
+    // "dave" hashes to the lower half of the key space; its explicit hash key puts it on the second shard.
+    expect(onB[0]!.eventID).toMatch(/^shardId-000000000001:/);
+    expect(dead.map((d) => d.id).sort()).toEqual(['k1.e3', 'k1.e4']);
+    expect(dead.find((d) => d.id === 'k1.e3')!.reason).toBe(
+      `egress "example/out" cannot put it on Kinesis: stream "elsewhere-${suffix}" is not one this egress may write to ("${streamA}", "${streamB}")`,
+    );
+    expect(dead.find((d) => d.id === 'k1.e4')!.reason).toBe(
+      'egress "example/out" cannot put it on Kinesis: expected a type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord (an SDK\'s Kinesis egress message), got a value of type "test/text"',
+    );
+    for (const name of [streamA, streamB]) await kinesis.send(new DeleteStreamCommand({ StreamName: name }));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueDlq }));
   });
 
   it('turns egress a sink refuses for good (a deleted queue, a missing stream) into dead letters and moves on', async () => {

@@ -1,0 +1,39 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import type { EgressRecord } from '../core/Effects';
+import { describeError } from '../core/errors';
+import { KinesisEgressRecordSchema } from '../protocol/generated/egress_pb';
+
+/** The typename of the SDKs' `KinesisEgressRecord` (what `kinesis_egress_message` / `kinesisEgressMessage` build). */
+export const KINESIS_EGRESS_RECORD_TYPE = 'type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord';
+
+/** A record to put on a Kinesis stream, as a StateFun function described it. */
+export interface KinesisPut {
+  readonly stream: string;
+  readonly partitionKey: string;
+  readonly explicitHashKey?: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * Reads an egress record written with an SDK's Kinesis egress builder; answers why it cannot
+ * be put (a string) when it is not one, names no stream or partition key, or names a stream
+ * outside `streams`.
+ *
+ * @example
+ * const put = readKinesisEgressRecord(record, ['greetings']);
+ */
+export function readKinesisEgressRecord(record: EgressRecord, streams: readonly string[]): KinesisPut | string {
+  if (record.argument.typename !== KINESIS_EGRESS_RECORD_TYPE) {
+    return `expected a ${KINESIS_EGRESS_RECORD_TYPE} (an SDK's Kinesis egress message), got a value of type ${JSON.stringify(record.argument.typename)}`;
+  }
+  let parsed;
+  try {
+    parsed = fromBinary(KinesisEgressRecordSchema, record.argument.value ?? new Uint8Array(0));
+  } catch (error) {
+    return `its KinesisEgressRecord does not decode: ${describeError(error)}`;
+  }
+  if (parsed.stream === '') return 'its KinesisEgressRecord names no stream';
+  if (parsed.partitionKey === '' || parsed.partitionKey.length > 256) return `its KinesisEgressRecord's partition key must be 1 to 256 characters, got ${parsed.partitionKey.length}`;
+  if (!streams.includes(parsed.stream)) return `stream ${JSON.stringify(parsed.stream)} is not one this egress may write to (${streams.map((s) => JSON.stringify(s)).join(', ')})`;
+  return { stream: parsed.stream, partitionKey: parsed.partitionKey, data: parsed.valueBytes, ...(parsed.explicitHashKey ? { explicitHashKey: parsed.explicitHashKey } : {}) };
+}
