@@ -41,10 +41,15 @@ export class BatchLimitedEndpoint implements FunctionEndpoint {
     }
   }
 
-  async invoke(request: InvocationRequest, options?: InvokeOptions): Promise<InvocationResponse> {
+  invoke(request: InvocationRequest, options?: InvokeOptions): Promise<InvocationResponse> {
+    // No async frame of its own on the usual path: this runs once per invocation.
+    if (request.invocations.length <= this.maxNumBatchRequests) return this.inner.invoke(request, options);
+    return this.invokeInChunks(request, options);
+  }
+
+  private async invokeInChunks(request: InvocationRequest, options?: InvokeOptions): Promise<InvocationResponse> {
     const max = this.maxNumBatchRequests;
     const all = request.invocations;
-    if (all.length <= max) return this.inner.invoke(request, options);
     const mutations: StateMutation[] = [];
     const messages: InvocationResult['messages'][number][] = [];
     const delayed: DelayedInvocation[] = [];
