@@ -1,6 +1,6 @@
 import { Address, typename as validTypename } from '../core/Address';
 import type { AddressState, DeadLetter } from '../core/AddressState';
-import { Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
+import { type BackingOff, Dispatcher, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
 import { DEFAULT_DUPLICATE_WINDOW_MS, duplicateWindowMs } from '../core/duplicateWindow';
 import { InvalidInputError } from '../core/errors';
@@ -37,6 +37,8 @@ export interface LocalRuntimeOptions {
   readonly batchSize?: number;
   /** Called for every dead letter, besides keeping it in {@link LocalRuntime.deadLetters}. */
   readonly onDeadLetter?: (deadLetter: DeadLetter) => void;
+  /** Called for every address a dispatch leaves backing off (its function failed transiently; its messages wait). */
+  readonly onBackingOff?: (backingOff: BackingOff) => void;
   /** Passed to the {@link Dispatcher}. */
   readonly dispatcher?: Omit<DispatcherOptions, 'store' | 'functions' | 'clock' | 'duplicateWindowMs' | 'retryBudgetMs'>;
   /**
@@ -308,6 +310,7 @@ export class LocalRuntime {
     this.stats.duplicates += outcome.duplicates;
     this.stats.deadLettered += outcome.deadLettered;
     this.stats.parked += outcome.parked;
+    if (this.options.onBackingOff) for (const backingOff of outcome.backingOff) this.options.onBackingOff(backingOff);
     const failedKeys = new Set(outcome.failures.map((f) => f.address.key));
     // Failures count "in a row": an address that got through starts again from zero.
     if (this.redeliveries.size > 0) for (const e of batch) if (!failedKeys.has(e.target.key)) this.redeliveries.delete(e.target.key);

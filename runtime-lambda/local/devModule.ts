@@ -24,7 +24,7 @@ export interface DevModuleOpts {
   readonly snapshotIntervalMs?: number;
   /** Where lines go: one per message handled, egress record and dead letter. @default - stdout */
   readonly out?: (line: string) => void;
-  /** No line per message handled or egress record; dead letters and errors are still told. */
+  /** No line per message handled or egress record; dead letters, failed calls and backoffs are still told. */
   readonly quiet?: boolean;
   /**
    * Messages the log may hold not yet dispatched; past it the ingress answers 503 (the
@@ -78,12 +78,14 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
   let runtime: LocalRuntime;
   try {
     runtime = new LocalRuntime({
-      functions: quiet ? opts.functions : withMessageLines(opts.functions, out),
+      functions: withLines(opts.functions, out, quiet),
       egresses,
       clock: systemClock,
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
       snapshotIntervalMs: opts.snapshotIntervalMs ?? 1000,
       onDeadLetter: (deadLetter) => out(deadLetterLine(deadLetter)),
+      onBackingOff: (b) =>
+        out(`${time()}  ${b.address.key} backs off after ${b.attempts} failed attempt(s): ${b.lastError}; its messages wait, next attempt at ${new Date(b.retryAtMs).toISOString().slice(11, 19)}`),
     });
   } catch (error) {
     await egress?.close();
@@ -211,8 +213,8 @@ function time(): string {
   return new Date().toISOString().slice(11, 23);
 }
 
-/** Prints a line per message each function handled (after it answered). */
-function withMessageLines(functions: FunctionResolver, out: (line: string) => void): FunctionResolver {
+/** Prints a line per message each function handled (after it answered, unless `quiet`) and per failed call. */
+function withLines(functions: FunctionResolver, out: (line: string) => void, quiet: boolean): FunctionResolver {
   const wrapped = new Map<string, FunctionEndpoint>();
   return {
     resolve(fnType) {
@@ -222,8 +224,14 @@ function withMessageLines(functions: FunctionResolver, out: (line: string) => vo
       if (inner === undefined) return undefined;
       endpoint = {
         async invoke(request, options) {
-          const response = await inner.invoke(request, options);
-          if (response.kind === 'result') {
+          let response;
+          try {
+            response = await inner.invoke(request, options);
+          } catch (error) {
+            out(`${time()}  ${request.target.key}: the call failed: ${describeError(error)}`);
+            throw error;
+          }
+          if (!quiet && response.kind === 'result') {
             for (const { caller, argument } of request.invocations) {
               out(`${time()}  ${request.target.key} ← ${argument.typename} ${valuePreview(argument)}${caller ? ` (from ${caller.key})` : ''}`);
             }

@@ -22,6 +22,7 @@ import { encodeMessageBundle, streamRef } from '../aws/messageRecords';
 import { S3PayloadStore, parseS3Ref } from '../aws/S3PayloadStore';
 import type { CommandContext } from './commandContext';
 import { type DeadLetterKind, type DeadLetterView, readDeadLetter, redriveEnvelope } from './deadLetters';
+import { addDevCommand } from './devCommand';
 import { addSendCommand } from './sendCommand';
 import { addBatchesCommands } from './batchesCommand';
 
@@ -180,6 +181,7 @@ export async function runStatefun(argv: readonly string[], clients?: Partial<Sta
     });
 
   const ctx: CommandContext = { output, setCode: (n) => (code = n) };
+  addDevCommand(program, ctx);
   addSendCommand(program, ctx);
   addBatchesCommands(dlq, ctx, lazy);
 

@@ -362,7 +362,7 @@ async function waitUntilReady(
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.unref();

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError } from '../../../runtime-lambda/core/errors';
+import { InvalidInputError, RetryableError } from '../../../runtime-lambda/core/errors';
 import type { FunctionResolver } from '../../../runtime-lambda/core/ports/FunctionEndpoint';
 import { type DevModuleOpts, type DevModuleSession, startDevModule } from '../../../runtime-lambda/local/devModule';
 import type { PlaygroundEgressSpec, PlaygroundIngressSpec, StatefunModule } from '../../../runtime-lambda/module/model';
@@ -139,6 +139,28 @@ describe('startDevModule: a StateFun module on the embedded runtime, its functio
     // Assess
     expect(got).toBe('again Eve');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('prints each failed call and the backoff that follows, even when quiet', async () => {
+    // Prepare: a function that is down
+    const down: FunctionResolver = {
+      resolve: () => ({
+        invoke: async () => {
+          throw new RetryableError('connection failed: ECONNREFUSED', { code: 'FUNCTION_UNAVAILABLE' });
+        },
+      }),
+    };
+    const { session, lines, send } = await start({ functions: down, quiet: true });
+
+    // Act
+    await send('/example/person/Bob', '{"name": "Bob"}');
+    await session.idle();
+
+    // Assess
+    const shown = lines.map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d{3} {2}/, ''));
+    expect(shown.slice(0, -1)).toEqual(Array(3).fill('example/person/Bob: the call failed: RetryableError: connection failed: ECONNREFUSED'));
+    expect(shown.at(-1)).toMatch(/^example\/person\/Bob backs off after 1 failed attempt\(s\): .*ECONNREFUSED.*; its messages wait, next attempt at \d\d:\d\d:\d\d$/);
+    expect(session.runtime.stats.parked).toBe(1);
   });
 
   it('answers 404 at the ingress for a function type no endpoint serves', async () => {
