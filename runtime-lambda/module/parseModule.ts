@@ -80,14 +80,23 @@ export function readModuleFile(path: string): StatefunModule {
 /** The documents of `text`, numbered from 1; an empty one (`---` with nothing after it) is an absent root. */
 function readDocuments(text: string, file: string): { root: ModuleNode; document: number }[] {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  // merge: the `<<` keys of YAML 1.1, which StateFun's parser (SnakeYAML) reads.
+  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
   return Array.from(documents, (document, index) => {
     const [error] = document.errors;
     if (error !== undefined) {
       const { line, col } = lineCounter.linePos(error.pos[0]);
       throw new InvalidInputError(`${file}, line ${line}, column ${col}: invalid YAML: ${error.message}`, { cause: error });
     }
-    return { root: new ModuleNode(`${file}, document ${index + 1}`, '', document.toJS()), document: index + 1 };
+    const where = `${file}, document ${index + 1}`;
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 1000 });
+    } catch (cause) {
+      // An alias to an anchor of another document, a bad merge, an alias bomb.
+      throw new InvalidInputError(`${where}: invalid YAML: ${(cause as Error).message}`, { cause });
+    }
+    return { root: new ModuleNode(where, '', value), document: index + 1 };
   });
 }
 

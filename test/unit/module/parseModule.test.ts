@@ -532,6 +532,14 @@ describe('Function: parseModule', () => {
       });
     });
 
+    it('reads YAML 1.1 merge keys within a document, as StateFun\'s SnakeYAML does', () => {
+      // Act
+      const [endpoint] = parse('kind: io.statefun.endpoints.v2/http\nspec:\n  <<: &base\n    urlPathTemplate: http://f:8000/\n    maxNumBatchRequests: 7\n  functions: a/*\n').endpoints;
+
+      // Assess
+      expect(endpoint).toMatchObject({ functions: { namespace: 'a' }, urlPathTemplate: 'http://f:8000/', maxNumBatchRequests: 7 });
+    });
+
     it('reads the playground host, body limit and port 0 (any free port)', () => {
       // Act
       const module = parse(`${doc('io.statefun.playground.v1/ingress', 'port: 0\nhost: 0.0.0.0\nmaxBodyBytes: 4096')}---\n${doc('io.statefun.playground.v1/egress', 'port: 0\ntopics: [a, b]')}`);
@@ -599,7 +607,8 @@ describe('Function: parseModule', () => {
       ['YAML that does not parse', 'kind: [a, b\nspec: {}', 'module.yaml, line 2, column 1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
       ['a nested mapping on one line', 'kind: a\nspec: b: c', 'module.yaml, line 2, column 7: invalid YAML: Nested mappings are not allowed in compact mappings'],
       ['a key given twice', 'kind: a\nkind: b\nspec: {}', 'module.yaml, line 2, column 1: invalid YAML: Map keys must be unique'],
-    ])('names the file, line and column of %s', (_, text, message) => {
+      ['an alias to another document\'s anchor', `${doc(V2, 'functions: a/*\nurlPathTemplate: &url http://f/')}---\n${doc(V2, 'functions: b/*\nurlPathTemplate: *url')}`, 'module.yaml, document 2: invalid YAML: Unresolved alias (the anchor must be set before the alias): url'],
+    ])('names the file and where in it of %s', (_, text, message) => {
       expect(parseError(text)).toBe(message);
     });
 
