@@ -57,10 +57,11 @@ export function jsonObjectEnv(env: Env, name: string, example: string): Record<s
   return parsed as Record<string, unknown>;
 }
 
-const INGRESS_EXAMPLE = '{"transactions":"fraud/transaction-manager","clicks":{"functionType":"shop/session","valueType":"shop/Click"}}';
+const INGRESS_EXAMPLE = '{"transactions":"fraud/transaction-manager","clicks":{"functionType":"shop/session","valueType":"shop/Click"},"names":{"functionType":["example/person","example/audit"]}}';
 
 /**
- * `STATEFUN_INGRESSES`: stream name → target function type, or → `{ functionType, valueType? }`.
+ * `STATEFUN_INGRESSES`: stream name → target function type, or → `{ functionType, valueType? }`
+ * where `functionType` may list several types (each record goes to every one).
  *
  * @example
  * parseIngresses({ STATEFUN_INGRESSES: '{"transactions":"fraud/transaction-manager"}' });
@@ -71,14 +72,14 @@ export function parseIngresses(env: Env, name = 'STATEFUN_INGRESSES'): IngressMa
   for (const [stream, value] of Object.entries(raw)) {
     const spec = typeof value === 'string' ? { functionType: value } : (value as IngressSpec | null);
     const where = `${name}: stream ${JSON.stringify(stream)}`;
-    if (spec === null || typeof spec !== 'object' || typeof spec.functionType !== 'string') {
-      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected a function type or {"functionType": ..., "valueType"?: ...}, e.g. ${INGRESS_EXAMPLE}`);
+    const targets = spec === null || typeof spec !== 'object' ? undefined : typeof spec.functionType === 'string' ? [spec.functionType] : spec.functionType;
+    if (spec === null || !Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== 'string')) {
+      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected a function type or {"functionType": <type or [types]>, "valueType"?: ...}, e.g. ${INGRESS_EXAMPLE}`);
     }
     if (spec.valueType !== undefined && typeof spec.valueType !== 'string') {
       throw new ConfigurationError(`${where}: valueType must be a type name string, got ${JSON.stringify(spec.valueType)}`);
     }
-    checkTypename(spec.functionType, `${where}: functionType`);
-    if (spec.valueType !== undefined) checkTypename(spec.valueType, `${where}: valueType`);
+    for (const functionType of targets) checkTypename(functionType, `${where}: functionType`);
     out[stream] = spec.valueType === undefined ? { functionType: spec.functionType } : { functionType: spec.functionType, valueType: spec.valueType };
   }
   return out;

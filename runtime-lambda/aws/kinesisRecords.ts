@@ -11,8 +11,11 @@ import { decodeMessageBundle } from './messageRecords';
  * record's partition key being the function id (as in StateFun).
  */
 export interface IngressSpec {
-  /** The target function type, `namespace/type`. */
-  readonly functionType: string;
+  /**
+   * The target function type, `namespace/type`; or several (StateFun's `targets`): each
+   * record then goes to every one of them.
+   */
+  readonly functionType: string | readonly string[];
   /**
    * The type name the function sees on the record's bytes.
    * @default - `statefun.aws/kinesis-record-data`: the record's data as is
@@ -110,23 +113,24 @@ export function decodeKinesisRecord(record: KinesisStreamRecord, ingresses: Ingr
 
   const ingress = Object.prototype.hasOwnProperty.call(ingresses, stream) ? ingresses[stream] : undefined;
   if (ingress !== undefined) {
-    let target: Address;
-    try {
-      target = Address.of(ingress.functionType, partitionKey);
-    } catch (error) {
-      return undecodable(`record of ingress stream ${stream} has partition key ${JSON.stringify(partitionKey)}, not a valid function id for ${ingress.functionType}: ${describeError(error)}`);
+    const targets = typeof ingress.functionType === 'string' ? [ingress.functionType] : ingress.functionType;
+    const envelopes: Envelope[] = [];
+    for (const functionType of targets) {
+      let target: Address;
+      try {
+        target = Address.of(functionType, partitionKey);
+      } catch (error) {
+        return undecodable(`record of ingress stream ${stream} has partition key ${JSON.stringify(partitionKey)}, not a valid function id for ${functionType}: ${describeError(error)}`);
+      }
+      envelopes.push({
+        // One record for several targets: each copy has its own id (its dead letter would too).
+        id: targets.length === 1 ? `${source}/${sequenceNumber}` : `${source}/${sequenceNumber}@${functionType}`,
+        target,
+        argument: { typename: ingress.valueType ?? RAW_RECORD_VALUE_TYPE, value: data },
+        origin: { kind: 'ingress', source, position: sequenceNumber, ...arrived },
+      });
     }
-    return {
-      ...base,
-      envelopes: [
-        {
-          id: `${source}/${sequenceNumber}`,
-          target,
-          argument: { typename: ingress.valueType ?? RAW_RECORD_VALUE_TYPE, value: data },
-          origin: { kind: 'ingress', source, position: sequenceNumber, ...arrived },
-        },
-      ],
-    };
+    return { ...base, envelopes };
   }
   try {
     const envelopes = decodeMessageBundle(data, partitionKey);
@@ -176,7 +180,9 @@ export function streamNameOf(arn: string): string {
 export function validateIngresses(ingresses: IngressMap, origin = 'ingresses'): IngressMap {
   for (const [stream, spec] of Object.entries(ingresses)) {
     try {
-      typename(spec.functionType);
+      const targets = typeof spec.functionType === 'string' ? [spec.functionType] : spec.functionType;
+      if (targets.length === 0) throw new InvalidInputError('no target function type');
+      for (const functionType of targets) typename(functionType);
       if (spec.valueType !== undefined) typename(spec.valueType);
     } catch (error) {
       throw new InvalidInputError(`${origin}: ingress stream ${JSON.stringify(stream)}: ${(error as Error).message}`);

@@ -156,6 +156,34 @@ describe('Handler: dispatcher (Kinesis → DynamoDB Local)', () => {
     expect(marks.get(`${INGRESS}/shardId-000000000000`)?.position).toBe(sequenceNumber(4));
   });
 
+  it('routes an ingress record to every target type of its stream (StateFun\'s targets), each applied once even when delivered again', async () => {
+    // Prepare
+    const handler = createDispatcherHandler({
+      store: fx.store,
+      functions: resolverOf({ 'test/journal': new JournalFunction(), 'test/audit': new JournalFunction() }),
+      ingresses: { [INGRESS]: { functionType: ['test/journal', 'test/audit'], valueType: 'test/text' } },
+      clock: new SimulatedClock(1_767_225_600_000),
+      logger: quiet,
+    });
+    const journal = fresh('fan');
+    const audit = Address.of('test/audit', journal.id);
+    const event = kinesisEvent(
+      kinesisRecordFactory({ stream: INGRESS, n: 1, partitionKey: journal.id, data: 'first' }),
+      kinesisRecordFactory({ stream: INGRESS, n: 2, partitionKey: journal.id, data: 'second' }),
+    );
+
+    // Act
+    const response = await handler(event);
+    const again = await handler(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect((await journalOf(journal)).journal).toBe('first|second');
+    expect((await journalOf(audit)).journal).toBe('first|second');
+    expect((await journalOf(audit)).version).toBe(1);
+  });
+
   it('changes nothing when the same batch is delivered again', async () => {
     // Prepare
     const { handler, fn } = setup();

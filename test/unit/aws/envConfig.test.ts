@@ -7,13 +7,14 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
   it('reads the short and the long form of ingresses', () => {
     // Act
     const ingresses = parseIngresses({
-      STATEFUN_INGRESSES: '{"orders":"shop/cart","clicks":{"functionType":"shop/session","valueType":"shop/Click"}}',
+      STATEFUN_INGRESSES: '{"orders":"shop/cart","clicks":{"functionType":"shop/session","valueType":"shop/Click"},"names":{"functionType":["example/person","example/audit"]}}',
     });
 
     // Assess
     expect(ingresses).toEqual({
       orders: { functionType: 'shop/cart' },
       clicks: { functionType: 'shop/session', valueType: 'shop/Click' },
+      names: { functionType: ['example/person', 'example/audit'] },
     });
     expect(parseIngresses({})).toEqual({});
   });
@@ -23,6 +24,9 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
     ['["shop/cart"]', 'STATEFUN_INGRESSES must be a JSON object'],
     ['{"orders":42}', 'STATEFUN_INGRESSES: stream "orders" maps to 42: expected a function type'],
     ['{"orders":"cart"}', 'STATEFUN_INGRESSES: stream "orders": functionType: invalid type name "cart"'],
+    ['{"orders":{"functionType":[]}}', 'STATEFUN_INGRESSES: stream "orders" maps to {"functionType":[]}: expected a function type or {"functionType": <type or [types]>'],
+    ['{"orders":{"functionType":["shop/cart",3]}}', 'STATEFUN_INGRESSES: stream "orders" maps to {"functionType":["shop/cart",3]}: expected a function type'],
+    ['{"orders":{"functionType":["shop/cart","cart"]}}', 'STATEFUN_INGRESSES: stream "orders": functionType: invalid type name "cart"'],
   ])('rejects STATEFUN_INGRESSES=%s', (value, message) => {
     expect(() => parseIngresses({ STATEFUN_INGRESSES: value })).toThrow(ConfigurationError);
     expect(() => parseIngresses({ STATEFUN_INGRESSES: value })).toThrow(message);
