@@ -132,6 +132,10 @@ function readLegacy(root: ModuleNode, document: number, collector: ModuleCollect
   const type = module.child('meta').mapping(['type'], 'a mapping with type: remote').child('type');
   if (typeof type.value !== 'string' || type.value.toLowerCase() !== 'remote') type.expected('"remote"');
   const spec = module.child('spec').mapping(['endpoints', 'ingresses', 'egresses'], 'a mapping with endpoints, ingresses and egresses');
+  if (['endpoints', 'ingresses', 'egresses'].every((key) => spec.child(key).isAbsent)) {
+    if (spec.isAbsent) spec.expected('a mapping with endpoints, ingresses and egresses');
+    throw spec.error('expected at least one of endpoints, ingresses and egresses, got none');
+  }
   for (const item of spec.child('endpoints').items('a list of "- endpoint:" entries', { optional: true })) {
     const entry = item.mapping(['endpoint'], 'a mapping with endpoint').child('endpoint').mapping(['meta', 'spec'], 'a mapping with meta and spec');
     const kindNode = entry.child('meta').mapping(['kind'], 'a mapping with kind').child('kind');

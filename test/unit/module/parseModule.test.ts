@@ -758,6 +758,8 @@ describe('Function: parseModule', () => {
       ['a version that is a number', 'version: 3.0\nmodule: {}', 'module.yaml, document 1: version: expected "3.0" as a string, in quotes, got 3'],
       ['a version StateFun never had', 'version: "3.1"\nmodule: {}', 'module.yaml, document 1: version: expected "3.0", got "3.1"'],
       ['no module', 'version: "3.0"', 'module.yaml, document 1: module: missing: expected a mapping with meta and spec'],
+      ['a module without components', 'version: "3.0"\nmodule:\n  meta:\n    type: remote\n  spec: {}', 'module.yaml, document 1: module.spec: expected at least one of endpoints, ingresses and egresses, got none'],
+      ['a module without spec', 'version: "3.0"\nmodule:\n  meta:\n    type: remote', 'module.yaml, document 1: module.spec: missing: expected a mapping with endpoints, ingresses and egresses'],
       ['an embedded module', 'version: "3.0"\nmodule:\n  meta:\n    type: embedded\n  spec: {}', 'module.yaml, document 1: module.meta.type: expected "remote", got "embedded"'],
       [
         'a legacy kind StateFun 3 dropped',
