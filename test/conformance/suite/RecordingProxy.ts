@@ -34,16 +34,18 @@ export class RecordingProxy {
   static async start(targetPort: number): Promise<RecordingProxy> {
     const exchanges: Exchange[] = [];
     const server = createServer((req, res) => {
-      void forward(req, targetPort).then(
-        ({ status, contentType, body, requestBody }) => {
+      forward(req, targetPort)
+        .then(({ status, contentType, body, requestBody }) => {
           const request = decodeToFunction(requestBody);
           const fnType = `${request.target.namespace}/${request.target.type}`;
           const response = status >= 200 && status < 300 ? decodeFromFunction(body) : undefined;
           exchanges.push({ fnType, path: req.url ?? '', request, status, replyBytes: body.byteLength, ...(response ? { response } : {}) });
           res.writeHead(status, contentType ? { 'content-type': contentType } : {}).end(body);
-        },
-        (error: Error) => res.writeHead(502, { 'content-type': 'text/plain' }).end(`conformance proxy: ${error.message}\n`),
-      );
+        })
+        .catch((error: Error) => {
+          // The runtime sees a 502 (and retries): the behaviour fails with this reason.
+          res.writeHead(502, { 'content-type': 'text/plain' }).end(`conformance proxy: ${error.message}\n`);
+        });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return new RecordingProxy(server, (server.address() as AddressInfo).port, exchanges);

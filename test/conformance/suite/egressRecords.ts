@@ -66,13 +66,13 @@ function readStringAndBytesFields(bytes: Uint8Array, message: string, schema: Re
       const [field, wireType] = reader.tag();
       const kind = schema[field];
       if (kind === undefined || wireType !== WireType.LengthDelimited) {
-        throw new InvalidInputError(`field ${field} (wire type ${wireType}) is not a field of ${message}: expected fields ${Object.keys(schema).join(', ')}, each length-delimited`);
+        throw new InvalidInputError(`invalid ${message}: field ${field} (wire type ${wireType}) is not a field of it: expected fields ${Object.keys(schema).join(', ')}, each length-delimited`);
       }
       if (kind === 'string') strings.set(field, reader.string());
       else bytesFields.set(field, reader.bytes());
     }
   } catch (cause) {
-    if (cause instanceof InvalidInputError) throw new InvalidInputError(`invalid ${message}: ${cause.message}`, { cause });
+    if (cause instanceof InvalidInputError) throw cause;
     throw new InvalidInputError(`invalid ${message} (${bytes.byteLength} bytes): ${(cause as Error).message}`, { cause });
   }
   return { strings, bytes: bytesFields };

@@ -78,7 +78,8 @@ export async function runBehaviour(sdk: SdkName, port: number, behaviour: Behavi
   }
 }
 
-async function startSdk(sdk: ConformanceSdk, log: (line: string) => void): Promise<RunningSdk> {
+/** Builds (when needed) and starts an SDK's server, with progress lines on `log`. */
+export async function startSdk(sdk: ConformanceSdk, log: (line: string) => void): Promise<RunningSdk> {
   const started = Date.now();
   const command = await sdk.prepare((line) => log(`conformance: ${sdk.name}: ${line}`));
   const server = await startServer(sdk.name, command);

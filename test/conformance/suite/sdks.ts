@@ -157,7 +157,13 @@ async function build(log: (line: string) => void, what: string, command: readonl
   const output: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
   const outcome = await new Promise<string | undefined>((resolve) => {
-    child.once('error', (error) => resolve(`could not run ${command[0]}: ${error.message}`));
+    child.once('error', (error) =>
+      resolve(
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? `${command[0]} is not installed: the ${what.split(' ')[0]} build needs it (.ci/run installs it: see docs/statefun-compatibility.md, "Conformance")`
+          : `could not run ${command[0]}: ${error.message}`,
+      ),
+    );
     child.once('exit', (code, signal) => resolve(code === 0 ? undefined : `${command.join(' ')} failed (${signal ?? `exit ${code}`})`));
   });
   if (outcome !== undefined) throw new Error(`${outcome}${output.length ? `; its output ends with:\n${output.slice(-30).join('\n')}` : ''}`);
