@@ -9,9 +9,10 @@
 import * as registryModule from 'statefun-embedded-functions';
 import { type DispatcherLambdaHandler, dispatcherHandlerFromEnv } from '../../runtime-lambda/handlers/dispatcher';
 import { configuredOnFirstInvocation } from '../../runtime-lambda/handlers/observability/powertools';
+import { httpHeadersFromEnv } from '../../runtime-lambda/aws/httpHeaderSecrets';
 import { embeddedResolver } from './embeddedResolver';
 
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
-export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(() =>
-  dispatcherHandlerFromEnv(process.env, { embedded: embeddedResolver(registryModule, process.env) }),
+export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(async () =>
+  dispatcherHandlerFromEnv(process.env, { embedded: embeddedResolver(registryModule, process.env), httpHeaders: await httpHeadersFromEnv(process.env) }),
 );

@@ -5,6 +5,7 @@ import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionE
 import { RequestReplyEndpoint, httpTransport } from '../protocol';
 import { LAMBDA_FUNCTION_NAME, lambdaTransport } from './LambdaTransport';
 import type { IngressMap, IngressSpec } from './kinesisRecords';
+import type { EndpointSpec } from '../module/model';
 
 /**
  * A handler's environment is missing a variable or holds a value it cannot use. Thrown at
@@ -100,6 +101,14 @@ export interface FunctionEndpointsOptions {
    */
   readonly embedded?: FunctionResolver;
   /**
+   * The endpoints of a StateFun module (see {@link parseModuleEndpoints}), tried after
+   * `embedded` and before the variable's; with them, the variable may be unset.
+   * @default - none
+   */
+  readonly module?: FunctionResolver;
+  /** Headers on every request to an HTTP endpoint (e.g. from `STATEFUN_HTTP_HEADER_SECRETS`). @default - none */
+  readonly httpHeaders?: Readonly<Record<string, string>>;
+  /**
    * The Lambda client of every `{"lambda": ...}` endpoint (created once, at parse time, only
    * when one is configured). Its own retries multiply the transport's: give it `maxAttempts: 1`.
    * @default - a client with the SDK defaults (region and credentials of the Lambda environment) and `maxAttempts: 1`
@@ -131,7 +140,7 @@ export function parseFunctionEndpoints(env: Env, options: FunctionEndpointsOptio
     throw new TypeError('parseFunctionEndpoints takes either lambdaClient or lambdaClientConfig, not both: configure the client you pass');
   }
   const raw = jsonObjectEnv(env, name, FUNCTIONS_EXAMPLE);
-  if (Object.keys(raw).length === 0 && !options.embedded) {
+  if (Object.keys(raw).length === 0 && !options.embedded && !options.module) {
     throw new ConfigurationError(`environment variable ${name} names no function endpoints: set it, e.g. ${name}='${FUNCTIONS_EXAMPLE}'`);
   }
   let lambdaClient = options.lambdaClient;
@@ -173,7 +182,7 @@ export function parseFunctionEndpoints(env: Env, options: FunctionEndpointsOptio
         throw new ConfigurationError(`${where}: "url" must be a string, got ${JSON.stringify(spec.url)}: e.g. "https://fraud.example.com/statefun"`);
       }
       try {
-        endpoint = new RequestReplyEndpoint(pattern, httpTransport({ url: spec.url, ...tuning }));
+        endpoint = new RequestReplyEndpoint(pattern, httpTransport({ url: spec.url, ...tuning, ...(options.httpHeaders ? { headers: options.httpHeaders } : {}) }));
       } catch (cause) {
         throw new ConfigurationError(`${where}: ${(cause as Error).message}`, { cause });
       }
@@ -181,9 +190,54 @@ export function parseFunctionEndpoints(env: Env, options: FunctionEndpointsOptio
     if (wildcard) byNamespace.set(pattern.slice(0, -2), endpoint);
     else exact.set(pattern, endpoint);
   }
-  const embedded = options.embedded;
+  const { embedded, module } = options;
   const remote = (fnType: string) => exact.get(fnType) ?? byNamespace.get(fnType.slice(0, fnType.indexOf('/')));
-  return { resolve: (fnType) => embedded?.resolve(fnType) ?? remote(fnType) };
+  return { resolve: (fnType) => embedded?.resolve(fnType) ?? module?.resolve(fnType) ?? remote(fnType) };
+}
+
+/**
+ * `STATEFUN_MODULE_ENDPOINTS`: the function endpoints of a StateFun module.yaml, as the
+ * `StatefulFunctions` construct read and validated them at synth time (a JSON array of the
+ * module model's endpoints); `[]` when unset. Checked again here for shape, so a hand-edited
+ * value fails at the start with the entry and the field, not at the first call.
+ *
+ * @example
+ * const endpoints = parseModuleEndpoints(process.env);
+ */
+export function parseModuleEndpoints(env: Env, name = 'STATEFUN_MODULE_ENDPOINTS'): readonly EndpointSpec[] {
+  const text = env[name]?.trim();
+  if (!text) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigurationError(`environment variable ${name} is not valid JSON (${(cause as Error).message}): the StatefulFunctions construct writes it from your module.yaml; deploy again`, { cause });
+  }
+  if (!Array.isArray(parsed)) throw new ConfigurationError(`environment variable ${name} must be a JSON array of endpoints, got ${text.slice(0, 80)}`);
+  return parsed.map((entry: unknown, i) => {
+    const where = `${name}[${i}]`;
+    const e = entry as Partial<Record<string, unknown>> | null;
+    const functions = e?.functions as { namespace?: unknown; name?: unknown } | undefined;
+    const timeouts = e?.timeouts as Record<string, unknown> | undefined;
+    const problem =
+      e === null || typeof e !== 'object'
+        ? 'expected an object'
+        : e.kind !== 'http' && e.kind !== 'lambda'
+          ? `kind must be "http" or "lambda", got ${JSON.stringify(e.kind)}`
+          : typeof functions?.namespace !== 'string' || (functions.name !== undefined && typeof functions.name !== 'string')
+            ? 'functions must be {"namespace": <string>, "name"?: <string>}'
+            : !Number.isSafeInteger(e.maxNumBatchRequests) || (e.maxNumBatchRequests as number) < 1
+              ? 'maxNumBatchRequests must be a positive integer'
+              : ['callMs', 'connectMs', 'readMs', 'writeMs'].some((k) => typeof timeouts?.[k] !== 'number' || (timeouts[k] as number) <= 0)
+                ? 'timeouts must hold positive callMs, connectMs, readMs and writeMs'
+                : e.kind === 'http' && (typeof e.urlPathTemplate !== 'string' || typeof (e.transport as { payloadMaxBytes?: unknown } | undefined)?.payloadMaxBytes !== 'number')
+                  ? 'an http endpoint needs urlPathTemplate and transport.payloadMaxBytes'
+                  : e.kind === 'lambda' && typeof e.functionNameTemplate !== 'string'
+                    ? 'a lambda endpoint needs functionNameTemplate'
+                    : undefined;
+    if (problem !== undefined) throw new ConfigurationError(`${where}: ${problem}, got ${JSON.stringify(entry).slice(0, 200)}`);
+    return entry as EndpointSpec;
+  });
 }
 
 function positiveIntegerField(value: unknown, field: string, where: string, hint: string): number {

@@ -10,7 +10,9 @@ import { comparePositions } from '../core/positions';
 import type { StateStore } from '../core/ports/StateStore';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { payloadStoreFromEnv } from '../aws/S3PayloadStore';
-import { ConfigurationError, parseFunctionEndpoints, parseIngresses, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
+import { ConfigurationError, parseFunctionEndpoints, parseIngresses, parseModuleEndpoints, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
+import { httpHeadersFromEnv } from '../aws/httpHeaderSecrets';
+import { moduleResolver } from '../module/moduleResolver';
 import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
 import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
 import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
@@ -184,6 +186,8 @@ export interface DispatcherFromEnvOptions {
   readonly embedded?: FunctionResolver;
   /** Config of the DynamoDB client. @default - the SDK defaults (region, credentials of the Lambda environment) */
   readonly dynamoClientConfig?: DynamoDBClientConfig;
+  /** Headers on every request to an HTTP function endpoint (the entry point reads them with {@link httpHeadersFromEnv}). @default - none */
+  readonly httpHeaders?: Readonly<Record<string, string>>;
   /**
    * Config of the one Lambda client shared by the `{"lambda": ...}` endpoints.
    * @default - the SDK defaults with `maxAttempts: 1` (the transport retries with backoff)
@@ -205,7 +209,9 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | `STATEFUN_OUTBOX_TABLE` | the outbox table (required) |
  * | `STATEFUN_INBOX_TABLE` | the inbox table (required) |
  * | `STATEFUN_FUNCTIONS` | JSON: function type or `namespace/*` → request-reply URL, `{url, timeoutMs?, maxAttempts?}` or `{lambda, timeoutMs?, maxAttempts?}` (required unless `embedded` functions are given) |
- * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}` (optional) |
+ * | `STATEFUN_MODULE_ENDPOINTS` | JSON: the function endpoints of a StateFun module.yaml, as the construct read them (optional; see `parseModuleEndpoints`) |
+ * | `STATEFUN_HTTP_HEADER_SECRETS` | JSON: header → `{secretArn, field?}`, read from Secrets Manager at the start by the entry point and put on every HTTP call (optional) |
+ * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}`, `functionType` one type or a list (optional) |
  * | `STATEFUN_DUPLICATE_WINDOW_SECONDS` | the duplicate window in seconds, at least 3600 (optional, default 604800: 7 days); see `docs/exactly-once.md` |
  * | `STATEFUN_RETRY_BUDGET_SECONDS` | how long an address whose function fails transiently keeps retrying, its messages parked, before they become dead letters (optional, default 86400: 24 hours; 0 dead-letters at once) |
  * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for its commit is kept whole, the commit carrying its stub (optional; without it such a message stays uncommitted and is retried) |
@@ -231,6 +237,10 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
   const windowMs = windowSeconds === undefined ? DEFAULT_DUPLICATE_WINDOW_MS : duplicateWindowFromEnv(windowSeconds);
   const retryBudgetSeconds = wholeSecondsEnv(env, 'STATEFUN_RETRY_BUDGET_SECONDS', 0, '86400');
   const tools = lambdaPowertools(env, SERVICE_NAMES.dispatcher);
+  const moduleEndpoints = parseModuleEndpoints(env);
+  // Created here to be traced; maxAttempts 1 as parseFunctionEndpoints' own: the transport retries with backoff.
+  const lambdaClient = traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig }));
+  const httpHeaders = options.httpHeaders ? { httpHeaders: options.httpHeaders } : {};
   const handler = createDispatcherHandler({
     store: new DynamoStateStore({
       tableName,
@@ -242,8 +252,9 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
     }),
     functions: parseFunctionEndpoints(env, {
       ...(options.embedded ? { embedded: options.embedded } : {}),
-      // Created here to be traced; maxAttempts 1 as parseFunctionEndpoints' own: the transport retries with backoff.
-      lambdaClient: traced(tools, new LambdaClient({ maxAttempts: 1, ...options.lambdaClientConfig })),
+      ...(moduleEndpoints.length > 0 ? { module: moduleResolver({ file: 'STATEFUN_MODULE_ENDPOINTS', endpoints: moduleEndpoints, ingresses: [], egresses: [] }, { lambdaClient, ...httpHeaders }) } : {}),
+      lambdaClient,
+      ...httpHeaders,
     }),
     ingresses: parseIngresses(env),
     dispatcher: { duplicateWindowMs: windowMs, ...(retryBudgetSeconds !== undefined ? { retryBudgetMs: retryBudgetSeconds * 1000 } : {}), ...payloadStoreFromEnv(env, (client) => traced(tools, client)) },
@@ -274,6 +285,6 @@ function optionalPositiveNumber(env: Readonly<Record<string, string | undefined>
 }
 
 /** The Lambda entry point (`index.handler`), configured from the environment at the first invocation. */
-export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(() => dispatcherHandlerFromEnv());
+export const handler: DispatcherLambdaHandler = configuredOnFirstInvocation(async () => dispatcherHandlerFromEnv(process.env, { httpHeaders: await httpHeadersFromEnv(process.env) }));
 
 export default handler;

@@ -118,15 +118,25 @@ export function powertoolsHandler<E, R>(tools: LambdaPowertools, handler: (event
 /**
  * A Lambda entry point that builds its handler at the first invocation, from the
  * environment, and reuses it: importing the module reads no configuration, so tests and
- * bundling can load it anywhere.
+ * bundling can load it anywhere. The build may be async (e.g. reading secrets); a build that
+ * fails fails its invocation and is tried again at the next.
  *
  * @example
  * export const handler = configuredOnFirstInvocation(() => relayHandlerFromEnv());
  */
-export function configuredOnFirstInvocation<E, R>(build: () => (event: E, context?: LambdaContext) => Promise<R>): (event: E, context?: LambdaContext) => Promise<R> {
-  let configured: ((event: E, context?: LambdaContext) => Promise<R>) | undefined;
-  return (event, context) => {
-    configured ??= build();
-    return configured(event, context);
+export function configuredOnFirstInvocation<E, R>(
+  build: () => ((event: E, context?: LambdaContext) => Promise<R>) | Promise<(event: E, context?: LambdaContext) => Promise<R>>,
+): (event: E, context?: LambdaContext) => Promise<R> {
+  let configured: Promise<(event: E, context?: LambdaContext) => Promise<R>> | undefined;
+  return async (event, context) => {
+    configured ??= (async () => build())();
+    let handler;
+    try {
+      handler = await configured;
+    } catch (error) {
+      configured = undefined;
+      throw error;
+    }
+    return handler(event, context);
   };
 }
