@@ -2,7 +2,7 @@
  * The specification: every behaviour of the conformance suite, what is sent and what must
  * come out (reports on the out egress, stored state, the exchanges with the function, egress
  * records, dead letters). The same list runs against every SDK's functions
- * (test/conformance/suite/functions.md is their contract).
+ * (docs/statefun-compatibility.md, "Conformance", is their contract).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ValueSpec } from '../../../runtime-lambda/core/ValueSpec';

@@ -2,7 +2,7 @@
 // (github.com/apache/flink-statefun/statefun-sdk-go/v3 v3.3.0), served as its docs do:
 // net/http with the builder's AsHandler(). One path per function type, each with its own
 // builder, so the module's {function.name} template is what routes a call. Contract:
-// test/conformance/suite/functions.md.
+// docs/statefun-compatibility.md, "Conformance".
 //
 // Run: go run . (in this directory); prints "listening on 127.0.0.1:<port>".
 package main

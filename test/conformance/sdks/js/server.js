@@ -3,7 +3,7 @@
  * (npm apache-flink-statefun 3.3.0), served as its docs do: node:http with
  * StateFun#handler(). One path per function type, each with its own StateFun instance, so
  * the module's `{function.name}` template is what routes a call. Contract:
- * test/conformance/suite/functions.md.
+ * docs/statefun-compatibility.md, "Conformance".
  *
  * Run: node test/conformance/sdks/js/server.js; prints `listening on 127.0.0.1:<port>`.
  */

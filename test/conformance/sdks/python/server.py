@@ -1,7 +1,7 @@
 """The conformance functions written with the official StateFun Python SDK (PyPI
 apache-flink-statefun 3.3.0), served as its docs do: aiohttp with RequestReplyHandler.
 One path per function type, each with its own StatefulFunctions, so the module's
-{function.name} template is what routes a call. Contract: test/conformance/suite/functions.md.
+{function.name} template is what routes a call. Contract: docs/statefun-compatibility.md, "Conformance".
 
 Run: .venv/bin/python test/conformance/sdks/python/server.py; prints
 `listening on 127.0.0.1:<port>`.

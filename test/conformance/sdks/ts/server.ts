@@ -3,7 +3,7 @@
  * its users serve it: node:http with createHttpHandler. One path per function type
  * (`/store`, `/ping`, ...), each serving only that type, so the module's
  * `{function.name}` template is what routes a call. The contract every SDK implements is
- * in test/conformance/suite/functions.md.
+ * in docs/statefun-compatibility.md, "Conformance".
  *
  * Run: tsx test/conformance/sdks/ts/server.ts; prints `listening on 127.0.0.1:<port>`.
  */

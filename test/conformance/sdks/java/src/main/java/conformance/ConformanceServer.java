@@ -35,7 +35,7 @@ import org.apache.flink.statefun.sdk.java.types.Types;
  * RequestReplyHandler takes the request body and answers the reply bytes, or 500 when the
  * function fails, as StateFun's own Undertow handler does. One path per function type, each
  * with its own StatefulFunctions, so the module's {function.name} template is what routes a
- * call. Contract: test/conformance/suite/functions.md.
+ * call. Contract: docs/statefun-compatibility.md, "Conformance".
  *
  * <p>Prints "listening on 127.0.0.1:&lt;port&gt;".
  */
