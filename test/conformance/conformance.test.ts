@@ -6,16 +6,19 @@
  * and argument errors.
  */
 import { spawnSync } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Address } from '../../runtime-lambda/core/Address';
 import { InvalidInputError } from '../../runtime-lambda/core/errors';
+import { encodeToFunction } from '../../runtime-lambda/protocol/codec';
 import { defineFunction, StatefulFunctions, Types } from '../../runtime-lambda/sdk';
 import { conformanceRegistries, conformanceServer } from './sdks/ts/server';
 import { behaviours } from './suite/behaviours';
 import { decodeKafkaRecord, decodeKinesisRecord, encodeKafkaRecord, encodeKinesisRecord } from './suite/egressRecords';
 import { resultLine, runBehaviour, startSdk } from './suite/runConformance';
-import { type RunningSdk, SDKS } from './suite/sdks';
+import { RecordingProxy } from './suite/RecordingProxy';
+import { runBuild, type RunningSdk, SDKS, startServer } from './suite/sdks';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -157,6 +160,67 @@ describe('Conformance: Kafka and Kinesis egress records', () => {
     // Assess
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toBe('invalid KinesisEgressRecord: field 5 (wire type 2) is not a field of it: expected fields 1, 2, 3, 4, each length-delimited');
+  });
+});
+
+describe('Conformance: starting and building servers', () => {
+  it('starts a server and reads its port', async () => {
+    // Act
+    const server = await startServer('echo', [process.execPath, '-e', "console.log('warming up'); console.log('listening on 127.0.0.1:4321'); setInterval(() => {}, 1000)"]);
+
+    // Assess
+    expect(server.port).toBe(4321);
+    await server.stop();
+  });
+
+  it.each([
+    ['exits before it is ready', [process.execPath, '-e', "console.error('boom'); process.exit(3)"], 100_000, /^broken server \(.+\) exited \(code 3\) before it was ready; its stderr ends with:\nboom$/],
+    ['never says it listens', [process.execPath, '-e', "console.log('listening on 0.0.0.0:80'); setInterval(() => {}, 1000)"], 300, /^broken server \(.+\) did not print "listening on 127.0.0.1:<port>" within 300 ms$/],
+    ['cannot be started', ['/no/such/server'], 100_000, /^broken server \(\/no\/such\/server\) could not start: spawn \/no\/such\/server ENOENT$/],
+  ])('fails clearly for a server that %s', async (_what, command, timeoutMs, message) => {
+    // Act + Assess
+    await expect(startServer('broken', command, timeoutMs)).rejects.toThrow(message);
+  });
+
+  it('shows the output of a failing build', async () => {
+    // Act + Assess
+    await expect(runBuild(() => {}, 'node build', [process.execPath, '-e', "console.log('compiling'); console.error('main.go:3: syntax error'); process.exit(1)"], __dirname)).rejects.toThrow(
+      /failed \(exit 1\); its output ends with:\n(compiling\nmain.go:3: syntax error|main.go:3: syntax error\ncompiling)$/,
+    );
+  });
+
+  it('names a missing build tool and where it comes from', async () => {
+    // Act + Assess
+    await expect(runBuild(() => {}, 'no-such-tool build', ['no-such-tool'], __dirname)).rejects.toThrow(
+      'no-such-tool is not installed: the no-such-tool build needs it (.ci/run installs it: see docs/statefun-compatibility.md, "Conformance")',
+    );
+  });
+});
+
+describe('Conformance: the recording proxy', () => {
+  it('answers 502 naming the problem when the function answers bytes that are not a FromFunction', async () => {
+    // Prepare: a "function" answering garbage, and a valid request through the proxy
+    const garbage = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from([0xff, 0xff]));
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const proxy = await RecordingProxy.start((garbage.address() as AddressInfo).port);
+    const request = encodeToFunction({ target: Address.of('conformance/store', 'a'), state: [], invocations: [] });
+
+    try {
+      // Act
+      const answer = await fetch(`http://127.0.0.1:${proxy.port}/store`, { method: 'POST', body: request });
+
+      // Assess
+      expect(answer.status).toBe(502);
+      expect(await answer.text()).toMatch(/^conformance proxy: malformed FromFunction \(2 bytes\): premature EOF/);
+      expect(proxy.exchanges).toEqual([]);
+    } finally {
+      await proxy.close();
+      garbage.closeAllConnections();
+      await new Promise<void>((resolve) => garbage.close(() => resolve()));
+    }
   });
 });
 

@@ -68,6 +68,7 @@ export class Scenario {
     return this;
   }
 
+  /** Moves the simulated clock, firing delayed messages and retries on the way; see {@link LocalRuntime.advanceBy}. */
   async advanceBy(ms: number): Promise<this> {
     await this.runtime.advanceBy(ms);
     return this;

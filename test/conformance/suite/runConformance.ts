@@ -42,7 +42,8 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
     try {
       server = await startSdk(sdk, log);
     } catch (error) {
-      for (const behaviour of list) results.push(report(log, { sdk: sdk.name, behaviour: behaviour.name, ok: false, note: (error as Error).message }));
+      const why = (error as Error).message.replace(/\s+/g, ' ');
+      for (const behaviour of list) results.push(report(log, { sdk: sdk.name, behaviour: behaviour.name, ok: false, note: why }));
       continue;
     }
     try {

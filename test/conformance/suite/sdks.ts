@@ -45,7 +45,7 @@ export const SDKS: readonly ConformanceSdk[] = [
       const source = join(SDKS_DIR, 'go');
       const binary = join(cachedBuildDir('go', source), 'conformance-server');
       if (!existsSync(binary)) {
-        await build(log, 'go build (first run: the SDK module from the Go module proxy)', ['go', 'build', '-mod=readonly', '-o', binary, '.'], source);
+        await runBuild(log, 'go build (first run: the SDK module from the Go module proxy)', ['go', 'build', '-mod=readonly', '-o', binary, '.'], source);
       }
       return [binary];
     },
@@ -60,7 +60,7 @@ export const SDKS: readonly ConformanceSdk[] = [
       const dir = cachedBuildDir('java', source);
       const built = join(dir, 'built');
       if (!existsSync(built)) {
-        await build(
+        await runBuild(
           log,
           'mvn compile (first run: the SDK and the Maven plugins from Maven Central)',
           ['mvn', '-q', '-B', '-ntp', 'compile', 'dependency:copy-dependencies', `-DbuildDir=${dir}`],
@@ -149,8 +149,8 @@ function sourceFiles(dir: string): string[] {
     });
 }
 
-/** Runs a build command, its output kept and shown only when it fails. */
-async function build(log: (line: string) => void, what: string, command: readonly string[], cwd: string): Promise<void> {
+/** Runs a build command, its output kept and shown only when it fails; `what` starts with the tool's name. */
+export async function runBuild(log: (line: string) => void, what: string, command: readonly string[], cwd: string): Promise<void> {
   log(`building: ${what} ...`);
   const started = Date.now();
   const child = spawn(command[0], command.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
