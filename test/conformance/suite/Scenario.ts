@@ -8,7 +8,7 @@ import type { SdkName } from './behaviours';
 import { conformanceModule } from './conformanceModule';
 import { type Exchange, RecordingProxy } from './RecordingProxy';
 
-/** A behaviour's check that did not hold: `why` says what was expected and what came. */
+/** A behaviour's check that did not hold; its message says what was expected and what came. */
 export class ConformanceFailure extends Error {
   override readonly name = 'ConformanceFailure';
 }
