@@ -33,8 +33,8 @@ describe.each(SDKS.map((sdk) => [sdk.name, sdk] as const))('Conformance: %s', (_
   afterAll(() => server?.stop());
 
   it.each(behaviours.map((b) => [b.name, b] as const))('%s', async (_behaviour, behaviour) => {
-    // Act
-    const result = await runBehaviour(sdk.name, server.port, behaviour);
+    // Act: the behaviour's own time limit (45 s) comes before jest's, with its reason
+    const result = await runBehaviour(sdk.name, server.port, behaviour, 45_000);
 
     // Assess: the line says why when it fails
     expect(resultLine(result)).toBe(resultLine({ ...result, ok: true, ...(behaviour.differences?.[sdk.name] ? { note: behaviour.differences[sdk.name] } : {}) }));
