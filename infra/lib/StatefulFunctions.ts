@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +14,7 @@ import { DynamoEventSource, KinesisEventSource, SqsEventSource, type StreamEvent
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -20,6 +22,7 @@ import { typename } from '../../runtime-lambda/core/Address';
 import { SKIPPED_BATCH_PREFIX } from '../../runtime-lambda/aws/skippedBatches';
 import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
+import { type DeployedModule, type StatefunModuleProps, deployModule } from './statefunModule';
 
 /** The repository root: entry points and the lock file are found from here. */
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -96,8 +99,8 @@ export type RemoteFunctionsProps = LambdaFunctionsProps | HttpFunctionsProps;
 export interface KinesisIngressProps {
   readonly kind: 'kinesis';
   readonly stream: kinesis.IStream;
-  /** The target function type, `namespace/type`. */
-  readonly functionType: string;
+  /** The target function type, `namespace/type`; or several (StateFun's `targets`): each record goes to every one. */
+  readonly functionType: string | readonly string[];
   /**
    * The type name the function sees on the record's bytes.
    * @default - `statefun.aws/kinesis-record-data`: the record's data as is
@@ -108,6 +111,13 @@ export interface KinesisIngressProps {
    * @default lambda.StartingPosition.TRIM_HORIZON
    */
   readonly startingPosition?: lambda.StartingPosition;
+}
+
+/** A header value kept in AWS Secrets Manager: the secret's string, or one field of its JSON. */
+export interface HttpHeaderFromSecret {
+  readonly secret: secretsmanager.ISecret;
+  /** @default - the whole secret string */
+  readonly field?: string;
 }
 
 /** An ingress: a Kinesis stream today; a discriminated union so that Kafka (MSK, self-managed) can join. */
@@ -160,6 +170,40 @@ export interface StatefulFunctionsProps {
    * @default - none: an egress record becomes a dead letter
    */
   readonly egresses?: Readonly<Record<string, EgressProps>>;
+  /**
+   * A StateFun module.yaml to deploy: its HTTP endpoints (and our Lambda kind) become remote
+   * functions, its Kinesis ingresses streams and mappings, its Kinesis egresses streams the
+   * relay writes the SDKs' `KinesisEgressRecord`s to. Read at synth time; a bad module fails
+   * the synth naming the document and field. Its function patterns must not repeat
+   * `remoteFunctions`', nor its streams and egress ids the `ingresses`' and `egresses`'.
+   * @default - none
+   */
+  readonly module?: StatefunModuleProps;
+  /**
+   * Headers on every request to an HTTP function endpoint (the module's and
+   * `remoteFunctions`'), e.g. `authorization`, their values read from Secrets Manager when
+   * the dispatcher starts: the secret's string, or one `field` of its JSON.
+   * @default - none
+   */
+  readonly httpHeaders?: Readonly<Record<string, HttpHeaderFromSecret>>;
+  /**
+   * Every call to a function carries the state of its address: an `http://` endpoint would
+   * carry it in the clear, so one is refused unless this is true (e.g. inside a VPC, or
+   * behind a private load balancer you trust).
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+  /**
+   * The VPC the dispatcher runs in, to reach private HTTP endpoints. Its subnets need routes
+   * to DynamoDB and S3 (gateway endpoints, free), and, as you use them, to Lambda and Secrets
+   * Manager (interface endpoints or a NAT gateway).
+   * @default - no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /** Where in `vpc` the dispatcher's interfaces go. @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** The dispatcher's security groups in `vpc`. @default - one created by Lambda, all outbound traffic allowed */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
 
   /**
    * Capacity mode of the message stream.
@@ -481,9 +525,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
   constructor(scope: Construct, id: string, props: StatefulFunctionsProps) {
     super(scope, id);
     const check = new PropsChecker(this.node.path, this);
-    check.all(props);
-
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const deployed = props.module
+      ? deployModule(this, props.module, { constructPath: this.node.path, removalPolicy, ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}) })
+      : undefined;
+    check.all(props, deployed);
+
     const key = props.encryptionKey;
     const provisioned = props.messageStreamMode === kinesis.StreamMode.PROVISIONED;
 
@@ -599,7 +646,14 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_PAYLOAD_BUCKET: this.payloadBucket.bucketName,
     };
     if (props.remoteFunctions?.length) dispatcherEnv.STATEFUN_FUNCTIONS = stack.toJsonString(functionsEnv(props.remoteFunctions));
-    if (props.ingresses?.length) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressesEnv(props.ingresses));
+    if (deployed?.endpoints.length) dispatcherEnv.STATEFUN_MODULE_ENDPOINTS = JSON.stringify(deployed.endpoints);
+    const ingressStreams = ingressesEnv(props.ingresses ?? [], deployed);
+    if (Object.keys(ingressStreams).length > 0) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressStreams);
+    if (props.httpHeaders && Object.keys(props.httpHeaders).length > 0) {
+      dispatcherEnv.STATEFUN_HTTP_HEADER_SECRETS = stack.toJsonString(
+        Object.fromEntries(Object.entries(props.httpHeaders).map(([header, value]) => [header, { secretArn: value.secret.secretArn, ...(value.field ? { field: value.field } : {}) }])),
+      );
+    }
     if (embedded) dispatcherEnv.STATEFUN_EMBEDDED_EXPORT = embedded.exportName ?? 'functions';
 
     this.dispatcher = new NodejsFunction(this, 'Dispatcher', {
@@ -610,7 +664,10 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       timeout: props.dispatcherTimeout ?? Duration.seconds(60),
       environment: dispatcherEnv,
       bundling: bundling(embedded ? { '--alias': `${EMBEDDED_FUNCTIONS_MODULE}=${path.resolve(embedded.entry)}` } : undefined),
+      ...(props.vpc ? { vpc: props.vpc, ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}), ...(props.securityGroups ? { securityGroups: [...props.securityGroups] } : {}) } : {}),
     });
+    if (props.vpc) grantVpcAccess(this.dispatcher);
+    for (const value of Object.values(props.httpHeaders ?? {})) value.secret.grantRead(this.dispatcher);
     // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit,
     // Query to read an inbox, BatchWriteItem(Delete) to clear it.
     this.stateTable.grant(this.dispatcher, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
@@ -622,6 +679,15 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     for (const remote of props.remoteFunctions ?? []) {
       // The function's own ARN only (grantInvoke would add `<arn>:*`, every version and alias).
       if (remote.kind === 'lambda') iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [remote.function.functionArn] });
+    }
+    for (const arn of deployed?.lambdaFunctionArns ?? []) {
+      iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [arn] });
+      if (arn.includes('*') && !Token.isUnresolved(arn)) {
+        Validations.of(this.dispatcher.role!).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${arn}]`,
+          reason: "The module's Lambda endpoint names its functions by a {function.name} template: the dispatcher may invoke the functions that template can name, no other.",
+        });
+      }
     }
 
     const mapping = {
@@ -638,6 +704,15 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     for (const ingress of props.ingresses ?? []) {
       this.dispatcher.addEventSource(
         new KinesisEventSource(ingress.stream, { ...mapping, startingPosition: ingress.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON }),
+      );
+    }
+    for (const ingress of deployed?.ingresses ?? []) {
+      this.dispatcher.addEventSource(
+        new KinesisEventSource(ingress.stream, {
+          ...mapping,
+          startingPosition: ingress.startingPosition,
+          ...(ingress.startingPositionTimestamp !== undefined ? { startingPositionTimestamp: ingress.startingPositionTimestamp } : {}),
+        }),
       );
     }
 
@@ -712,7 +787,8 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       STATEFUN_INBOX_TABLE: this.inboxTable.tableName,
       STATEFUN_PAYLOAD_BUCKET: this.payloadBucket.bucketName,
     };
-    if (props.egresses && Object.keys(props.egresses).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressesEnv(props.egresses));
+    const egressSinks = egressesEnv(props.egresses ?? {}, deployed);
+    if (Object.keys(egressSinks).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressSinks);
     this.relay = new NodejsFunction(this, 'Relay', {
       ...lambdaBase(this, 'RelayRole', this.relayLogGroup, key, tracing),
       description: 'Stateful Functions relay: outbox stream -> message stream, egresses, dead-letter queue',
@@ -723,7 +799,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(),
     });
     acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the skipped-batches bucket");
-    this.grantPublish(this.relay, props);
+    this.grantPublish(this.relay, props, deployed);
     // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
     this.relay.addEventSource(
       new DynamoEventSource(this.outboxTable, { ...mapping, batchSize: Math.min(mapping.batchSize, 1000), startingPosition: lambda.StartingPosition.TRIM_HORIZON }),
@@ -745,7 +821,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(),
     });
     acknowledgeSynchronousOnly(this.reconciler, 'its own schedule: a failed sweep is simply done again by the next one');
-    this.grantPublish(this.reconciler, props);
+    this.grantPublish(this.reconciler, props, deployed);
     this.inboxTable.grant(this.reconciler, 'dynamodb:Scan');
     this.stateTable.grant(this.reconciler, 'dynamodb:Scan');
     this.outboxTable.grant(this.reconciler, 'dynamodb:GetItem');
@@ -865,7 +941,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
    * the same way): the message stream, the egress sinks, the dead-letter queue and payload
    * bucket, the delay queue and the schedule group, and the egress fences.
    */
-  private grantPublish(fn: lambda.Function, props: StatefulFunctionsProps): void {
+  private grantPublish(fn: lambda.Function, props: StatefulFunctionsProps, deployed: DeployedModule | undefined): void {
     const stack = Stack.of(this);
     this.messageStream.grantWrite(fn);
     this.deadLetterQueue.grantSendMessages(fn);
@@ -874,6 +950,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       if (egress.kind === 'kinesis') egress.stream.grantWrite(fn);
       else egress.queue.grantSendMessages(fn);
     }
+    for (const streams of Object.values(deployed?.kinesisEgresses ?? {})) for (const stream of streams) stream.grantWrite(fn);
     // Schedules of this group only, and passing the scheduler role only.
     const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.scheduleGroupName}/*` });
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resourceArns: [schedulesArn] });
@@ -1072,16 +1149,34 @@ function functionsEnv(remotes: readonly RemoteFunctionsProps[]): Record<string, 
 }
 
 /** `STATEFUN_INGRESSES`: stream name → `{functionType, valueType?}` (the handler matches the event's stream name). */
-function ingressesEnv(ingresses: readonly IngressProps[]): Record<string, unknown> {
+function ingressesEnv(ingresses: readonly IngressProps[], deployed: DeployedModule | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const ingress of ingresses) {
     out[ingress.stream.streamName] = { functionType: ingress.functionType, ...(ingress.valueType ? { valueType: ingress.valueType } : {}) };
   }
+  for (const ingress of deployed?.ingresses ?? []) out[ingress.stream.streamName] = { functionType: ingress.functionTypes, valueType: ingress.valueType };
   return out;
 }
 
+/**
+ * What a Lambda in a VPC needs to manage its network interfaces (the managed policy
+ * AWSLambdaVPCAccessExecutionRole, which the construct's own roles do not take). EC2 offers
+ * no narrower resource for creating them.
+ */
+function grantVpcAccess(fn: lambda.Function): void {
+  iam.Grant.addToPrincipal({
+    grantee: fn,
+    actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+    resourceArns: ['*'],
+  });
+  Validations.of(fn.role!).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'X-Ray (active tracing) and the network interfaces of a Lambda in a VPC (ec2:CreateNetworkInterface and its kin, as AWSLambdaVPCAccessExecutionRole grants) take no narrower resource; every other statement names its resource.',
+  });
+}
+
 /** `STATEFUN_EGRESSES`: egress name → `{kinesisStream}` (ARN) or `{sqsQueueUrl, messageGroupId?}`. */
-function egressesEnv(egresses: Readonly<Record<string, EgressProps>>): Record<string, unknown> {
+function egressesEnv(egresses: Readonly<Record<string, EgressProps>>, deployed: DeployedModule | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, egress] of Object.entries(egresses)) {
     out[name] =
@@ -1089,6 +1184,8 @@ function egressesEnv(egresses: Readonly<Record<string, EgressProps>>): Record<st
         ? { kinesisStream: egress.stream.streamArn }
         : { sqsQueueUrl: egress.queue.queueUrl, ...(egress.messageGroupId ? { messageGroupId: egress.messageGroupId } : {}) };
   }
+  // The records name their streams by name, as StateFun's SDKs write them.
+  for (const [name, streams] of Object.entries(deployed?.kinesisEgresses ?? {})) out[name] = { kinesisEgressRecordStreams: streams.map((stream) => stream.streamName) };
   return out;
 }
 
@@ -1103,10 +1200,14 @@ class PropsChecker {
     throw new StatefulFunctionsPropsError(this.path, prop, value, fix);
   }
 
-  all(props: StatefulFunctionsProps): void {
+  all(props: StatefulFunctionsProps, deployed: DeployedModule | undefined): void {
     const remotes = props.remoteFunctions ?? [];
-    if (!props.embeddedFunctions && remotes.length === 0) {
-      this.fail('embeddedFunctions / remoteFunctions', undefined, 'the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" } or remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }]');
+    if (!props.embeddedFunctions && remotes.length === 0 && !deployed?.endpoints.length) {
+      this.fail(
+        'embeddedFunctions / remoteFunctions / module',
+        undefined,
+        'the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" }, remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }] or a module with endpoints',
+      );
     }
     if (props.embeddedFunctions) this.embedded(props.embeddedFunctions);
     const seen = new Set<string>();
@@ -1118,20 +1219,44 @@ class PropsChecker {
       if (remote.kind === 'http' && !Token.isUnresolved(remote.url) && !/^https?:\/\/[^/\s]+/.test(remote.url)) {
         this.fail(`${at}.url`, remote.url, 'give an absolute http(s) URL, e.g. "https://functions.example.com/statefun"');
       }
+      if (remote.kind === 'http' && !Token.isUnresolved(remote.url) && remote.url.startsWith('http://') && !props.allowInsecureHttp) this.insecure(`${at}.url`, remote.url);
       if (remote.maxAttempts !== undefined) this.intRange(`${at}.maxAttempts`, remote.maxAttempts, 1, 100);
       this.callTimeout(at, remote, props.dispatcherTimeout ?? Duration.seconds(60));
     });
 
+    for (const endpoint of deployed?.endpoints ?? []) {
+      const pattern = `${endpoint.functions.namespace}/${endpoint.functions.name ?? '*'}`;
+      const where = `module.file (${endpoint.source.file}, document ${endpoint.source.document})`;
+      if (seen.has(pattern)) this.fail(where, pattern, 'remoteFunctions serves this pattern already: keep one of the two');
+      if (endpoint.kind === 'http' && endpoint.urlPathTemplate.startsWith('http://') && !props.allowInsecureHttp) this.insecure(where, endpoint.urlPathTemplate);
+      this.moduleCallTimeout(where, endpoint.timeouts.callMs, props.dispatcherTimeout ?? Duration.seconds(60));
+    }
+
     const streams = new Set<string>();
+    const ingressStreams = [...(props.ingresses ?? []).map((ingress) => ingress.stream), ...(deployed?.ingresses ?? []).map((ingress) => ingress.stream)];
     (props.ingresses ?? []).forEach((ingress, i) => {
       const at = `ingresses[${i}]`;
       if ((ingress as { kind: string }).kind !== 'kinesis') this.fail(`${at}.kind`, (ingress as { kind: string }).kind, 'only "kinesis" ingresses exist so far');
-      this.typename(`${at}.functionType`, ingress.functionType, 'name one function type, e.g. "fraud/transaction-manager" (no "*")');
+      const targets = typeof ingress.functionType === 'string' ? [ingress.functionType] : ingress.functionType;
+      if (targets.length === 0) this.fail(`${at}.functionType`, ingress.functionType, 'name at least one function type, e.g. "fraud/transaction-manager"');
+      for (const target of targets) this.typename(`${at}.functionType`, target, 'name function types, e.g. "fraud/transaction-manager" (no "*")');
       if (ingress.valueType !== undefined) this.typename(`${at}.valueType`, ingress.valueType, 'name a type, e.g. "fraud.types/Transaction"');
-      const streamKey = ingress.stream.node.path;
-      if (streams.has(streamKey)) this.fail(`${at}.stream`, streamKey, 'this stream is an ingress already: one stream feeds one function type');
+    });
+    ingressStreams.forEach((stream, i) => {
+      const streamKey = stream.node.path;
+      const at = i < (props.ingresses ?? []).length ? `ingresses[${i}].stream` : 'module.file';
+      if (streams.has(streamKey)) this.fail(at, streamKey, 'this stream is an ingress already: list every target of a stream in one ingress (functionType takes several)');
       streams.add(streamKey);
     });
+
+    for (const name of Object.keys(deployed?.kinesisEgresses ?? {})) {
+      if (props.egresses?.[name] !== undefined) this.fail(`egresses[${JSON.stringify(name)}]`, name, 'the module has a Kinesis egress with this id already: keep one of the two');
+    }
+    for (const [header, value] of Object.entries(props.httpHeaders ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) this.fail(`httpHeaders[${JSON.stringify(header)}]`, header, 'give a valid HTTP header name, e.g. "authorization"');
+      if (value.field === '') this.fail(`httpHeaders[${JSON.stringify(header)}].field`, value.field, 'name a field of the secret\'s JSON, or leave it out to use the whole secret string');
+    }
+    if ((props.vpcSubnets || props.securityGroups) && !props.vpc) this.fail('vpc', undefined, 'vpcSubnets and securityGroups place the dispatcher in a VPC: give the vpc as well');
 
     for (const [name, egress] of Object.entries(props.egresses ?? {})) {
       this.typename(`egresses[${JSON.stringify(name)}]`, name, 'egress names are "namespace/name", as functions pass them to egressMessage, e.g. "fraud/alerts"');
@@ -1185,6 +1310,22 @@ class PropsChecker {
       Annotations.of(this.scope).addWarningV2(
         'statefun:callAttemptsExceedInvocation',
         `${at}: ${attempts} attempts of ${timeoutMs / 1000} s can outlast one dispatcher invocation (${budgetMs / 1000} s for calls): attempts past it are cut and the address backs off instead; lower timeout or maxAttempts, or raise dispatcherTimeout, to keep every attempt`,
+      );
+    }
+  }
+
+  private insecure(prop: string, url: string): never {
+    return this.fail(prop, url, 'each call carries the state of its address, in the clear over http://: use https://, or set allowInsecureHttp: true if the network is yours (e.g. a private endpoint in the dispatcher\'s vpc)');
+  }
+
+  /** A module endpoint's call budget (StateFun's `timeouts.call`) past the invocation is cut at its deadline: said, not refused (StateFun's default is 2 minutes). */
+  private moduleCallTimeout(at: string, callMs: number, dispatcherTimeout: Duration): void {
+    if (dispatcherTimeout.isUnresolved()) return;
+    const budgetMs = dispatcherTimeout.toMilliseconds() - Math.min(10_000, dispatcherTimeout.toMilliseconds() / 4);
+    if (callMs > budgetMs) {
+      Annotations.of(this.scope).addWarningV2(
+        'statefun:moduleCallTimeoutExceedsInvocation',
+        `${at}: a call may take ${callMs / 1000} s (timeouts.call), longer than one dispatcher invocation leaves for calls (${budgetMs / 1000} s): a call still running then is cut and its address backs off and retries; lower timeouts.call or raise dispatcherTimeout to keep whole calls`,
       );
     }
   }

@@ -25,7 +25,7 @@ describe('Construct: StatefulFunctions, validation', () => {
     const error = attempt(() => ({}));
     // Assess
     expect(error.message).toBe(
-      'StatefulFunctions Test/App: embeddedFunctions / remoteFunctions is not set: the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" } or remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }]',
+      'StatefulFunctions Test/App: embeddedFunctions / remoteFunctions / module is not set: the dispatcher needs functions to call: set embeddedFunctions: { entry: "path/to/registry.ts" }, remoteFunctions: [{ kind: "lambda", functionType: "ns/*", function }] or a module with endpoints',
     );
     expect(error.name).toBe('StatefulFunctionsPropsError');
   });
@@ -151,7 +151,9 @@ describe('Construct: StatefulFunctions, validation', () => {
   test('an ingress to a namespace pattern, and one stream twice', () => {
     const pattern = attempt((stack) => ({ ...HTTP, ingresses: [{ kind: 'kinesis', stream: new kinesis.Stream(stack, 'S'), functionType: 'shop/*' }] }));
     expect(pattern.prop).toBe('ingresses[0].functionType');
-    expect(pattern.message).toContain('name one function type, e.g. "fraud/transaction-manager" (no "*")');
+    expect(pattern.message).toContain('name function types, e.g. "fraud/transaction-manager" (no "*")');
+    const none = attempt((stack) => ({ ...HTTP, ingresses: [{ kind: 'kinesis', stream: new kinesis.Stream(stack, 'S'), functionType: [] }] }));
+    expect(none.message).toBe('StatefulFunctions Test/App: ingresses[0].functionType is []: name at least one function type, e.g. "fraud/transaction-manager"');
 
     const twice = attempt((stack) => {
       const stream = new kinesis.Stream(stack, 'S');
@@ -163,7 +165,22 @@ describe('Construct: StatefulFunctions, validation', () => {
         ],
       };
     });
-    expect(twice.message).toBe('StatefulFunctions Test/App: ingresses[1].stream is "Test/S": this stream is an ingress already: one stream feeds one function type');
+    expect(twice.message).toBe(
+      'StatefulFunctions Test/App: ingresses[1].stream is "Test/S": this stream is an ingress already: list every target of a stream in one ingress (functionType takes several)',
+    );
+  });
+
+  test('an http:// endpoint without allowInsecureHttp, a header name with a space, subnets without a VPC', () => {
+    const insecure = attempt(() => ({ remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'http://functions.internal/statefun' }] }));
+    expect(insecure.message).toBe(
+      'StatefulFunctions Test/App: remoteFunctions[0].url is "http://functions.internal/statefun": each call carries the state of its address, in the clear over http://: use https://, or set allowInsecureHttp: true if the network is yours (e.g. a private endpoint in the dispatcher\'s vpc)',
+    );
+    const stack = testStack();
+    expect(() => new StatefulFunctions(stack, 'App', { allowInsecureHttp: true, remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'http://functions.internal/statefun' }] })).not.toThrow();
+    const header = attempt(() => ({ ...HTTP, httpHeaders: { 'bad header': { secret: undefined as never } } }));
+    expect(header.prop).toBe('httpHeaders["bad header"]');
+    const subnets = attempt(() => ({ ...HTTP, vpcSubnets: { subnetGroupName: 'private' } }));
+    expect(subnets.message).toBe('StatefulFunctions Test/App: vpc is not set: vpcSubnets and securityGroups place the dispatcher in a VPC: give the vpc as well');
   });
 
   test('an egress name without a namespace, and a message group on a standard queue', () => {
