@@ -261,14 +261,14 @@ export interface StatefulFunctionsProps {
    */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch of a stream mapping before Lambda skips it to the dead-letter
-   * queue (0 to 10,000). Not the delay queue's mapping (see `batchSize`).
+   * Retries of a failing batch of a stream mapping before Lambda skips it to the
+   * skipped-batches bucket (0 to 10,000). Not the delay queue's mapping (see `batchSize`).
    * @default 10000: `maxRecordAge` bounds the retries first
    */
   readonly retryAttempts?: number;
   /**
-   * Age past which a stream mapping stops retrying a record and skips it to the dead-letter
-   * queue (60 s to 7 days). Not the delay queue's mapping (see `batchSize`).
+   * Age past which a stream mapping stops retrying a record and skips it to the
+   * skipped-batches bucket (60 s to 7 days). Not the delay queue's mapping (see `batchSize`).
    * @default Duration.hours(24), the message stream's and DynamoDB Streams' retention
    */
   readonly maxRecordAge?: Duration;

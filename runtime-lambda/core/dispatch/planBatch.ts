@@ -359,11 +359,17 @@ function backoffAfterPage(backoff: Backoff | undefined, inbox: InboxPage | undef
 }
 
 function budgetSpentReason(address: Address, attempts: number, spentMs: number, budgetMs: number, last: Error): string {
-  const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
   return (
-    `RETRY_BUDGET_SPENT: function "${address.typename}" failed transiently on ${address.key} for ${hours(spentMs)} ` +
-    `(${attempts} attempts; retry budget ${hours(budgetMs)}); last: ${describeError(last)}. Redrive once the function is healthy`
+    `RETRY_BUDGET_SPENT: function "${address.typename}" failed transiently on ${address.key} for ${humanDuration(spentMs)} ` +
+    `(${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}; retry budget ${humanDuration(budgetMs)}); last: ${describeError(last)}. Redrive once the function is healthy`
   );
+}
+
+/** `90 s`, `12.5 min`, `24.0 h`: a duration in the unit that reads best. */
+function humanDuration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 function pastWindowReason(envelope: Envelope, windowMs: number, nowMs: number): string {

@@ -127,6 +127,18 @@ describe('Per-address backoff', () => {
     expect(await inboxKeys(A)).toEqual([]);
   });
 
+  it('says a budget of minutes in minutes', async () => {
+    // Prepare
+    const { store, dispatcher, relay, retry } = setup({ retryBudgetMs: 5 * 60_000, retryBackoff: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    await dispatcher.dispatch([ingressEnvelope(A, 1, 'unavailable')]);
+
+    // Act
+    while (store.peek(A).backoff !== undefined) await retry(A);
+
+    // Assess
+    expect(relay().deadLetters[0]!.reason).toMatch(/^RETRY_BUDGET_SPENT: .* for [5-6]\.\d min \(\d+ attempts; retry budget 5\.0 min\)/);
+  });
+
   it('dead-letters at the first transient failure with a budget of 0', async () => {
     // Prepare
     const { store, dispatcher, relay } = setup({ retryBudgetMs: 0 });
@@ -136,7 +148,7 @@ describe('Per-address backoff', () => {
 
     // Assess
     expect(outcome).toMatchObject({ applied: 0, deadLettered: 1, parked: 0, backingOff: [], failures: [] });
-    expect(relay().deadLetters[0]!.reason).toMatch(/^RETRY_BUDGET_SPENT: .*\(1 attempts; retry budget 0\.0 h\)/);
+    expect(relay().deadLetters[0]!.reason).toMatch(/^RETRY_BUDGET_SPENT: .* for 0 s \(1 attempt; retry budget 0 s\)/);
     expect(store.peek(A).backoff).toBeUndefined();
   });
 
