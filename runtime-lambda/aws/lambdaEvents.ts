@@ -77,3 +77,34 @@ export interface DynamoDBStreamRecord {
 export interface StreamBatchResponse {
   readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
 }
+
+/**
+ * A Kafka event source mapping's batch (Amazon MSK: `eventSource` `aws:kafka`; self-managed
+ * Kafka: `SelfManagedKafka`): records grouped by `<topic>-<partition>`, each group in offset order.
+ */
+export interface KafkaEvent {
+  readonly eventSource: 'aws:kafka' | 'SelfManagedKafka' | 'aws:SelfManagedKafka';
+  /** MSK only: `arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`. */
+  readonly eventSourceArn?: string;
+  /** `host:port,host:port`. */
+  readonly bootstrapServers?: string;
+  readonly records: Readonly<Record<string, readonly KafkaRecord[]>>;
+}
+
+/** One record of a {@link KafkaEvent}. */
+export interface KafkaRecord {
+  readonly topic: string;
+  /** A number in AWS's events; some examples show it as a string. */
+  readonly partition: number | string;
+  readonly offset: number | string;
+  /** Epoch milliseconds. */
+  readonly timestamp?: number;
+  /** `CREATE_TIME` (the producer's clock) or `LOG_APPEND_TIME` (the broker's). */
+  readonly timestampType?: 'CREATE_TIME' | 'LOG_APPEND_TIME' | 'NO_TIMESTAMP_TYPE';
+  /** The key's bytes, base64; absent for a record without a key. */
+  readonly key?: string | null;
+  /** The value's bytes, base64; absent for a record without a value (a tombstone). */
+  readonly value?: string | null;
+  /** Each header one `{name: bytes}` object, bytes as an array of numbers (or base64 text). */
+  readonly headers?: readonly Readonly<Record<string, readonly number[] | string>>[];
+}
