@@ -33,6 +33,6 @@ export interface Context<S extends StateDecls = StateDecls> {
   sendAfter(delayMs: number, message: OutgoingMessage, cancellationToken?: string): void;
   /** Cancels a delayed message by its token; a no-op if it was already delivered. */
   cancelDelayedMessage(cancellationToken: string): void;
-  /** Writes a record to an egress. */
+  /** Writes a record to an egress: one built with {@link egressMessage}, {@link kafkaEgressMessage} or {@link kinesisEgressMessage}. */
   egress(message: EgressMessage): void;
 }

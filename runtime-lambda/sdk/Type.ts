@@ -115,3 +115,14 @@ export function isType(value: unknown): value is Type<unknown> {
     typeof (value as Type<unknown>).deserialize === 'function'
   );
 }
+
+/** A value for an error message: a string quoted (up to 40 characters), a number with its kind, else its kind. @internal */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${value}`;
+  if (value === null || value === undefined) return String(value);
+  if (value instanceof Uint8Array) return `a Uint8Array of ${value.byteLength} bytes`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

@@ -2,7 +2,7 @@ import { fromBinary, mergeFromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { InvalidInputError } from '../core/errors';
 import * as pb from '../protocol/generated/types_pb';
-import type { Type } from './Type';
+import { describeValue, type Type } from './Type';
 
 /*
  * StateFun's built-in types (`io.statefun.types/<name>`). Values are the one-field wrapper
@@ -46,7 +46,7 @@ function wrapper<T>(name: string, schema: GenMessage<Wrapper<T>>, opts: WrapperO
   const { check, expected, isZero, toWire = (value: T) => value, readBack = toWire } = opts;
   const checked = (value: T): T => {
     if (!check(value)) {
-      throw new InvalidInputError(`cannot serialize ${describe(value)} as ${typename}: expected ${expected}`);
+      throw new InvalidInputError(`cannot serialize ${describeValue(value)} as ${typename}: expected ${expected}`);
     }
     return value;
   };
@@ -71,13 +71,6 @@ function wrapper<T>(name: string, schema: GenMessage<Wrapper<T>>, opts: WrapperO
   });
   wireValues.set(type as Type<unknown>, (value) => (isZero(checked(value as T)) ? zero : readBack(value as T)));
   return type;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'bigint') return `the bigint ${value}n`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${value}`;
-  return value === null ? 'null' : typeof value;
 }
 
 const INT: Type<number> = wrapper('int', pb.IntWrapperSchema, {

@@ -51,7 +51,7 @@ export class ContextImpl implements Context<StateDecls> {
 
   egress(message: EgressMessage): void {
     if (!(message instanceof EgressMessage)) {
-      throw new InvalidInputError('ctx.egress(): expected a message built with egressMessage({ egress, value, type })');
+      throw new InvalidInputError('ctx.egress(): expected a message built with egressMessage(), kafkaEgressMessage() or kinesisEgressMessage()');
     }
     this.egresses.push({ egress: message.egress, argument: message.argument });
   }

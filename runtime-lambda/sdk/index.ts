@@ -10,6 +10,8 @@ export type { Typename } from '../core/Address';
 export { InvalidInputError, RetryableError, StatefunError, TerminalError } from '../core/errors';
 export type { Context } from './Context';
 export { defineFunction } from './defineFunction';
+export { kafkaEgressMessage, kinesisEgressMessage } from './egressBuilders';
+export type { KafkaEgressMessageOpts, KinesisEgressMessageOpts, RawEgressValue } from './egressBuilders';
 export type { FunctionDefinition, FunctionOpts, StateDecl, StateDecls, StateValue, Storage } from './defineFunction';
 export { FunctionFailedError, TypeMismatchError, UnknownFunctionError, UnknownStateError } from './errors';
 export { EgressMessage, Message, OutgoingMessage, egressMessage, message } from './Message';
