@@ -9,21 +9,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Address, customType, defineFunction, egressMessage, message, StatefulFunctions, Types } from '../../../../runtime-lambda/sdk';
+import { Address, defineFunction, egressMessage, kafkaEgressMessage, kinesisEgressMessage, message, StatefulFunctions, Types } from '../../../../runtime-lambda/sdk';
 import { createHttpHandler } from '../../../../runtime-lambda/sdk/http';
-import { encodeKafkaRecord, encodeKinesisRecord, KAFKA_RECORD_TYPENAME, KINESIS_RECORD_TYPENAME, type KafkaRecord, type KinesisRecord } from '../../suite/egressRecords';
-
-// Our SDK has no Kafka/Kinesis egress record builders (the official SDKs do): a custom type over the record's protobuf bytes.
-const KafkaRecordType = customType<KafkaRecord>(KAFKA_RECORD_TYPENAME, encodeKafkaRecord, () => {
-  throw new Error('not read here');
-});
-const KinesisRecordType = customType<KinesisRecord>(KINESIS_RECORD_TYPENAME, encodeKinesisRecord, () => {
-  throw new Error('not read here');
-});
 
 const OUT = 'conformance/out';
 const show = (value: unknown) => (value === null ? '-' : String(value));
-const utf8 = (text: string) => new TextEncoder().encode(text);
 
 /** The store function; also served as conformance/faulty, whose endpoint gives up sooner. */
 const store = (typename: string) => defineFunction({
@@ -102,16 +92,10 @@ function relay(type: 'ping' | 'pong', other: 'ping' | 'pong') {
           report(`note ${words[1]}`);
           break;
         case 'kafka':
-          ctx.egress(egressMessage({ egress: 'conformance/kafka', value: { topic: words[1], key: words[2], value: utf8(words[3]) }, type: KafkaRecordType }));
+          ctx.egress(kafkaEgressMessage({ egress: 'conformance/kafka', topic: words[1], key: words[2], value: words[3] }));
           break;
         case 'kinesis':
-          ctx.egress(
-            egressMessage({
-              egress: 'conformance/kinesis',
-              value: { stream: words[1], partitionKey: words[2], explicitHashKey: words[3], value: utf8(words[4]) },
-              type: KinesisRecordType,
-            }),
-          );
+          ctx.egress(kinesisEgressMessage({ egress: 'conformance/kinesis', stream: words[1], partitionKey: words[2], explicitHashKey: words[3], value: words[4] }));
           break;
         default:
           throw new Error(`conformance/${type}: unknown command ${words[0]}`);
