@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
 import { decodeFromFunction, encodeToFunction } from '../../../runtime-lambda/protocol/codec';
 import {
   Address,
@@ -12,13 +13,17 @@ import {
   defineFunction,
   egressMessage,
   jsonType,
+  kafkaEgressMessage,
+  kinesisEgressMessage,
   message,
   StatefulFunctions,
   Types,
 } from '../../../runtime-lambda/sdk';
 import { createHttpServer } from '../../../runtime-lambda/sdk/http';
 import { lambdaHandler } from '../../../runtime-lambda/sdk/lambda';
+import { readKinesisEgressRecord } from '../../../runtime-lambda/aws/statefunEgressRecords';
 import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
+import { KafkaProducerRecordSchema } from '../../../runtime-lambda/protocol/generated/egress_pb';
 
 // --- Defining a function ---------------------------------------------------------------
 
@@ -78,6 +83,25 @@ const fragments = new StatefulFunctions().withFunction(
     },
   }),
 );
+
+// --- Kafka and Kinesis records ----------------------------------------------------------
+
+interface Order {
+  readonly id: string;
+  readonly total: number;
+}
+const OrderType = jsonType<Order>('example/Order');
+
+const checkout = defineFunction({
+  typename: 'example/checkout',
+  handle(ctx, msg) {
+    const order = msg.as(OrderType);
+    // on topic "orders", keyed by the order's id, the value as JSON
+    ctx.egress(kafkaEgressMessage({ egress: 'example/kafka', topic: 'orders', key: order.id, value: order, type: OrderType }));
+    // on stream "receipts"; a string without a type is written as UTF-8
+    ctx.egress(kinesisEgressMessage({ egress: 'example/kinesis', stream: 'receipts', partitionKey: order.id, value: `paid ${order.total}` }));
+  },
+});
 
 // --- Serving -----------------------------------------------------------------------------
 
@@ -182,6 +206,22 @@ describe('Docs: docs/sdk.md examples', () => {
     expect(effects.kind === 'result' && effects.egress.length).toBe(1);
   });
 
+  it('writes the checkout records: a KafkaProducerRecord, and a KinesisEgressRecord the relay reads', async () => {
+    // Act
+    const response = await new StatefulFunctions().withFunction(checkout).invoke({
+      target: Address.of('example/checkout', 'o-1'),
+      state: [],
+      invocations: [{ argument: { typename: OrderType.typename, value: OrderType.serialize({ id: 'o-1', total: 12.5 }) } }],
+    });
+
+    // Assess
+    const [kafka, kinesis] = response.kind === 'result' ? response.egress : [];
+    expect([kafka?.egress, kafka?.argument.typename]).toEqual(['example/kafka', 'type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord']);
+    const record = fromBinary(KafkaProducerRecordSchema, kafka!.argument.value!);
+    expect([record.topic, record.key, OrderType.deserialize(record.valueBytes)]).toEqual(['orders', 'o-1', { id: 'o-1', total: 12.5 }]);
+    expect(readKinesisEgressRecord({ id: 'r1', ...kinesis! }, ['receipts'])).toEqual({ stream: 'receipts', partitionKey: 'o-1', data: new Uint8Array(Buffer.from('paid 12.5')) });
+  });
+
   it('round-trips the custom type', () => {
     // Assess
     expect(Celsius.deserialize(Celsius.serialize(21.54))).toBe(21.5);
@@ -244,7 +284,7 @@ describe('Docs: docs/sdk.md examples', () => {
     const missing = blocks.filter((block) => !self.includes(block));
 
     // Assess
-    expect(blocks.length).toBe(11);
+    expect(blocks.length).toBe(12);
     expect(missing).toEqual([]);
   });
 });
