@@ -59,6 +59,7 @@ export function jsonObjectEnv(env: Env, name: string, example: string): Record<s
 }
 
 const INGRESS_EXAMPLE = '{"transactions":"fraud/transaction-manager","clicks":{"functionType":"shop/session","valueType":"shop/Click"},"names":{"functionType":["example/person","example/audit"]}}';
+const KAFKA_INGRESS_EXAMPLE = '{"names":{"functionType":"example/person","valueType":"io.statefun.types/string"},"clicks":{"functionType":["shop/session","shop/audit"],"valueType":"shop/Click"}}';
 
 /**
  * `STATEFUN_INGRESSES`: stream name → target function type, or → `{ functionType, valueType? }`
@@ -68,20 +69,52 @@ const INGRESS_EXAMPLE = '{"transactions":"fraud/transaction-manager","clicks":{"
  * parseIngresses({ STATEFUN_INGRESSES: '{"transactions":"fraud/transaction-manager"}' });
  */
 export function parseIngresses(env: Env, name = 'STATEFUN_INGRESSES'): IngressMap {
-  const raw = jsonObjectEnv(env, name, INGRESS_EXAMPLE);
+  return parseIngressMap(env, name, 'stream', INGRESS_EXAMPLE);
+}
+
+/**
+ * `STATEFUN_KAFKA_INGRESSES`: Kafka topic → target function type, or → `{ functionType,
+ * valueType? }` where `functionType` may list several types (each record goes to every one,
+ * the record's key as the id, as StateFun's Kafka ingress routes it).
+ *
+ * @throws {@link ConfigurationError} naming the variable, the topic, the bad value and an example.
+ *
+ * @example
+ * parseKafkaIngresses({ STATEFUN_KAFKA_INGRESSES: '{"names":{"functionType":"example/person","valueType":"io.statefun.types/string"}}' });
+ */
+export function parseKafkaIngresses(env: Env, name = 'STATEFUN_KAFKA_INGRESSES'): IngressMap {
+  const ingresses = parseIngressMap(env, name, 'topic', KAFKA_INGRESS_EXAMPLE);
+  for (const topic of Object.keys(ingresses)) {
+    if (!KAFKA_TOPIC.test(topic) || topic === '.' || topic === '..') {
+      throw new ConfigurationError(`${name}: ${JSON.stringify(topic)} is not a Kafka topic name: expected 1 to 249 of letters, digits, ".", "_" and "-", e.g. ${KAFKA_INGRESS_EXAMPLE}`);
+    }
+  }
+  return ingresses;
+}
+
+/** Kafka's rule for topic names. */
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+
+function parseIngressMap(env: Env, name: string, noun: 'stream' | 'topic', example: string): IngressMap {
+  const raw = jsonObjectEnv(env, name, example);
   const out: Record<string, IngressSpec> = {};
-  for (const [stream, value] of Object.entries(raw)) {
+  for (const [source, value] of Object.entries(raw)) {
     const spec = typeof value === 'string' ? { functionType: value } : (value as IngressSpec | null);
-    const where = `${name}: stream ${JSON.stringify(stream)}`;
+    const where = `${name}: ${noun} ${JSON.stringify(source)}`;
     const targets = spec === null || typeof spec !== 'object' ? undefined : typeof spec.functionType === 'string' ? [spec.functionType] : spec.functionType;
     if (spec === null || !Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== 'string')) {
-      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected a function type or {"functionType": <type or [types]>, "valueType"?: ...}, e.g. ${INGRESS_EXAMPLE}`);
+      throw new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected a function type or {"functionType": <type or [types]>, "valueType"?: ...}, e.g. ${example}`);
+    }
+    const unknown = Object.keys(spec).filter((key) => key !== 'functionType' && key !== 'valueType');
+    if (unknown.length > 0) {
+      throw new ConfigurationError(`${where} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: expected {"functionType": <type or [types]>, "valueType"?: <type>}`);
     }
     if (spec.valueType !== undefined && typeof spec.valueType !== 'string') {
       throw new ConfigurationError(`${where}: valueType must be a type name string, got ${JSON.stringify(spec.valueType)}`);
     }
     for (const functionType of targets) checkTypename(functionType, `${where}: functionType`);
-    out[stream] = spec.valueType === undefined ? { functionType: spec.functionType } : { functionType: spec.functionType, valueType: spec.valueType };
+    if (spec.valueType !== undefined) checkTypename(spec.valueType, `${where}: valueType`);
+    out[source] = spec.valueType === undefined ? { functionType: spec.functionType } : { functionType: spec.functionType, valueType: spec.valueType };
   }
   return out;
 }

@@ -7,8 +7,8 @@ import type { KinesisStreamRecord } from './lambdaEvents';
 import { decodeMessageBundle } from './messageRecords';
 
 /**
- * A configured ingress stream: its raw records go to instances of `functionType`, the
- * record's partition key being the function id (as in StateFun).
+ * A configured ingress stream (or Kafka topic): its raw records go to instances of
+ * `functionType`, the record's partition key (Kafka: its key) being the function id (as in StateFun).
  */
 export interface IngressSpec {
   /**
@@ -18,7 +18,8 @@ export interface IngressSpec {
   readonly functionType: string | readonly string[];
   /**
    * The type name the function sees on the record's bytes.
-   * @default - `statefun.aws/kinesis-record-data`: the record's data as is
+   * @default - the record's bytes as they are: `statefun.aws/kinesis-record-data` for a
+   * stream, `statefun.aws/kafka-record-value` for a Kafka topic
    */
   readonly valueType?: string;
 }
@@ -185,7 +186,7 @@ export function validateIngresses(ingresses: IngressMap, origin = 'ingresses'): 
       for (const functionType of targets) typename(functionType);
       if (spec.valueType !== undefined) typename(spec.valueType);
     } catch (error) {
-      throw new InvalidInputError(`${origin}: ingress stream ${JSON.stringify(stream)}: ${(error as Error).message}`);
+      throw new InvalidInputError(`${origin}: ingress ${JSON.stringify(stream)}: ${(error as Error).message}`);
     }
   }
   return ingresses;

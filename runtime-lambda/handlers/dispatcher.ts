@@ -3,18 +3,19 @@ import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { Dispatcher, type DispatchOutcome, type DispatcherOptions } from '../core/dispatch/Dispatcher';
 import type { Envelope } from '../core/Envelope';
 import { DEFAULT_DUPLICATE_WINDOW_MS, arrivedBeforeWindow, duplicateWindowMs } from '../core/duplicateWindow';
-import { StateConflictError, describeError } from '../core/errors';
+import { RetryableError, StateConflictError, describeError } from '../core/errors';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { comparePositions } from '../core/positions';
 import type { StateStore } from '../core/ports/StateStore';
 import { DynamoStateStore } from '../aws/DynamoStateStore';
 import { payloadStoreFromEnv } from '../aws/S3PayloadStore';
-import { ConfigurationError, parseFunctionEndpoints, parseIngresses, parseModuleEndpoints, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
+import { ConfigurationError, parseFunctionEndpoints, parseIngresses, parseKafkaIngresses, parseModuleEndpoints, requiredEnv, wholeSecondsEnv } from '../aws/envConfig';
 import { httpHeadersFromEnv } from '../aws/httpHeaderSecrets';
 import { moduleResolver } from '../module/moduleResolver';
-import { type DecodedKinesisRecord, type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
-import type { KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
+import { decodeKafkaEvent } from '../aws/kafkaRecords';
+import { type IngressMap, decodeKinesisRecord, validateIngresses, withUndecodableSink } from '../aws/kinesisRecords';
+import type { KafkaEvent, KinesisStreamEvent, StreamBatchResponse } from '../aws/lambdaEvents';
 import { configuredOnFirstInvocation, type LambdaContext, lambdaPowertools, powertoolsHandler, traced } from './observability/powertools';
 import { DISPATCHER_METRICS, type HandlerLogger, type HandlerMetrics, NO_METRICS, SERVICE_NAMES, count } from './observability/telemetry';
 
@@ -24,6 +25,12 @@ export interface DispatcherHandlerOptions {
   readonly functions: FunctionResolver;
   /** @default - no ingress streams: every record must be a message bundle */
   readonly ingresses?: IngressMap;
+  /**
+   * Kafka topics (Amazon MSK or self-managed) whose records go to functions, the record's
+   * key as the id. A record of another topic is a dead letter.
+   * @default - none: every Kafka record is a dead letter
+   */
+  readonly kafkaIngresses?: IngressMap;
   /** @default - the system clock */
   readonly clock?: Clock;
   /** Tuning of the core dispatcher (retries, concurrency, mark retention, sleep). */
@@ -41,13 +48,34 @@ export interface DispatcherHandlerOptions {
   readonly commitReserveMs?: number;
 }
 
+/** What drives the dispatcher: a Kinesis batch (the message stream, ingress streams) or a Kafka batch (MSK, self-managed). */
+export type DispatcherEvent = KinesisStreamEvent | KafkaEvent;
+
 /** The dispatcher Lambda's handler; with a Lambda context, invocations end before its timeout. */
-export type DispatcherHandler = (event: KinesisStreamEvent, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => Promise<StreamBatchResponse>;
+export type DispatcherHandler = (event: DispatcherEvent, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => Promise<StreamBatchResponse>;
+
+/** One record of a batch, whatever its source, and the envelopes it became. */
+interface BatchRecord {
+  /** `<stream>/<shardId>` or `<topic>/<partition>`. */
+  readonly source: string;
+  /** The sequence number or offset. */
+  readonly position: string;
+  readonly envelopes: readonly Envelope[];
+  readonly undecodable?: string;
+  /** How logs name the record. */
+  readonly logFields: Readonly<Record<string, string>>;
+}
+
+/** A Kafka event (a `records` object) rather than a Kinesis one (a `Records` array). */
+function isKafkaEvent(event: DispatcherEvent): event is KafkaEvent {
+  return !Array.isArray((event as { Records?: unknown }).Records) && (event as { records?: unknown }).records !== undefined;
+}
 
 /**
  * The dispatcher Lambda: decodes a Kinesis batch (message bundles of the message stream and
- * raw records of configured ingress streams), runs the core {@link Dispatcher} over it and
- * answers which records Lambda must deliver again.
+ * raw records of configured ingress streams) or a Kafka batch (records of configured Kafka
+ * topics, from Amazon MSK or a self-managed cluster), runs the core {@link Dispatcher} over
+ * it and answers which records Lambda must deliver again.
  *
  * - A record that does not decode becomes a dead letter through the shard's built-in
  *   undecodable sink: committed exactly once (its mark advances), never dropped, never a
@@ -59,7 +87,14 @@ export type DispatcherHandler = (event: KinesisStreamEvent, context?: Pick<Lambd
  *   address did not commit (the store failed). Lambda re-delivers it and everything after
  *   it; what had been committed is then recognised as duplicate and dropped.
  *
- * The event source mapping must set `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
+ * The Kinesis event source mapping must set `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
+ *
+ * Kafka records are deduplicated by `<topic>/<partition>` and offset as Kinesis records are
+ * by shard and sequence number. A Kafka event source mapping retries whole batches (partial
+ * batch responses exist only in provisioned mode), so when an address did not commit the
+ * handler throws: Lambda delivers the batch again, its committed records are dropped as
+ * duplicates and the rest applied. Keep the mapping's `MaximumRetryAttempts` unlimited, or
+ * records are discarded while the store fails.
  *
  * @example
  * export const handler = createDispatcherHandler({
@@ -70,6 +105,7 @@ export type DispatcherHandler = (event: KinesisStreamEvent, context?: Pick<Lambd
  */
 export function createDispatcherHandler(options: DispatcherHandlerOptions): DispatcherHandler {
   const ingresses = validateIngresses(options.ingresses ?? {});
+  const kafkaIngresses = validateIngresses(options.kafkaIngresses ?? {}, 'kafkaIngresses');
   const logger = options.logger ?? console;
   const metrics = options.metrics ?? NO_METRICS;
   const clock = options.clock ?? systemClock;
@@ -86,18 +122,29 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
   return async (event, context) => {
     const remainingMs = context?.getRemainingTimeInMillis?.();
     const deadline = remainingMs === undefined ? {} : { deadlineMs: clock.now() + remainingMs - Math.min(options.commitReserveMs ?? 10_000, remainingMs / 4) };
-    const records = (event.Records ?? []).map((record) => decodeKinesisRecord(record, ingresses));
-    const recordOf = new Map<Envelope, DecodedKinesisRecord>();
+    const kafka = isKafkaEvent(event);
+    const records: BatchRecord[] = kafka
+      ? decodeKafkaEvent(event, kafkaIngresses).map((r) => ({
+          source: `${r.topic}/${r.partition}`,
+          position: r.offset,
+          envelopes: r.envelopes,
+          ...(r.undecodable !== undefined ? { undecodable: r.undecodable } : {}),
+          logFields: { topic: r.topic, partition: r.partition, offset: r.offset },
+        }))
+      : ((event as KinesisStreamEvent).Records ?? []).map((record) => {
+          const r = decodeKinesisRecord(record, ingresses);
+          return {
+            source: `${r.stream}/${r.shardId}`,
+            position: r.sequenceNumber,
+            envelopes: r.envelopes,
+            ...(r.undecodable !== undefined ? { undecodable: r.undecodable } : {}),
+            logFields: { stream: r.stream, shardId: r.shardId, sequenceNumber: r.sequenceNumber },
+          };
+        });
+    const recordOf = new Map<Envelope, BatchRecord>();
     for (const record of records) {
       for (const envelope of record.envelopes) recordOf.set(envelope, record);
-      if (record.undecodable !== undefined) {
-        logger.warn('undecodable record: dead-lettering it', {
-          stream: record.stream,
-          shardId: record.shardId,
-          sequenceNumber: record.sequenceNumber,
-          reason: record.undecodable,
-        });
-      }
+      if (record.undecodable !== undefined) logger.warn('undecodable record: dead-lettering it', { ...record.logFields, reason: record.undecodable });
     }
     const envelopes = records.flatMap((r) => r.envelopes);
     const windowStartMs = clock.now() - windowMs;
@@ -118,7 +165,7 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
     count(metrics, DISPATCHER_METRICS.messagesParked, outcome.parked);
     reportBackoffs(outcome.backingOff, clock.now(), logger, metrics);
 
-    const lowestFailedByShard = new Map<string, string>();
+    const lowestFailedBySource = new Map<string, string>();
     for (const failure of outcome.failures) {
       logger.warn('address did not commit: its records will be delivered again', {
         address: failure.address.key,
@@ -127,14 +174,18 @@ export function createDispatcherHandler(options: DispatcherHandlerOptions): Disp
       });
       for (const envelope of failure.envelopes) {
         const record = recordOf.get(envelope)!;
-        const shard = `${record.stream}/${record.shardId}`;
-        const lowest = lowestFailedByShard.get(shard);
-        if (lowest === undefined || comparePositions(record.sequenceNumber, lowest) < 0) {
-          lowestFailedByShard.set(shard, record.sequenceNumber);
-        }
+        const lowest = lowestFailedBySource.get(record.source);
+        if (lowest === undefined || comparePositions(record.position, lowest) < 0) lowestFailedBySource.set(record.source, record.position);
       }
     }
-    return { batchItemFailures: [...lowestFailedByShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
+    if (kafka && lowestFailedBySource.size > 0) {
+      const from = [...lowestFailedBySource].map(([source, offset]) => `${source} from offset ${offset}`).join(', ');
+      throw new RetryableError(
+        `${outcome.failures.length} address(es) did not commit (first: ${outcome.failures[0]!.address.key}: ${describeError(outcome.failures[0]!.error)}): failing the Kafka batch so Lambda delivers it again (${from}); what was committed is then dropped as duplicate`,
+        { code: 'BATCH_NOT_COMMITTED' },
+      );
+    }
+    return { batchItemFailures: [...lowestFailedBySource.values()].map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
 
@@ -198,7 +249,7 @@ export interface DispatcherFromEnvOptions {
 }
 
 /** The dispatcher as a Lambda entry point: the Lambda context goes to the Powertools utilities. */
-export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: LambdaContext) => Promise<StreamBatchResponse>;
+export type DispatcherLambdaHandler = (event: DispatcherEvent, context?: LambdaContext) => Promise<StreamBatchResponse>;
 
 /**
  * The dispatcher as configured by its Lambda environment:
@@ -212,6 +263,7 @@ export type DispatcherLambdaHandler = (event: KinesisStreamEvent, context?: Lamb
  * | `STATEFUN_MODULE_ENDPOINTS` | JSON: the function endpoints of a StateFun module.yaml, as the construct read them (optional; see `parseModuleEndpoints`) |
  * | `STATEFUN_HTTP_HEADER_SECRETS` | JSON: header → `{secretArn, field?}`, read from Secrets Manager at the start by the entry point and put on every HTTP call (optional) |
  * | `STATEFUN_INGRESSES` | JSON: ingress stream name → function type or `{functionType, valueType?}`, `functionType` one type or a list (optional) |
+ * | `STATEFUN_KAFKA_INGRESSES` | JSON: Kafka topic → function type or `{functionType, valueType?}`, as `STATEFUN_INGRESSES`; the record's key is the function id (optional) |
  * | `STATEFUN_DUPLICATE_WINDOW_SECONDS` | the duplicate window in seconds, at least 3600 (optional, default 604800: 7 days); see `docs/exactly-once.md` |
  * | `STATEFUN_RETRY_BUDGET_SECONDS` | how long an address whose function fails transiently keeps retrying, its messages parked, before they become dead letters (optional, default 86400: 24 hours; 0 dead-letters at once) |
  * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for its commit is kept whole, the commit carrying its stub (optional; without it such a message stays uncommitted and is retried) |
@@ -257,6 +309,7 @@ export function dispatcherHandlerFromEnv(env: Readonly<Record<string, string | u
       ...httpHeaders,
     }),
     ingresses: parseIngresses(env),
+    kafkaIngresses: parseKafkaIngresses(env),
     dispatcher: { duplicateWindowMs: windowMs, ...(retryBudgetSeconds !== undefined ? { retryBudgetMs: retryBudgetSeconds * 1000 } : {}), ...payloadStoreFromEnv(env, (client) => traced(tools, client)) },
     logger: options.logger ?? tools.logger,
     metrics: tools.metrics,

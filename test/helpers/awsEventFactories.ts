@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Envelope } from '../../runtime-lambda/core/Envelope';
-import type { DynamoDBStreamRecord, KinesisStreamEvent, KinesisStreamRecord, StreamAttributeValue } from '../../runtime-lambda/aws/lambdaEvents';
+import type { DynamoDBStreamRecord, KafkaEvent, KafkaRecord, KinesisStreamEvent, KinesisStreamRecord, StreamAttributeValue } from '../../runtime-lambda/aws/lambdaEvents';
 import { encodeMessageBundle } from '../../runtime-lambda/aws/messageRecords';
 
 /** A 56-digit Kinesis sequence number, growing with `n`. */
@@ -82,5 +82,41 @@ export function outboxStreamRecord(item: Record<string, AttributeValue>, n: numb
       StreamViewType: 'NEW_IMAGE',
     },
     eventSourceARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/statefun-outbox/stream/2026-01-01T00:00:00.000',
+  };
+}
+
+/** One record of a Kafka event as Lambda delivers it (key and value base64; `null` leaves them out). */
+export function kafkaRecordFactory(opts: {
+  topic: string;
+  partition?: number;
+  offset: number;
+  key: string | Uint8Array | null;
+  value: string | Uint8Array | null;
+  /** @default - now */
+  timestampMs?: number;
+  /** @default 'CREATE_TIME' */
+  timestampType?: 'CREATE_TIME' | 'LOG_APPEND_TIME';
+}): KafkaRecord {
+  return {
+    topic: opts.topic,
+    partition: opts.partition ?? 0,
+    offset: opts.offset,
+    timestamp: opts.timestampMs ?? Date.now(),
+    timestampType: opts.timestampType ?? 'CREATE_TIME',
+    ...(opts.key === null ? {} : { key: Buffer.from(opts.key).toString('base64') }),
+    ...(opts.value === null ? {} : { value: Buffer.from(opts.value).toString('base64') }),
+    headers: [{ source: [...Buffer.from('test')] }],
+  };
+}
+
+/** An MSK event of `records`, grouped by `<topic>-<partition>` in the order given. */
+export function kafkaEvent(...records: KafkaRecord[]): KafkaEvent {
+  const groups: Record<string, KafkaRecord[]> = {};
+  for (const record of records) (groups[`${record.topic}-${record.partition}`] ??= []).push(record);
+  return {
+    eventSource: 'aws:kafka',
+    eventSourceArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/statefun/751d2973-a626-431c-9d4e-d7975eb44dd7-2',
+    bootstrapServers: 'b-1.statefun.a1bcde.c1.kafka.us-east-1.amazonaws.com:9092',
+    records: groups,
   };
 }

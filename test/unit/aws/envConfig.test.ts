@@ -1,4 +1,4 @@
-import { ConfigurationError, parseFunctionEndpoints, parseIngresses } from '../../../runtime-lambda/aws/envConfig';
+import { ConfigurationError, parseFunctionEndpoints, parseIngresses, parseKafkaIngresses } from '../../../runtime-lambda/aws/envConfig';
 import { dispatcherHandlerFromEnv } from '../../../runtime-lambda/handlers/dispatcher';
 import { reconcilerHandlerFromEnv } from '../../../runtime-lambda/handlers/reconciler';
 import { kinesisEvent } from '../../helpers/awsEventFactories';
@@ -30,6 +30,49 @@ describe('Function: parseIngresses / parseFunctionEndpoints', () => {
   ])('rejects STATEFUN_INGRESSES=%s', (value, message) => {
     expect(() => parseIngresses({ STATEFUN_INGRESSES: value })).toThrow(ConfigurationError);
     expect(() => parseIngresses({ STATEFUN_INGRESSES: value })).toThrow(message);
+  });
+
+  it('rejects an ingress with a key it does not know, a misspelt valueType say', () => {
+    // Act
+    const act = () => parseIngresses({ STATEFUN_INGRESSES: '{"orders":{"functionType":"shop/cart","valuetype":"shop/Order"}}' });
+
+    // Assess
+    expect(act).toThrow(ConfigurationError);
+    expect(act).toThrow('STATEFUN_INGRESSES: stream "orders" has unknown key "valuetype": expected {"functionType": <type or [types]>, "valueType"?: <type>}');
+  });
+
+  it('reads STATEFUN_KAFKA_INGRESSES: topic → a type, several, and a value type', () => {
+    // Act
+    const ingresses = parseKafkaIngresses({
+      STATEFUN_KAFKA_INGRESSES: '{"names":{"functionType":"example/person","valueType":"io.statefun.types/string"},"click.v2_a-b":{"functionType":["shop/session","shop/audit"]},"orders":"shop/cart"}',
+    });
+
+    // Assess
+    expect(ingresses).toEqual({
+      names: { functionType: 'example/person', valueType: 'io.statefun.types/string' },
+      'click.v2_a-b': { functionType: ['shop/session', 'shop/audit'] },
+      orders: { functionType: 'shop/cart' },
+    });
+    expect(parseKafkaIngresses({})).toEqual({});
+    expect(parseKafkaIngresses({ STATEFUN_KAFKA_INGRESSES: '  ' })).toEqual({});
+  });
+
+  it.each([
+    ['{"names":', 'STATEFUN_KAFKA_INGRESSES is not valid JSON'],
+    ['["example/person"]', 'STATEFUN_KAFKA_INGRESSES must be a JSON object, got ["example/person"]: expected e.g. STATEFUN_KAFKA_INGRESSES=\'{"names":{"functionType":"example/person"'],
+    ['{"names":null}', 'STATEFUN_KAFKA_INGRESSES: topic "names" maps to null: expected a function type or {"functionType": <type or [types]>, "valueType"?: ...}, e.g. {"names":'],
+    ['{"names":{"valueType":"io.statefun.types/string"}}', 'STATEFUN_KAFKA_INGRESSES: topic "names" maps to {"valueType":"io.statefun.types/string"}: expected a function type'],
+    ['{"names":"person"}', 'STATEFUN_KAFKA_INGRESSES: topic "names": functionType: invalid type name "person"'],
+    ['{"names":{"functionType":"example/person","valueType":7}}', 'STATEFUN_KAFKA_INGRESSES: topic "names": valueType must be a type name string, got 7'],
+    ['{"names":{"functionType":"example/person","valueType":"string"}}', 'STATEFUN_KAFKA_INGRESSES: topic "names": valueType: invalid type name "string"'],
+    ['{"names":{"functionType":"example/person","targets":["example/greeter"]}}', 'STATEFUN_KAFKA_INGRESSES: topic "names" has unknown key "targets"'],
+    ['{"my/topic":"example/person"}', 'STATEFUN_KAFKA_INGRESSES: "my/topic" is not a Kafka topic name: expected 1 to 249 of letters, digits, ".", "_" and "-"'],
+    ['{"..":"example/person"}', 'STATEFUN_KAFKA_INGRESSES: ".." is not a Kafka topic name'],
+    [`{"${'t'.repeat(250)}":"example/person"}`, 'is not a Kafka topic name'],
+  ])('rejects STATEFUN_KAFKA_INGRESSES=%s', (value, message) => {
+    const act = () => parseKafkaIngresses({ STATEFUN_KAFKA_INGRESSES: value });
+    expect(act).toThrow(ConfigurationError);
+    expect(act).toThrow(message);
   });
 
   it('resolves exact types before namespace patterns', () => {

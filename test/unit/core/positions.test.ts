@@ -16,6 +16,15 @@ describe('Function: comparePositions', () => {
     expect(Number(a) === Number(b)).toBe(true); // why strings: numbers cannot tell them apart
   });
 
+  it('orders Kafka offsets numerically, up to the largest 64-bit offset', () => {
+    // Prepare
+    const offsets = ['0', '9', '10', '99', '100', '9007199254740993', '9223372036854775807'];
+
+    // Assess
+    for (let i = 1; i < offsets.length; i++) expect(comparePositions(offsets[i - 1]!, offsets[i]!)).toBeLessThan(0);
+    expect([...offsets].reverse().sort(comparePositions)).toEqual(offsets);
+  });
+
   it('accepts only canonical decimals', () => {
     // Assess
     expect(['0', '7', '4965001234'].map(isPosition)).toEqual([true, true, true]);
