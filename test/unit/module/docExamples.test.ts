@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { moduleResolver } from '../../../runtime-lambda/module/moduleResolver';
 import { parseModule } from '../../../runtime-lambda/module/parseModule';
+import { startDevModule } from '../../../runtime-lambda/local/devModule';
 
-/** The fenced blocks of `language` in the "## module.yaml" section of docs/statefun-compatibility.md. */
-function blocks(language: string): string[] {
+/** The fenced blocks of `language` in the `## <heading>` section of docs/statefun-compatibility.md. */
+function blocks(language: string, heading = 'module.yaml'): string[] {
   const doc = readFileSync(join(__dirname, '../../../docs/statefun-compatibility.md'), 'utf8');
-  const start = doc.indexOf('\n## module.yaml\n');
+  const start = doc.indexOf(`\n## ${heading}\n`);
+  if (start === -1) throw new Error(`docs/statefun-compatibility.md has no section "## ${heading}"`);
   const end = doc.indexOf('\n## ', start + 1);
   const section = doc.slice(start, end === -1 ? undefined : end);
   return [...section.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((match) => match[1]);
@@ -57,5 +59,32 @@ describe('docs/statefun-compatibility.md, "module.yaml"', () => {
 
     // Assess
     expect(text.trim().split('\n')).toEqual(produced);
+  });
+});
+
+describe('docs/statefun-compatibility.md, "Migrating from a Flink cluster, step by step"', () => {
+  const heading = 'Migrating from a Flink cluster, step by step';
+
+  it('has the Flink module, its local copy and its AWS version, all parsing', () => {
+    // Act
+    const [flink, dev, aws] = blocks('yaml', heading).map((text) => parseModule(text, 'module.yaml'));
+
+    // Assess
+    expect(blocks('yaml', heading)).toHaveLength(3);
+    expect([flink, dev, aws].map((m) => m.endpoints.map((e) => e.functions))).toEqual(Array(3).fill([{ namespace: 'example' }]));
+    expect(dev.ingresses.map((i) => i.kind)).toEqual(['playground']);
+    expect(aws.ingresses).toEqual([expect.objectContaining({ kind: 'kinesis', startupPosition: { type: 'date', date: new Date('2026-12-05T09:30:00.000Z') } })]);
+    expect(aws.endpoints[0]).toEqual(expect.objectContaining({ timeouts: expect.objectContaining({ callMs: 30_000 }) }));
+  });
+
+  it('is right that statefun dev refuses the Flink module, naming its Kinesis ingress and egress', async () => {
+    // Prepare
+    const [flink] = blocks('yaml', heading).map((text) => parseModule(text, 'module.yaml'));
+
+    // Act
+    const started = startDevModule(flink, { functions: moduleResolver(flink) });
+
+    // Assess
+    await expect(started).rejects.toThrow(/document 2 \(io\.statefun\.kinesis\.v1\/ingress\)[\s\S]*document 3 \(io\.statefun\.kinesis\.v1\/egress\)/);
   });
 });
