@@ -1,7 +1,11 @@
 /** @type {import('jest').Config} */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+  // @platformatic/kafka and its helpers are ES modules only, which jest cannot require on
+  // Node 20: compiled to CommonJS (swc turns import.meta.url into the file's URL).
+  '^.+/node_modules/@platformatic/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
 };
+const transformIgnorePatterns = ['/node_modules/(?!@platformatic/)'];
 
 module.exports = {
   projects: [
@@ -9,6 +13,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/{unit,conformance,contract}/**/*.test.ts'],
     },
@@ -17,6 +22,7 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
@@ -27,6 +33,7 @@ module.exports = {
       displayName: 'infra',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/infra/**/*.test.ts'],
     },
