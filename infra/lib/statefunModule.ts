@@ -86,7 +86,7 @@ export function deployModule(scope: Construct, props: StatefunModuleProps, optio
   for (const part of [...module.ingresses, ...module.egresses]) {
     const where = `${part.source.file}, document ${part.source.document} (${part.source.kind})`;
     if (part.kind === 'playground') fail('module.file', props.file, `${where}: the playground ingress and egress run under \`statefun dev\` only; on AWS, feed functions through a Kinesis ingress and write to a Kinesis egress (or the construct's egresses)`);
-    if (part.kind === 'kafka') fail('module.file', props.file, `${where}: Kafka ingresses and egresses are not deployed by the construct yet; run them under \`statefun dev\`, or use Kinesis on AWS`);
+    if (part.kind === 'kafka') fail('module.file', props.file, `${where}: Kafka ingresses and egresses are not deployed by the construct yet: use a Kinesis ingress and egress on AWS`);
   }
 
   const region = Stack.of(scope).region;
