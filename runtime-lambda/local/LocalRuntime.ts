@@ -69,8 +69,9 @@ export interface LocalRuntimeOptions {
   /**
    * With a {@link stateFile}: write it at most this often instead of at the end of every
    * `runUntilIdle`: at the end of one, or between two dispatch rounds of a long one, once
-   * this long has passed since the last write; {@link LocalRuntime.saveState} writes at once.
-   * A crash loses what happened since the last write (never part of a round).
+   * this long has passed since the last write, and at least 20 times as long as that write
+   * took (a large state then costs at most 5% of the time); {@link LocalRuntime.saveState}
+   * writes at once. A crash loses what happened since the last write (never part of a round).
    * @default 0 - at the end of every `runUntilIdle`
    */
   readonly snapshotIntervalMs?: number;
@@ -117,8 +118,9 @@ export class LocalRuntime {
   private externalSeq = 0;
   private readonly duplicateWindowMs: number;
   private readonly snapshotIntervalMs: number;
-  /** When the state file was last written, on the wall clock. */
+  /** When the state file was last written, on the wall clock, and how long that took. */
   private savedAtMs = 0;
+  private saveTookMs = 0;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     const partitions = options.partitions ?? 4;
@@ -256,6 +258,7 @@ export class LocalRuntime {
    */
   saveState(): void {
     if (this.options.stateFile === undefined) return;
+    const started = Date.now();
     writeSnapshot(this.options.stateFile, {
       clockMs: this.clock.now(),
       logOffsets: this.log.nextOffsets,
@@ -267,6 +270,7 @@ export class LocalRuntime {
       deadLetters: this.deadLetters,
     });
     this.savedAtMs = Date.now();
+    this.saveTookMs = this.savedAtMs - started;
   }
 
   /** Processes messages until the log and the outbox are empty. */
@@ -286,7 +290,7 @@ export class LocalRuntime {
   }
 
   private saveIfDue(): void {
-    if (Date.now() - this.savedAtMs >= this.snapshotIntervalMs) this.saveState();
+    if (Date.now() - this.savedAtMs >= Math.max(this.snapshotIntervalMs, 20 * this.saveTookMs)) this.saveState();
   }
 
   private simulatedClock(): SimulatedClock {
