@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { DeadLetter } from '../core/AddressState';
@@ -13,7 +14,8 @@ import { RetryableError, TerminalError, describeError } from '../core/errors';
 import type { DelayScheduler } from './DelayScheduler';
 import type { EgressFence, EgressFenceKey } from './EgressFence';
 import { MAX_KINESIS_RECORD_BYTES, type MessageRecord, encodeMessageBundles, recordBytes, streamRef } from './messageRecords';
-import { readKinesisEgressRecord } from './statefunEgressRecords';
+import { type KafkaCluster, KafkaProducers, type KafkaRecordToProduce } from './KafkaProducers';
+import { readKafkaProducerRecord, readKinesisEgressRecord } from './statefunEgressRecords';
 
 /** Where the records of one egress go. */
 export type EgressTarget =
@@ -33,6 +35,31 @@ export type EgressTarget =
     }
   | {
       /**
+       * Topics the records of a StateFun application's Kafka egress may go to: each record is
+       * an SDK's `KafkaProducerRecord` (`kafka_egress_message`, `kafkaEgressMessage`) naming
+       * its topic (one of these), key and value, produced to `kafkaCluster` with the record id
+       * in the `statefun-id` header. A record naming another topic, or of another type, is a
+       * dead letter.
+       */
+      readonly kafkaProducerRecordTopics: readonly string[];
+      readonly kafkaCluster: KafkaCluster;
+    }
+  | {
+      /**
+       * An EventBridge event bus, name or ARN: each record becomes one event (`PutEvents`),
+       * its detail `{"id", "type", "encoding", "value"}`: the record id (EventBridge has no
+       * event id of the caller's, so consumers drop duplicates by `detail.id`), the value's
+       * type name, and the value: as JSON when its bytes are JSON text (`"encoding": "json"`),
+       * else as a string (`"utf8"`), else base64 (`"base64"`).
+       */
+      readonly eventBus: string;
+      /** The events' `source`. @default - the egress name */
+      readonly source?: string;
+      /** The events' `detail-type`. @default - the value's type name */
+      readonly detailType?: string;
+    }
+  | {
+      /**
        * An SQS queue URL. Body = the bytes as UTF-8 text, or base64 when they are not text
        * (attribute `statefun-encoding`); attributes `statefun-id` and `statefun-type`. A FIFO
        * queue gets `MessageDeduplicationId` = the record id and `MessageGroupId` =
@@ -43,6 +70,20 @@ export type EgressTarget =
       readonly messageGroupId?: string;
     };
 
+/**
+ * Where an egress target sends its records, in a few words (for logs and `statefun dev`).
+ *
+ * @example
+ * egressTargetLabel({ eventBus: 'orders' }); // 'EventBridge bus orders'
+ */
+export function egressTargetLabel(target: EgressTarget): string {
+  if ('kinesisStream' in target) return `Kinesis stream ${target.kinesisStream}`;
+  if ('kinesisEgressRecordStreams' in target) return `Kinesis streams ${target.kinesisEgressRecordStreams.join(', ')}`;
+  if ('sqsQueueUrl' in target) return `SQS queue ${target.sqsQueueUrl}`;
+  if ('eventBus' in target) return `EventBridge bus ${target.eventBus}`;
+  return `Kafka topics ${target.kafkaProducerRecordTopics.join(', ')} on ${target.kafkaCluster.bootstrapServers.join(',')}`;
+}
+
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
   readonly kinesis: KinesisClient;
@@ -50,10 +91,17 @@ export interface OutboxRelayOptions {
   readonly messageStream: string;
   /** Needed for SQS egress and the dead-letter queue. */
   readonly sqs?: SQSClient;
+  /** Needed for EventBridge egress. */
+  readonly eventBridge?: EventBridgeClient;
   /** Egress name (`namespace/type`) → sink. A record of another egress becomes a dead letter. */
   readonly egress?: Readonly<Record<string, EgressTarget>>;
   /** @default - none: an outbox item with dead letters is not relayed (and reported) until one is configured */
   readonly deadLetterQueueUrl?: string;
+  /**
+   * The producers of the Kafka egresses.
+   * @default - one set per process, created when a Kafka egress first needs it
+   */
+  readonly kafkaProducers?: KafkaProducers;
   /**
    * Where a dead letter too large for an SQS message is kept whole; the queue then gets its
    * stub (`DeadLetter.payloadRef`), which `statefun dlq` reads through.
@@ -91,6 +139,9 @@ const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
 /** SendMessageBatch takes at most 10 messages and 256 KiB (body and attributes) in all. */
 const SQS_BATCH_MAX = 10;
 const SQS_BATCH_MAX_BYTES = 256 * 1024;
+/** PutEvents takes at most 10 entries and 256 KiB in all. */
+const PUT_EVENTS_MAX = 10;
+const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 /** Senders whose egress, dead letters and timers are published at once. */
 const PUBLISH_CONCURRENCY = 16;
 /** The largest dead letter sent to the queue as it is: SQS takes 256 KiB, attributes included. */
@@ -327,6 +378,42 @@ export class OutboxRelay {
       const messages = records.map((record) => ({ id: record.id, groupId: target.messageGroupId ?? name, ...sqsBody(record) }));
       return [{ records, send: () => this.sendSqs(target.sqsQueueUrl, messages) }];
     }
+    if ('eventBus' in target) {
+      const sent: EgressRecord[] = [];
+      const entries: PutEventsRequestEntry[] = [];
+      for (const record of records) {
+        const entry: PutEventsRequestEntry = {
+          EventBusName: target.eventBus,
+          Source: target.source ?? name,
+          DetailType: target.detailType ?? record.argument.typename,
+          Detail: eventDetail(record),
+        };
+        const size = eventEntryBytes(entry);
+        if (size > PUT_EVENTS_MAX_BYTES) {
+          deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" cannot put it on EventBridge: its event is ${size} bytes, over the 262144 an event may have`, atMs: Date.now() });
+          continue;
+        }
+        sent.push(record);
+        entries.push(entry);
+      }
+      if (entries.length === 0) return [];
+      return [{ records: sent, send: () => this.putEvents(target.eventBus, entries) }];
+    }
+    if ('kafkaProducerRecordTopics' in target) {
+      const produced: EgressRecord[] = [];
+      const toProduce: KafkaRecordToProduce[] = [];
+      for (const record of records) {
+        const produce = readKafkaProducerRecord(record, target.kafkaProducerRecordTopics);
+        if (typeof produce === 'string') {
+          deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" cannot produce it to Kafka: ${produce}`, atMs: Date.now() });
+          continue;
+        }
+        produced.push(record);
+        toProduce.push({ ...produce, id: record.id });
+      }
+      if (toProduce.length === 0) return [];
+      return [{ records: produced, send: () => this.kafkaProducers().produce(target.kafkaCluster, toProduce) }];
+    }
     const byStream = new Map<string, { records: EgressRecord[]; entries: PutRecordsRequestEntry[] }>();
     for (const record of records) {
       const put = readKinesisEgressRecord(record, target.kinesisEgressRecordStreams);
@@ -340,6 +427,10 @@ export class OutboxRelay {
       group.entries.push({ PartitionKey: put.partitionKey, Data: put.data, ...(put.explicitHashKey ? { ExplicitHashKey: put.explicitHashKey } : {}) });
     }
     return [...byStream].map(([stream, group]) => ({ records: group.records, send: () => this.putEgressRecords(stream, group.entries) }));
+  }
+
+  private kafkaProducers(): KafkaProducers {
+    return this.options.kafkaProducers ?? (sharedKafkaProducers ??= new KafkaProducers());
   }
 
   /** Puts `entries` in order, in calls of at most 500 records and 5 MiB, each retried until its records are in. */
@@ -365,6 +456,43 @@ export class OutboxRelay {
         if (pending.length === 0) break;
         if (attempt >= this.retry.maxAttempts) {
           throw new RetryableError(`PutRecords to egress stream ${stream} kept failing ${pending.length} record(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
+        }
+        await this.sleep(backoffDelayMs(this.retry, attempt));
+      }
+    }
+  }
+
+  /** Puts `entries` in order, in calls of at most 10 entries and 256 KiB, each retried until its entries are in. */
+  private async putEvents(bus: string, entries: readonly PutEventsRequestEntry[]): Promise<void> {
+    const eventBridge = this.options.eventBridge;
+    if (eventBridge === undefined) throw new TerminalError(`putting events on EventBridge bus ${bus} needs an EventBridge client: give the relay one`, { code: 'NO_EVENTBRIDGE_CLIENT' });
+    for (const chunk of chunked(entries, PUT_EVENTS_MAX, PUT_EVENTS_MAX_BYTES, eventEntryBytes)) {
+      let pending = chunk;
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        let last = '';
+        try {
+          const out = await eventBridge.send(new PutEventsCommand({ Entries: pending }));
+          const results = out.Entries ?? [];
+          const failed: PutEventsRequestEntry[] = [];
+          pending.forEach((entry, i) => {
+            const result = results[i];
+            if (result?.EventId !== undefined && result.ErrorCode === undefined) return;
+            const code = result?.ErrorCode ?? 'NoResult';
+            if (!RETRIED_EVENT_ERRORS.has(code)) {
+              throw new TerminalError(`EventBridge rejected an event for bus ${bus}: ${code}: ${result?.ErrorMessage ?? 'PutEvents returned no result for the entry'}`, { code: 'SINK_REJECTED' });
+            }
+            last = `${code}: ${result?.ErrorMessage}`;
+            failed.push(entry);
+          });
+          pending = failed;
+        } catch (error) {
+          if (error instanceof TerminalError) throw error;
+          if (isTerminalSinkError(error)) throw new TerminalError(`PutEvents to bus ${bus}: ${describeError(error)}`, { cause: error, code: 'SINK_REJECTED' });
+          last = describeError(error);
+        }
+        if (pending.length === 0) break;
+        if (attempt >= this.retry.maxAttempts) {
+          throw new RetryableError(`PutEvents to bus ${bus} kept failing ${pending.length} event(s) (last: ${last})`, { code: 'RELAY_INCOMPLETE' });
         }
         await this.sleep(backoffDelayMs(this.retry, attempt));
       }
@@ -412,6 +540,12 @@ export class OutboxRelay {
     }
   }
 }
+
+/** The Kafka producers of the relays of this process that were given none: one per container. */
+let sharedKafkaProducers: KafkaProducers | undefined;
+
+/** Failed PutEvents entries worth sending again; any other code is the entry's fault. */
+const RETRIED_EVENT_ERRORS = new Set(['InternalFailure', 'InternalException', 'ThrottlingException', 'NoResult']);
 
 /** Throttling: the client's fault, yet worth retrying. */
 const THROTTLING = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'LimitExceededException', 'RequestThrottled', 'KMSThrottlingException', 'RequestLimitExceeded']);
@@ -473,3 +607,29 @@ function sqsBody(record: EgressRecord): { body: string; attributes: Record<strin
   return { body: Buffer.from(bytes).toString('base64'), attributes: { ...attributes, 'statefun-encoding': 'base64' } };
 }
 
+
+/**
+ * An event's detail: `{"id", "type", "encoding", "value"}`, the value's JSON text embedded as
+ * it is (not parsed and printed again, which would round large numbers).
+ */
+function eventDetail(record: EgressRecord): string {
+  const bytes = record.argument.value ?? new Uint8Array(0);
+  const head = `{"id":${JSON.stringify(record.id)},"type":${JSON.stringify(record.argument.typename)},`;
+  let text: string | undefined;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return `${head}"encoding":"base64","value":${JSON.stringify(Buffer.from(bytes).toString('base64'))}}`;
+  }
+  try {
+    JSON.parse(text);
+    return `${head}"encoding":"json","value":${text}}`;
+  } catch {
+    return `${head}"encoding":"utf8","value":${JSON.stringify(text)}}`;
+  }
+}
+
+/** An entry's size as EventBridge counts it: time (14 bytes), source, detail type, detail and bus name in UTF-8. */
+function eventEntryBytes(entry: PutEventsRequestEntry): number {
+  return 14 + [entry.Source, entry.DetailType, entry.Detail, entry.EventBusName].reduce((sum, part) => sum + Buffer.byteLength(part ?? ''), 0);
+}

@@ -1,7 +1,7 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import type { EgressRecord } from '../core/Effects';
 import { describeError } from '../core/errors';
-import { KinesisEgressRecordSchema } from '../protocol/generated/egress_pb';
+import { KafkaProducerRecordSchema, KinesisEgressRecordSchema } from '../protocol/generated/egress_pb';
 
 /** The typename of the SDKs' `KinesisEgressRecord` (what `kinesis_egress_message` / `kinesisEgressMessage` build). */
 export const KINESIS_EGRESS_RECORD_TYPE = 'type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord';
@@ -36,4 +36,38 @@ export function readKinesisEgressRecord(record: EgressRecord, streams: readonly 
   if (parsed.partitionKey === '' || parsed.partitionKey.length > 256) return `its KinesisEgressRecord's partition key must be 1 to 256 characters, got ${parsed.partitionKey.length}`;
   if (!streams.includes(parsed.stream)) return `stream ${JSON.stringify(parsed.stream)} is not one this egress may write to (${streams.map((s) => JSON.stringify(s)).join(', ')})`;
   return { stream: parsed.stream, partitionKey: parsed.partitionKey, data: parsed.valueBytes, ...(parsed.explicitHashKey ? { explicitHashKey: parsed.explicitHashKey } : {}) };
+}
+
+/** The typename of the SDKs' `KafkaProducerRecord` (what `kafka_egress_message` / `kafkaEgressMessage` build). */
+export const KAFKA_PRODUCER_RECORD_TYPE = 'type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord';
+
+/** A record to produce to a Kafka topic, as a StateFun function described it. */
+export interface KafkaProduce {
+  readonly topic: string;
+  /** The key, UTF-8; absent when the function gave none (StateFun then produces a record without a key). */
+  readonly key?: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Reads an egress record written with an SDK's Kafka egress builder; answers why it cannot be
+ * produced (a string) when it is not one, names no topic, or names a topic outside `topics`.
+ * An empty key means no key, as in StateFun.
+ *
+ * @example
+ * const produce = readKafkaProducerRecord(record, ['greetings']);
+ */
+export function readKafkaProducerRecord(record: EgressRecord, topics: readonly string[]): KafkaProduce | string {
+  if (record.argument.typename !== KAFKA_PRODUCER_RECORD_TYPE) {
+    return `expected a ${KAFKA_PRODUCER_RECORD_TYPE} (an SDK's Kafka egress message), got a value of type ${JSON.stringify(record.argument.typename)}`;
+  }
+  let parsed;
+  try {
+    parsed = fromBinary(KafkaProducerRecordSchema, record.argument.value ?? new Uint8Array(0));
+  } catch (error) {
+    return `its KafkaProducerRecord does not decode: ${describeError(error)}`;
+  }
+  if (parsed.topic === '') return 'its KafkaProducerRecord names no topic';
+  if (!topics.includes(parsed.topic)) return `topic ${JSON.stringify(parsed.topic)} is not one this egress may write to (${topics.map((t) => JSON.stringify(t)).join(', ')})`;
+  return { topic: parsed.topic, value: parsed.valueBytes, ...(parsed.key !== '' ? { key: parsed.key } : {}) };
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,6 +13,7 @@ import { decodeEffects } from '../aws/effectsCodec';
 import { ConfigurationError, jsonObjectEnv, requiredEnv } from '../aws/envConfig';
 import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from '../aws/lambdaEvents';
 import { DynamoEgressFence, type EgressFenceKey } from '../aws/EgressFence';
+import type { KafkaCluster, KafkaSasl } from '../aws/KafkaProducers';
 import { type EgressTarget, OutboxRelay, type OutboxRelayOptions } from '../aws/OutboxRelay';
 import { RoutingDelayScheduler } from '../aws/RoutingDelayScheduler';
 import { SchedulerDelayScheduler, type SchedulerTargetMode } from '../aws/SchedulerDelayScheduler';
@@ -125,26 +127,117 @@ function malformedItemAsDeadLetter(record: DynamoDBStreamRecord, error: unknown)
   };
 }
 
-const EGRESS_EXAMPLE = '{"fraud/alerts":{"kinesisStream":"alerts"},"fraud/audit":{"sqsQueueUrl":"https://sqs.us-east-1.amazonaws.com/123456789012/audit.fifo"}}';
+const EGRESS_EXAMPLE =
+  '{"fraud/alerts":{"kinesisStream":"alerts"},"fraud/audit":{"sqsQueueUrl":"https://sqs.us-east-1.amazonaws.com/123456789012/audit.fifo"},' +
+  '"example/greetings":{"kafkaProducerRecordTopics":["greetings"],"kafkaCluster":{"bootstrapServers":"b-1.msk.example.com:9098","sasl":{"mechanism":"AWS_MSK_IAM"}}},' +
+  '"shop/events":{"eventBus":"orders","source":"shop"}}';
+const EGRESS_FORMS =
+  '{"kinesisStream": ...}, {"kinesisEgressRecordStreams": [<stream>, ...]}, {"sqsQueueUrl": ..., "messageGroupId"?: ...}, ' +
+  '{"kafkaProducerRecordTopics": [<topic>, ...], "kafkaCluster": {"bootstrapServers": ..., "tls"?: ..., "sasl"?: ...}} or {"eventBus": ..., "source"?: ..., "detailType"?: ...}';
+const SASL_FORMS =
+  '{"mechanism": "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512", "username": ..., "password": ...}, the same with "secretArn" (a secret holding {"username", "password"}) instead of the user and password, or {"mechanism": "AWS_MSK_IAM", "region"?: ...}';
 
-/** `STATEFUN_EGRESSES`: egress name → `{ kinesisStream }`, `{ kinesisEgressRecordStreams: [...] }` or `{ sqsQueueUrl, messageGroupId? }`. */
+/**
+ * `STATEFUN_EGRESSES`: egress name → `{ kinesisStream }`, `{ kinesisEgressRecordStreams: [...] }`,
+ * `{ sqsQueueUrl, messageGroupId? }`, `{ kafkaProducerRecordTopics: [...], kafkaCluster }` or
+ * `{ eventBus, source?, detailType? }` (see {@link EgressTarget}).
+ *
+ * @throws {@link ConfigurationError} naming the egress, the bad value and the accepted forms.
+ *
+ * @example
+ * parseEgresses({ STATEFUN_EGRESSES: '{"example/greetings":{"kafkaProducerRecordTopics":["greetings"],"kafkaCluster":{"bootstrapServers":"kafka:9092"}}}' });
+ */
 export function parseEgresses(env: Readonly<Record<string, string | undefined>>, name = 'STATEFUN_EGRESSES'): Record<string, EgressTarget> {
   const raw = jsonObjectEnv(env, name, EGRESS_EXAMPLE);
   const out: Record<string, EgressTarget> = {};
   for (const [egress, value] of Object.entries(raw)) {
+    const where = `${name}: egress ${JSON.stringify(egress)}`;
     const spec = value as Record<string, unknown> | null;
-    const bad = () =>
-      new ConfigurationError(`${name}: egress ${JSON.stringify(egress)} maps to ${JSON.stringify(value)}: expected {"kinesisStream": ...}, {"kinesisEgressRecordStreams": [<stream>, ...]} or {"sqsQueueUrl": ..., "messageGroupId"?: ...}, e.g. ${EGRESS_EXAMPLE}`);
-    if (spec === null || typeof spec !== 'object') throw bad();
+    const bad = () => new ConfigurationError(`${where} maps to ${JSON.stringify(value)}: expected ${EGRESS_FORMS}, e.g. ${EGRESS_EXAMPLE}`);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw bad();
     const keys = Object.keys(spec);
+    const only = (...allowed: string[]) => keys.every((k) => allowed.includes(k));
     const streams = spec.kinesisEgressRecordStreams;
-    if (keys.length === 1 && Array.isArray(streams) && streams.length > 0 && streams.every((s) => typeof s === 'string' && s !== '')) out[egress] = { kinesisEgressRecordStreams: streams as string[] };
+    if ('kafkaProducerRecordTopics' in spec || 'kafkaCluster' in spec) {
+      if (!only('kafkaProducerRecordTopics', 'kafkaCluster')) throw bad();
+      out[egress] = { kafkaProducerRecordTopics: kafkaTopics(spec.kafkaProducerRecordTopics, where), kafkaCluster: kafkaCluster(spec.kafkaCluster, where) };
+    } else if ('eventBus' in spec) {
+      if (!only('eventBus', 'source', 'detailType')) throw bad();
+      out[egress] = eventBusTarget(spec, where);
+    } else if (keys.length === 1 && Array.isArray(streams) && streams.length > 0 && streams.every((s) => typeof s === 'string' && s !== '')) out[egress] = { kinesisEgressRecordStreams: streams as string[] };
     else if (typeof spec.kinesisStream === 'string' && spec.sqsQueueUrl === undefined && streams === undefined) out[egress] = { kinesisStream: spec.kinesisStream };
     else if (typeof spec.sqsQueueUrl === 'string' && spec.kinesisStream === undefined && streams === undefined && (spec.messageGroupId === undefined || typeof spec.messageGroupId === 'string')) {
       out[egress] = spec.messageGroupId === undefined ? { sqsQueueUrl: spec.sqsQueueUrl } : { sqsQueueUrl: spec.sqsQueueUrl, messageGroupId: spec.messageGroupId as string };
     } else throw bad();
   }
   return out;
+}
+
+/** Kafka's rule for topic names. */
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+/** `host:port`, as Kafka's bootstrap.servers takes it. */
+const HOST_PORT = /^[A-Za-z0-9._-]+:[0-9]{1,5}$/;
+
+function kafkaTopics(value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((t) => typeof t === 'string' && KAFKA_TOPIC.test(t) && t !== '.' && t !== '..')) {
+    throw new ConfigurationError(`${where}: kafkaProducerRecordTopics must list the topics its records may name (1 to 249 of letters, digits, ".", "_" and "-"), got ${JSON.stringify(value)}: e.g. "kafkaProducerRecordTopics": ["greetings"]`);
+  }
+  return value as string[];
+}
+
+function kafkaCluster(value: unknown, where: string): KafkaCluster {
+  const spec = value as Record<string, unknown> | null;
+  const example = 'e.g. "kafkaCluster": {"bootstrapServers": "b-1.msk.example.com:9098,b-2.msk.example.com:9098", "sasl": {"mechanism": "AWS_MSK_IAM"}}';
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigurationError(`${where}: kafkaCluster must be an object, got ${JSON.stringify(value)}: ${example}`);
+  const unknown = Object.keys(spec).filter((k) => !['bootstrapServers', 'tls', 'sasl'].includes(k));
+  if (unknown.length > 0) throw new ConfigurationError(`${where}: kafkaCluster has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: expected "bootstrapServers", "tls" and "sasl"`);
+  const servers = typeof spec.bootstrapServers === 'string' ? spec.bootstrapServers.split(',').map((s) => s.trim()) : spec.bootstrapServers;
+  if (!Array.isArray(servers) || servers.length === 0 || !servers.every((s) => typeof s === 'string' && HOST_PORT.test(s))) {
+    throw new ConfigurationError(`${where}: kafkaCluster.bootstrapServers must be "host:port[,host:port...]" or a list of them, got ${JSON.stringify(spec.bootstrapServers)}: ${example}`);
+  }
+  const tls = spec.tls as Record<string, unknown> | boolean | undefined;
+  if (
+    tls !== undefined &&
+    typeof tls !== 'boolean' &&
+    (tls === null || typeof tls !== 'object' || Object.keys(tls).some((k) => k !== 'caPem' && k !== 'serverName') || Object.values(tls).some((v) => typeof v !== 'string'))
+  ) {
+    throw new ConfigurationError(`${where}: kafkaCluster.tls must be true, false or {"caPem"?: <PEM>, "serverName"?: <name>}, got ${JSON.stringify(tls)}`);
+  }
+  return { bootstrapServers: servers as string[], ...(tls !== undefined ? { tls: tls as NonNullable<KafkaCluster['tls']> } : {}), ...(spec.sasl !== undefined ? { sasl: kafkaSasl(spec.sasl, where) } : {}) };
+}
+
+function kafkaSasl(value: unknown, where: string): KafkaSasl {
+  const spec = value as Record<string, unknown> | null;
+  const bad = (why: string) => new ConfigurationError(`${where}: kafkaCluster.sasl ${why}, got ${JSON.stringify(value)}: expected ${SASL_FORMS}`);
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw bad('must be an object');
+  const keys = Object.keys(spec);
+  const str = (k: string) => typeof spec[k] === 'string' && spec[k] !== '';
+  if (spec.mechanism === 'AWS_MSK_IAM') {
+    if (!keys.every((k) => k === 'mechanism' || k === 'region') || (spec.region !== undefined && !str('region'))) throw bad('for AWS_MSK_IAM takes only "region"');
+    return spec.region === undefined ? { mechanism: 'AWS_MSK_IAM' } : { mechanism: 'AWS_MSK_IAM', region: spec.region as string };
+  }
+  if (spec.mechanism !== 'PLAIN' && spec.mechanism !== 'SCRAM-SHA-256' && spec.mechanism !== 'SCRAM-SHA-512') throw bad('has an unknown mechanism');
+  const mechanism = spec.mechanism;
+  if (keys.length === 2 && str('secretArn')) return { mechanism, secretArn: spec.secretArn as string };
+  if (keys.length === 3 && str('username') && str('password')) return { mechanism, username: spec.username as string, password: spec.password as string };
+  throw bad(`for ${mechanism} needs "username" and "password", or "secretArn"`);
+}
+
+function eventBusTarget(spec: Record<string, unknown>, where: string): EgressTarget {
+  for (const key of ['eventBus', 'source', 'detailType']) {
+    const v = spec[key];
+    if ((key === 'eventBus' || v !== undefined) && (typeof v !== 'string' || v === '' || v.length > 256)) {
+      throw new ConfigurationError(`${where}: ${key} must be a string of 1 to 256 characters, got ${JSON.stringify(v)}: e.g. {"eventBus": "orders", "source": "shop", "detailType": "OrderPlaced"}`);
+    }
+  }
+  if (typeof spec.source === 'string' && spec.source.startsWith('aws.')) {
+    throw new ConfigurationError(`${where}: source ${JSON.stringify(spec.source)} starts with "aws.", which EventBridge keeps for AWS services: choose another, e.g. "shop"`);
+  }
+  return {
+    eventBus: spec.eventBus as string,
+    ...(spec.source !== undefined ? { source: spec.source as string } : {}),
+    ...(spec.detailType !== undefined ? { detailType: spec.detailType as string } : {}),
+  };
 }
 
 /** Clients the delay schedulers of {@link delaySchedulerFromEnv} use. @default - new clients */
@@ -237,7 +330,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | --- | --- |
  * | `STATEFUN_MESSAGE_STREAM` | the message stream, name or ARN (required) |
  * | `STATEFUN_DLQ_URL` | the dead-letter SQS queue URL (optional; without it, items with dead letters are reported and retried) |
- * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}`, `{kinesisEgressRecordStreams: [...]}` (the SDKs' Kinesis egress records, each naming one of these streams) or `{sqsQueueUrl, messageGroupId?}` (optional) |
+ * | `STATEFUN_EGRESSES` | JSON: egress name → `{kinesisStream}`, `{kinesisEgressRecordStreams: [...]}` (the SDKs' Kinesis egress records, each naming one of these streams), `{sqsQueueUrl, messageGroupId?}`, `{kafkaProducerRecordTopics: [...], kafkaCluster: {bootstrapServers, tls?, sasl?}}` (the SDKs' Kafka records, each naming one of these topics) or `{eventBus, source?, detailType?}` (optional; see {@link parseEgresses}) |
  * | `STATEFUN_INBOX_TABLE` | the inbox table, where commits with egress set their egress fences (optional; without it one address's egress may come out of order when the relay runs more than one lane) |
  * | `STATEFUN_PAYLOAD_BUCKET` | the S3 bucket where a dead letter too large for an SQS message is kept whole, the queue getting its stub (optional; without it such a dead letter fails to relay) |
  * | delays | see {@link delaySchedulerFromEnv}; without them, items with delayed messages are reported and retried |
@@ -245,7 +338,7 @@ export function delaySchedulerFromEnv(env: Readonly<Record<string, string | unde
  * | `POWERTOOLS_*` | service name, metrics namespace and log level: see {@link lambdaPowertools} |
  *
  * Logs, metrics ({@link RELAY_METRICS}) and traces go through Powertools for AWS Lambda (see
- * {@link powertoolsHandler}); the Kinesis, SQS and Scheduler clients are traced. A `delays`
+ * {@link powertoolsHandler}); the Kinesis, SQS, EventBridge and Scheduler clients are traced. A `delays`
  * argument wins over the environment's.
  */
 export function relayHandlerFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, delays?: DelayScheduler): RelayLambdaHandler {
@@ -264,11 +357,13 @@ export function relayOptionsFromEnv(env: Readonly<Record<string, string | undefi
   const inboxTableName = env.STATEFUN_INBOX_TABLE?.trim();
   const sqs = traced(tools, new SQSClient({}));
   const configured = delays ?? delaySchedulerFromEnv(env, { sqs, scheduler: traced(tools, new SchedulerClient({})) });
+  const egress = parseEgresses(env);
   return {
     kinesis: traced(tools, new KinesisClient({})),
     sqs,
     messageStream,
-    egress: parseEgresses(env),
+    egress,
+    ...(Object.values(egress).some((target) => 'eventBus' in target) ? { eventBridge: traced(tools, new EventBridgeClient({})) } : {}),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
     ...(configured ? { delays: configured } : {}),
     ...(inboxTableName ? { egressFence: new DynamoEgressFence({ client: traced(tools, new DynamoDBClient({})), inboxTableName }) } : {}),

@@ -19,6 +19,7 @@ import { LocalPoller } from '../aws/LocalPoller';
 import type { IngressSpec } from '../aws/kinesisRecords';
 import { createDispatcherHandler } from '../handlers/dispatcher';
 import { createRelayHandler } from '../handlers/relay';
+import { egressTargetLabel } from '../aws/OutboxRelay';
 
 export const USAGE = `usage: npx tsx runtime-lambda/local/cli.ts dev --aws-local --app <module> [options]
 
@@ -237,7 +238,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   out(`statefun dev: DynamoDB ${endpoints.dynamodb}, Kinesis/SQS ${endpoints.aws} (${emulators.started.length > 0 ? 'emulators started for this session' : 'existing endpoint'})`);
   out(`  tables ${r.tableName}, ${r.outboxTableName}, ${r.inboxTableName}; message stream ${r.messageStream}; DLQ ${r.deadLetterQueueUrl}`);
   for (const stream of Object.keys(options.ingresses)) out(`  ingress stream ${stream} → ${options.ingresses[stream]!.functionType}`);
-  for (const [name, target] of Object.entries(r.egress)) out(`  egress ${name} → ${'sqsQueueUrl' in target ? target.sqsQueueUrl : 'kinesisStream' in target ? target.kinesisStream : target.kinesisEgressRecordStreams.join(', ')}`);
+  for (const [name, target] of Object.entries(r.egress)) out(`  egress ${name} → ${egressTargetLabel(target)}`);
   const done = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,0 +1,96 @@
+import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, ResponseError } from '@platformatic/kafka';
+import { TerminalError } from '../../../runtime-lambda/core/errors';
+import { type CredentialSources, connectionOptions, isTerminalKafkaError, mskIamTokenFromSigner } from '../../../runtime-lambda/aws/KafkaProducers';
+
+describe('Function: connectionOptions', () => {
+  const calls: string[] = [];
+  const sources: CredentialSources = {
+    secret: async (arn) => {
+      calls.push(`secret ${arn}`);
+      return { username: 'relay', password: 's3cret' };
+    },
+    mskIamToken: async (region) => {
+      calls.push(`token ${region}`);
+      return `token-for-${region}`;
+    },
+  };
+  beforeEach(() => calls.splice(0));
+
+  it('signs an MSK IAM token when a connection authenticates, over TLS', async () => {
+    // Act
+    const options = connectionOptions({ bootstrapServers: ['b-1:9098'], sasl: { mechanism: 'AWS_MSK_IAM', region: 'eu-west-1' } }, sources);
+
+    // Assess
+    expect(options.tls).toEqual({});
+    expect(options.sasl?.mechanism).toBe('OAUTHBEARER');
+    expect(calls).toEqual([]);
+    expect(await (options.sasl!.token as () => Promise<string>)()).toBe('token-for-eu-west-1');
+    expect(await (options.sasl!.token as () => Promise<string>)()).toBe('token-for-eu-west-1');
+    expect(calls).toEqual(['token eu-west-1', 'token eu-west-1']);
+  });
+
+  it('reads SCRAM credentials from the secret when a connection authenticates', async () => {
+    // Act
+    const options = connectionOptions({ bootstrapServers: ['b-1:9096'], tls: true, sasl: { mechanism: 'SCRAM-SHA-512', secretArn: 'arn:secret' } }, sources);
+
+    // Assess
+    expect(options.tls).toEqual({});
+    expect(options.sasl?.mechanism).toBe('SCRAM-SHA-512');
+    expect(calls).toEqual([]);
+    expect(await (options.sasl!.username as () => Promise<string>)()).toBe('relay');
+    expect(await (options.sasl!.password as () => Promise<string>)()).toBe('s3cret');
+    expect(calls).toEqual(['secret arn:secret', 'secret arn:secret']);
+  });
+
+  it('passes a given user, a CA and a server name; no TLS and no SASL unless asked', () => {
+    // Assess
+    expect(connectionOptions({ bootstrapServers: ['k:9093'], tls: { caPem: 'PEM', serverName: 'kafka.internal' }, sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } }, sources)).toEqual({
+      tls: { ca: 'PEM', servername: 'kafka.internal' },
+      sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' },
+    });
+    expect(connectionOptions({ bootstrapServers: ['k:9092'] }, sources)).toEqual({});
+  });
+
+  it('needs a region for MSK IAM', () => {
+    // Prepare
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+
+    // Act
+    const act = () => connectionOptions({ bootstrapServers: ['b-1:9098'], sasl: { mechanism: 'AWS_MSK_IAM' } }, sources);
+
+    // Assess
+    try {
+      expect(act).toThrow(TerminalError);
+      expect(act).toThrow('Kafka AWS_MSK_IAM authentication needs the cluster\'s region: set "region" in the egress\'s kafkaCluster.sasl, or AWS_REGION');
+    } finally {
+      Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined)));
+    }
+  });
+});
+
+describe('Function: mskIamTokenFromSigner', () => {
+  it('says which package to install when AWS\'s signer is missing', async () => {
+    // Act
+    const token = mskIamTokenFromSigner('us-east-1');
+
+    // Assess
+    await expect(token).rejects.toThrow(TerminalError);
+    await expect(token).rejects.toThrow("Kafka AWS_MSK_IAM authentication needs AWS's signer, the npm package aws-msk-iam-sasl-signer-js: add it to the relay's dependencies (npm install aws-msk-iam-sasl-signer-js)");
+  });
+});
+
+describe('Function: isTerminalKafkaError', () => {
+  it.each<[string, Error, boolean]>([
+    ['an unknown topic, wrapped in a response error', new ResponseError(0, 9, { '/topics/0': [3, null] }, {}), true],
+    ['a denied topic', new ProtocolError('TOPIC_AUTHORIZATION_FAILED'), true],
+    ['a record too large, inside an aggregate', new MultipleErrors('Producing messages failed.', [new ProtocolError('MESSAGE_TOO_LARGE')]), true],
+    ['a failed SASL authentication', new AuthenticationError('SASL authentication failed.'), true],
+    ['a leader that moved', new ProtocolError('NOT_LEADER_OR_FOLLOWER'), false],
+    ['brokers that cannot be reached', new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection refused')]), false],
+    ['an error of another kind', new Error('socket hang up'), false],
+  ])('%s: %s', (_what, error, terminal) => {
+    expect(isTerminalKafkaError(error)).toBe(terminal);
+  });
+});
