@@ -1,8 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { IngressSpec } from '../aws/kinesisRecords';
+import { typename } from '../core/Address';
+import { InvalidInputError } from '../core/errors';
+import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import { moduleResolver } from '../module/moduleResolver';
 import { readModuleFile } from '../module/parseModule';
+import { type DevOptions, loadApp, runAwsLocal } from './cli';
 import type { CommandContext } from './commandContext';
 import { startDevModule } from './devModule';
 
@@ -11,7 +16,20 @@ interface DevOpts {
   readonly stateFile?: string;
   readonly inMemory?: boolean;
   readonly quiet?: boolean;
+  readonly awsLocal?: boolean;
+  readonly app?: string;
+  readonly export?: string;
+  readonly prefix: string;
+  readonly ingress: Readonly<Record<string, IngressSpec>>;
+  readonly egress: readonly string[];
+  readonly messageShards: number;
+  readonly batchSize: number;
+  readonly parallelization: number;
+  readonly once?: boolean;
 }
+
+/** The options of `--aws-local` only. */
+const AWS_LOCAL_ONLY = ['app', 'export', 'prefix', 'ingress', 'egress', 'messageShards', 'batchSize', 'parallelization', 'once'] as const;
 
 /** Where the state of `statefun dev --module <file>` is kept unless told: beside the module. */
 export function defaultStateFile(moduleFile: string): string {
@@ -19,46 +37,138 @@ export function defaultStateFile(moduleFile: string): string {
 }
 
 /**
- * Adds `statefun dev --module module.yaml` to `program`: runs the module on the embedded
- * runtime until SIGINT or SIGTERM (a second one exits at once, code 130), then stops cleanly
- * and answers 0. See docs/local-dev.md.
+ * Adds `statefun dev` to `program`, in two modes:
+ * - `--module module.yaml`: runs a StateFun module on the embedded runtime (docs/local-dev.md);
+ * - `--aws-local --app <module>`: runs an application on local AWS through the real handlers
+ *   (docs/local-aws.md).
+ *
+ * Either runs until SIGINT or SIGTERM (a second one exits at once, code 130), then stops
+ * cleanly and answers 0; `--aws-local --once` stops by itself once everything is processed.
  *
  * @example
  * statefun dev --module module.yaml --quiet
  */
 export function addDevCommand(program: Command, ctx: CommandContext, stopSignal: () => Promise<string> = nextSignal): void {
-  program
+  const command: Command = program
     .command('dev')
-    .description('run a StateFun module.yaml locally: its HTTP functions, playground ingress and egress, state kept in a file')
-    .addOption(new Option('--module <file>', 'the module.yaml to run').makeOptionMandatory())
-    .addOption(new Option('--state-file <path>', 'where the state is kept across restarts (default: .statefun/dev-state.json beside the module)').conflicts('inMemory'))
-    .option('--in-memory', 'keep no state across restarts')
-    .option('--quiet', 'no line per message handled (dead letters and errors are still printed)')
+    .description('run an application locally: a StateFun module.yaml on the embedded runtime (--module), or an app on local AWS (--aws-local)')
+    .addOption(new Option('--module <file>', 'the StateFun module.yaml to run on the embedded runtime').conflicts(['awsLocal', ...AWS_LOCAL_ONLY]))
+    .addOption(new Option('--state-file <path>', 'with --module: where the state is kept across restarts (default: .statefun/dev-state.json beside the module)').conflicts(['inMemory', 'awsLocal']))
+    .addOption(new Option('--in-memory', 'with --module: keep no state across restarts').conflicts('awsLocal'))
+    .addOption(new Option('--quiet', 'with --module: no line per message handled (dead letters and errors are still printed)').conflicts('awsLocal'))
+    .option('--aws-local', 'run on local AWS (DynamoDB Local and moto, or AWS_ENDPOINT_URL) through the real handlers')
+    .option('--app <module>', 'with --aws-local: the module exporting the application (a StatefulFunctions registry, or any object with resolver() or resolve(type)) as "app" or default')
+    .option('--export <name>', 'with --aws-local: the export to use instead of "app"/default')
+    .option('--prefix <name>', 'with --aws-local: resource name prefix: <prefix>-state, -outbox, -inbox, -messages, -dlq', parsePrefix, 'statefun-dev')
+    .option('--ingress <stream=type[:valueType]>', 'with --aws-local: an ingress stream (created) to a function type, repeatable', parseIngress, {})
+    .option('--egress <namespace/type>', 'with --aws-local: an egress delivered to a FIFO SQS queue (created), repeatable', parseEgress, [])
+    .option('--message-shards <n>', 'with --aws-local: shards of the message stream', count('--message-shards', 1, 16), 2)
+    .option('--batch-size <n>', 'with --aws-local: records per invocation', count('--batch-size', 1, 10_000), 100)
+    .option('--parallelization <n>', 'with --aws-local: batches per shard in flight', count('--parallelization', 1, 10), 1)
+    .option('--once', 'with --aws-local: stop when everything is processed (default: run until Ctrl-C)')
     .action(async (opts: DevOpts) => {
-      const module = readModuleFile(opts.module!);
-      const stateFile = opts.inMemory ? undefined : resolve(opts.stateFile ?? defaultStateFile(opts.module!));
-      if (stateFile !== undefined) mkdirSync(dirname(stateFile), { recursive: true });
-      const session = await startDevModule(module, {
-        functions: moduleResolver(module),
-        ...(stateFile !== undefined ? { stateFile } : {}),
-        quiet: opts.quiet ?? false,
-        out: (line) => ctx.output.out(line),
-      });
-      const addresses = [...session.runtime.store.all()].length;
-      ctx.output.out(`statefun dev: running ${module.file}`);
-      for (const endpoint of module.endpoints) {
-        const served = `${endpoint.functions.namespace}/${endpoint.functions.name ?? '*'}`;
-        ctx.output.out(`  functions ${served} → ${endpoint.kind === 'http' ? endpoint.urlPathTemplate : endpoint.functionNameTemplate}`);
+      if (opts.awsLocal) {
+        if (opts.app === undefined) command.error('error: --aws-local needs --app <module>: the module that exports your StatefulFunctions application');
+        await devAwsLocal(opts, ctx, command);
+        return;
       }
-      if (session.ingressUrl) ctx.output.out(`  playground ingress ${session.ingressUrl}/<namespace>/<type>/<id>`);
-      if (session.egressUrl) ctx.output.out(`  playground egress ${session.egressUrl}/<topic>`);
-      ctx.output.out(stateFile === undefined ? '  state in memory only (--in-memory)' : `  state ${relative(process.cwd(), stateFile) || stateFile} (${addresses} addresses restored)`);
-      ctx.output.out('statefun dev: ready (Ctrl-C to stop)');
-      const signal = await stopSignal();
-      ctx.output.out(`statefun dev: ${signal}: stopping: finishing the calls under way (Ctrl-C again to quit at once)`);
-      await session.stop();
-      ctx.output.out(`statefun dev: stopped${stateFile === undefined ? '' : `; state written to ${relative(process.cwd(), stateFile) || stateFile}`}`);
+      if (opts.module === undefined) {
+        const given = AWS_LOCAL_ONLY.filter((name) => command.getOptionValueSource(name) === 'cli');
+        command.error(
+          given.length > 0
+            ? `error: ${given.map(flagOf).join(', ')} go with --aws-local: give --aws-local, or run a module.yaml with --module <file>`
+            : 'error: give --module <file> (a StateFun module.yaml, run on the embedded runtime) or --aws-local --app <module> (an app on local AWS)',
+        );
+      }
+      await devModule(opts.module!, opts, ctx, stopSignal);
     });
+}
+
+async function devModule(moduleFile: string, opts: DevOpts, ctx: CommandContext, stopSignal: () => Promise<string>): Promise<void> {
+  const module = readModuleFile(moduleFile);
+  const stateFile = opts.inMemory ? undefined : resolve(opts.stateFile ?? defaultStateFile(moduleFile));
+  if (stateFile !== undefined) mkdirSync(dirname(stateFile), { recursive: true });
+  const session = await startDevModule(module, {
+    functions: moduleResolver(module),
+    ...(stateFile !== undefined ? { stateFile } : {}),
+    quiet: opts.quiet ?? false,
+    out: (line) => ctx.output.out(line),
+  });
+  const addresses = [...session.runtime.store.all()].length;
+  ctx.output.out(`statefun dev: running ${module.file}`);
+  for (const endpoint of module.endpoints) {
+    const served = `${endpoint.functions.namespace}/${endpoint.functions.name ?? '*'}`;
+    ctx.output.out(`  functions ${served} → ${endpoint.kind === 'http' ? endpoint.urlPathTemplate : endpoint.functionNameTemplate}`);
+  }
+  if (session.ingressUrl) ctx.output.out(`  playground ingress ${session.ingressUrl}/<namespace>/<type>/<id>`);
+  if (session.egressUrl) ctx.output.out(`  playground egress ${session.egressUrl}/<topic>`);
+  ctx.output.out(stateFile === undefined ? '  state in memory only (--in-memory)' : `  state ${relative(process.cwd(), stateFile) || stateFile} (${addresses} addresses restored)`);
+  ctx.output.out('statefun dev: ready (Ctrl-C to stop)');
+  const signal = await stopSignal();
+  ctx.output.out(`statefun dev: ${signal}: stopping: finishing the calls under way (Ctrl-C again to quit at once)`);
+  await session.stop();
+  ctx.output.out(`statefun dev: stopped${stateFile === undefined ? '' : `; state written to ${relative(process.cwd(), stateFile) || stateFile}`}`);
+}
+
+async function devAwsLocal(opts: DevOpts, ctx: CommandContext, command: Command): Promise<void> {
+  let functions: FunctionResolver;
+  try {
+    functions = await loadApp(opts.app!, opts.export);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    command.error(`error: ${error.message}`);
+  }
+  const options: DevOptions = {
+    app: opts.app!,
+    ...(opts.export !== undefined ? { exportName: opts.export } : {}),
+    prefix: opts.prefix,
+    ingresses: opts.ingress,
+    egress: opts.egress,
+    messageShards: opts.messageShards,
+    batchSize: opts.batchSize,
+    parallelization: opts.parallelization,
+    once: opts.once ?? false,
+  };
+  await runAwsLocal(options, functions, (line) => ctx.output.out(line));
+}
+
+function flagOf(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function parsePrefix(text: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(text)) throw new InvalidArgumentError(`--prefix must be 1 to 40 letters, digits, "-" or "_" (it names tables, streams and queues), got ${JSON.stringify(text)}`);
+  return text;
+}
+
+function parseIngress(text: string, previous: Readonly<Record<string, IngressSpec>>): Record<string, IngressSpec> {
+  const m = /^([A-Za-z0-9_.-]{1,128})=([^:]+)(?::(.+))?$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`--ingress must be <stream>=<namespace/type>[:<value type>], e.g. orders=shop/cart, got ${JSON.stringify(text)}`);
+  try {
+    typename(m[2]!);
+    if (m[3] !== undefined) typename(m[3]);
+  } catch (error) {
+    throw new InvalidArgumentError(`--ingress ${text}: ${(error as Error).message}`);
+  }
+  if (previous[m[1]!]) throw new InvalidArgumentError(`--ingress: stream ${m[1]} is given twice`);
+  return { ...previous, [m[1]!]: m[3] === undefined ? { functionType: m[2]! } : { functionType: m[2]!, valueType: m[3] } };
+}
+
+function parseEgress(text: string, previous: readonly string[]): string[] {
+  try {
+    typename(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`--egress ${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+  return [...previous, text];
+}
+
+function count(flag: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return n;
+  };
 }
 
 /** The next SIGINT or SIGTERM; a second one exits at once. */

@@ -185,7 +185,8 @@ describe('CLI: statefun dev --module (a real process, its functions over HTTP)',
   });
 
   it.each([
-    [['dev'], 2, "error: required option '--module <file>' not specified"],
+    [['dev'], 2, 'error: give --module <file> (a StateFun module.yaml, run on the embedded runtime) or --aws-local --app <module> (an app on local AWS)'],
+    [['dev', '--module', 'm.yaml', '--quiet', '--app', 'app.ts'], 2, "error: option '--module <file>' cannot be used with option '--app <module>'"],
     [['dev', '--module', 'm.yaml', '--in-memory', '--state-file', 'x.json'], 2, "error: option '--state-file <path>' cannot be used with option '--in-memory'"],
     [['dev', '--module', '/no/such/module.yaml'], 1, 'statefun: InvalidInputError: /no/such/module.yaml: cannot read the module file (ENOENT): expected a readable module.yaml'],
   ])('answers %j with exit code %d and says what is wrong', async (argv, code, message) => {
