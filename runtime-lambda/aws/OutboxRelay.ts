@@ -397,7 +397,14 @@ export class OutboxRelay {
         entries.push(entry);
       }
       if (entries.length === 0) return [];
-      return [{ records: sent, send: () => this.putEvents(target.eventBus, entries) }];
+      const send = async () => {
+        // EventBridge refuses entries one by one: only those become dead letters.
+        for (const { index, reason } of await this.putEvents(target.eventBus, entries)) {
+          const record = sent[index]!;
+          deadLetters.push({ id: record.id, address: name, egressRecord: record, reason: `egress "${name}" refused it for good: EventBridge rejected its event: ${reason}`, atMs: Date.now() });
+        }
+      };
+      return [{ records: sent, send }];
     }
     if ('kafkaProducerRecordTopics' in target) {
       const produced: EgressRecord[] = [];
@@ -462,31 +469,35 @@ export class OutboxRelay {
     }
   }
 
-  /** Puts `entries` in order, in calls of at most 10 entries and 256 KiB, each retried until its entries are in. */
-  private async putEvents(bus: string, entries: readonly PutEventsRequestEntry[]): Promise<void> {
+  /**
+   * Puts `entries` in order, in calls of at most 10 entries and 256 KiB, each retried until
+   * its entries are in; answers the entries EventBridge refused for good (by index), with why.
+   */
+  private async putEvents(bus: string, entries: readonly PutEventsRequestEntry[]): Promise<{ index: number; reason: string }[]> {
     const eventBridge = this.options.eventBridge;
     if (eventBridge === undefined) throw new TerminalError(`putting events on EventBridge bus ${bus} needs an EventBridge client: give the relay one`, { code: 'NO_EVENTBRIDGE_CLIENT' });
-    for (const chunk of chunked(entries, PUT_EVENTS_MAX, PUT_EVENTS_MAX_BYTES, eventEntryBytes)) {
+    const refused: { index: number; reason: string }[] = [];
+    const indexed = entries.map((entry, index) => ({ entry, index }));
+    for (const chunk of chunked(indexed, PUT_EVENTS_MAX, PUT_EVENTS_MAX_BYTES, (e) => eventEntryBytes(e.entry))) {
       let pending = chunk;
       for (let attempt = 1; pending.length > 0; attempt++) {
         let last = '';
         try {
-          const out = await eventBridge.send(new PutEventsCommand({ Entries: pending }));
+          const out = await eventBridge.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
           const results = out.Entries ?? [];
-          const failed: PutEventsRequestEntry[] = [];
-          pending.forEach((entry, i) => {
+          pending = pending.filter((p, i) => {
             const result = results[i];
-            if (result?.EventId !== undefined && result.ErrorCode === undefined) return;
+            if (result?.EventId !== undefined && result.ErrorCode === undefined) return false;
             const code = result?.ErrorCode ?? 'NoResult';
-            if (!RETRIED_EVENT_ERRORS.has(code)) {
-              throw new TerminalError(`EventBridge rejected an event for bus ${bus}: ${code}: ${result?.ErrorMessage ?? 'PutEvents returned no result for the entry'}`, { code: 'SINK_REJECTED' });
+            const reason = `${code}: ${result?.ErrorMessage ?? 'PutEvents returned no result for the entry'}`;
+            if (RETRIED_EVENT_ERRORS.has(code)) {
+              last = reason;
+              return true;
             }
-            last = `${code}: ${result?.ErrorMessage}`;
-            failed.push(entry);
+            refused.push({ index: p.index, reason });
+            return false;
           });
-          pending = failed;
         } catch (error) {
-          if (error instanceof TerminalError) throw error;
           if (isTerminalSinkError(error)) throw new TerminalError(`PutEvents to bus ${bus}: ${describeError(error)}`, { cause: error, code: 'SINK_REJECTED' });
           last = describeError(error);
         }
@@ -497,6 +508,7 @@ export class OutboxRelay {
         await this.sleep(backoffDelayMs(this.retry, attempt));
       }
     }
+    return refused;
   }
 
   private async sendSqs(
