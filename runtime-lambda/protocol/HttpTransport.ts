@@ -86,6 +86,8 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
   // and the dispatcher. Idle pooled sockets do not keep the process alive.
   const agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // Resolved once, not from the URL on every call.
+  const target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: `${url.pathname}${url.search}`, method: 'POST', agent };
 
   function attempt(request: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
     return new Promise<AttemptOutcome>((resolve, reject) => {
@@ -99,7 +101,7 @@ export function httpTransport(opts: HttpTransportOpts): RequestReplyTransport {
       };
       // Once a response has begun, reading it decides the outcome (its errors included).
       let responded = false;
-      const req = send(url, { method: 'POST', agent, headers: { ...headers, 'content-length': request.byteLength } }, (res) => {
+      const req = send({ ...target, headers: { ...headers, 'content-length': request.byteLength } }, (res) => {
         responded = true;
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
