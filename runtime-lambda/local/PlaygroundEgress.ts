@@ -4,8 +4,6 @@ import { InvalidInputError } from '../core/errors';
 import { closeServer, listen, serverUrl } from './httpServer';
 import type { EgressHandler } from './LocalEffectSink';
 
-/** The egress functions write to, as in StateFun's playground. */
-export const PLAYGROUND_EGRESS_ID = 'io.statefun.playground/egress';
 /** The type of the records functions write to it: JSON `{"topic": "...", "payload": "..."}`. */
 export const PLAYGROUND_EGRESS_RECORD_TYPE = 'io.statefun.playground/EgressRecord';
 
@@ -70,7 +68,7 @@ class TopicQueue {
  *
  * @example
  * const egress = await PlaygroundEgress.start({ port: 8091, topics: ['greetings'] });
- * const runtime = new LocalRuntime({ functions, egresses: { [PLAYGROUND_EGRESS_ID]: egress.handler } });
+ * const runtime = new LocalRuntime({ functions, egresses: { 'io.statefun.playground/egress': egress.handler } });
  * // curl http://127.0.0.1:8091/greetings
  */
 export class PlaygroundEgress {

@@ -5,7 +5,7 @@ import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionE
 import type { StatefunModule } from '../module/model';
 import type { EgressHandler } from './LocalEffectSink';
 import { LocalRuntime } from './LocalRuntime';
-import { PLAYGROUND_EGRESS_ID, PlaygroundEgress } from './PlaygroundEgress';
+import { PlaygroundEgress } from './PlaygroundEgress';
 import { PlaygroundIngress } from './PlaygroundIngress';
 import { valuePreview } from './valuePreview';
 
@@ -74,7 +74,7 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
 
   const egress = egressSpec ? await PlaygroundEgress.start({ port: egressSpec.port, host: egressSpec.host, topics: egressSpec.topics }) : undefined;
   const egresses: Record<string, EgressHandler> = {};
-  if (egress) egresses[PLAYGROUND_EGRESS_ID] = quiet ? egress.handler : withEgressLines(egress.handler, out);
+  if (egress && egressSpec) egresses[egressSpec.id] = quiet ? egress.handler : withEgressLines(egress.handler, out);
   let runtime: LocalRuntime;
   try {
     runtime = new LocalRuntime({

@@ -2,7 +2,8 @@ import { Address } from '../../../runtime-lambda/core/Address';
 import type { EgressRecord } from '../../../runtime-lambda/core/Effects';
 import { InvalidInputError } from '../../../runtime-lambda/core/errors';
 import { LocalRuntime } from '../../../runtime-lambda/local/LocalRuntime';
-import { PLAYGROUND_EGRESS_ID, PLAYGROUND_EGRESS_RECORD_TYPE, PlaygroundEgress } from '../../../runtime-lambda/local/PlaygroundEgress';
+import { PLAYGROUND_EGRESS_RECORD_TYPE, PlaygroundEgress } from '../../../runtime-lambda/local/PlaygroundEgress';
+import { PLAYGROUND_EGRESS_ID } from '../../../runtime-lambda/module/parseIoSpec';
 import { textValue } from '../../helpers/factories';
 
 const record = (json: unknown, typename = PLAYGROUND_EGRESS_RECORD_TYPE): EgressRecord => ({
