@@ -1,21 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { runStatefun } from '../../../runtime-lambda/local/statefun';
 import { serveGreeter } from '../../helpers/devModuleFixture';
+import { curl } from '../../helpers/curl';
 import { StatefunProcess } from '../../helpers/devProcess';
 import { freePort } from '../../support/emulators';
-
-const run = promisify(execFile);
-
-/** `curl` as the tutorials run it: answers the status and the body. */
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const { stdout } = await run('curl', ['-s', '-w', '\n%{http_code}', ...args]);
-  const cut = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
-}
 
 async function statefun(...argv: string[]) {
   const out: string[] = [];

@@ -1,22 +1,15 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
+import { curl } from '../../helpers/curl';
 import { StatefunProcess } from '../../helpers/devProcess';
 import { ensureMoto, freePort } from '../../support/emulators';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const PYTHON = join(process.env.STATEFUN_VENV ?? join(ROOT, '.venv'), 'bin', 'python');
-const run = promisify(execFile);
 
-/** Runs a tutorial's `curl` line (its arguments as the tutorial writes them): the status and the body. */
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const { stdout } = await run('curl', ['-s', '-w', '\n%{http_code}', ...args]);
-  const cut = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
-}
 
 /** tutorial/functions.py under the venv's Python (official SDK + aiohttp), on a free port. */
 async function startPythonFunctions(): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
