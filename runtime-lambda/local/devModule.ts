@@ -27,6 +27,11 @@ export interface DevModuleOpts {
   /** No line per message handled or egress record; dead letters, failed calls and backoffs are still told. */
   readonly quiet?: boolean;
   /**
+   * A call to a function that has not answered for this long is told (once), since the
+   * endpoint retries within its `timeouts.call` budget without a word. @default 5000 ms
+   */
+  readonly slowCallMs?: number;
+  /**
    * Messages the log may hold not yet dispatched; past it the ingress answers 503 (the
    * producer is faster than the functions). @default 100_000
    */
@@ -78,7 +83,7 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
   let runtime: LocalRuntime;
   try {
     runtime = new LocalRuntime({
-      functions: withLines(opts.functions, out, quiet),
+      functions: withLines(opts.functions, out, quiet, new SlowCalls(out, opts.slowCallMs ?? 5000)),
       egresses,
       clock: systemClock,
       ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
@@ -213,8 +218,41 @@ function time(): string {
   return new Date().toISOString().slice(11, 23);
 }
 
-/** Prints a line per message each function handled (after it answered, unless `quiet`) and per failed call. */
-function withLines(functions: FunctionResolver, out: (line: string) => void, quiet: boolean): FunctionResolver {
+/** Prints a line per message each function handled (after it answered, unless `quiet`), per failed call and per slow call. */
+/** Calls under way, told once when one has not answered for `afterMs`. */
+class SlowCalls {
+  private readonly calls = new Set<{ readonly key: string; readonly sinceMs: number; told: boolean }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly out: (line: string) => void,
+    private readonly afterMs: number,
+  ) {}
+
+  watch<T>(key: string, call: Promise<T>): Promise<T> {
+    const entry = { key, sinceMs: Date.now(), told: false };
+    this.calls.add(entry);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.check(), Math.min(1000, this.afterMs));
+      this.timer.unref();
+    }
+    return call.finally(() => {
+      this.calls.delete(entry);
+      if (this.calls.size === 0) this.timer = void clearInterval(this.timer);
+    });
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const call of this.calls) {
+      if (call.told || now - call.sinceMs < this.afterMs) continue;
+      call.told = true;
+      this.out(`${time()}  ${call.key}: no answer yet after ${((now - call.sinceMs) / 1000).toFixed(1)} s; the call is retried until the endpoint's timeouts.call runs out`);
+    }
+  }
+}
+
+function withLines(functions: FunctionResolver, out: (line: string) => void, quiet: boolean, slow: SlowCalls): FunctionResolver {
   const wrapped = new Map<string, FunctionEndpoint>();
   return {
     resolve(fnType) {
@@ -226,7 +264,7 @@ function withLines(functions: FunctionResolver, out: (line: string) => void, qui
         async invoke(request, options) {
           let response;
           try {
-            response = await inner.invoke(request, options);
+            response = await slow.watch(request.target.key, inner.invoke(request, options));
           } catch (error) {
             out(`${time()}  ${request.target.key}: the call failed: ${describeError(error)}`);
             throw error;

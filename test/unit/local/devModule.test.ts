@@ -163,6 +163,24 @@ describe('startDevModule: a StateFun module on the embedded runtime, its functio
     expect(session.runtime.stats.parked).toBe(1);
   });
 
+  it('tells, once, about a call that has not answered for slowCallMs, even when quiet', async () => {
+    // Prepare: a function that answers only when told
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: FunctionResolver = { resolve: () => ({ invoke: async () => (await gate, { kind: 'result', mutations: [], messages: [], delayed: [], egress: [] }) }) };
+    const { session, lines, send } = await start({ functions: slow, quiet: true, slowCallMs: 50 });
+    await send('/example/person/Bob', '{"name": "Bob"}');
+
+    // Act
+    while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    await session.idle();
+
+    // Assess
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}example\/person\/Bob: no answer yet after 0\.\d s; the call is retried until the endpoint's timeouts.call runs out$/);
+  });
+
   it('answers 404 at the ingress for a function type no endpoint serves', async () => {
     // Prepare
     const { send } = await start();
