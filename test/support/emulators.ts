@@ -74,7 +74,8 @@ const STOP_GRACE_MS = 3_000;
  * Starts what the environment does not already provide:
  * - `AWS_ENDPOINT_URL` set (e.g. LocalStack): starts nothing, every service points there.
  * - `STATEFUN_TEST_DYNAMODB_ENDPOINT` / `STATEFUN_TEST_AWS_ENDPOINT` set: that one is reused.
- * - `STATEFUN_EMULATORS` (default `dynamodb,moto`): which emulators to start at all.
+ * - `STATEFUN_EMULATORS` (default `dynamodb,moto,kafka`): which emulators to start at all
+ *   (Kafka is started apart, by `startKafkaForRun` of ./kafka).
  * Otherwise DynamoDB Local and moto start in parallel on free ports.
  */
 export async function startEmulators(env: NodeJS.ProcessEnv = process.env): Promise<RunningEmulators> {
@@ -94,15 +95,15 @@ export async function startEmulators(env: NodeJS.ProcessEnv = process.env): Prom
   }
 
   const wanted = new Set(
-    (env.STATEFUN_EMULATORS ?? 'dynamodb,moto')
+    (env.STATEFUN_EMULATORS ?? 'dynamodb,moto,kafka')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
   );
   for (const name of wanted) {
-    if (name !== 'dynamodb' && name !== 'moto') {
+    if (name !== 'dynamodb' && name !== 'moto' && name !== 'kafka') {
       throw new Error(
-        `STATEFUN_EMULATORS=${JSON.stringify(env.STATEFUN_EMULATORS)}: unknown emulator ${JSON.stringify(name)}; use a comma-separated subset of "dynamodb,moto"`,
+        `STATEFUN_EMULATORS=${JSON.stringify(env.STATEFUN_EMULATORS)}: unknown emulator ${JSON.stringify(name)}; use a comma-separated subset of "dynamodb,moto,kafka"`,
       );
     }
   }
@@ -163,7 +164,7 @@ interface Probe {
 export async function startDynamoDbLocal(probe: Probe): Promise<Emulator> {
   const { jar, libDir } = dynamoDbLocalJar();
   const java = process.env.STATEFUN_JAVA ?? 'java';
-  return startProcess('DynamoDB Local', probe, (port) => ({
+  return startProcess('DynamoDB Local', httpEndpoint, apiReady('DynamoDB Local', probe), (port) => ({
     command: java,
     args: [
       '-Xmx512m',
@@ -183,7 +184,7 @@ export async function startDynamoDbLocal(probe: Probe): Promise<Emulator> {
 export async function startMoto(probe: Probe): Promise<Emulator> {
   const venv = process.env.STATEFUN_VENV ?? join(REPO_ROOT, '.venv');
   await ensureMoto();
-  return startProcess('moto', probe, (port) => ({
+  return startProcess('moto', httpEndpoint, apiReady('moto', probe), (port) => ({
     command: join(venv, 'bin', 'moto_server'),
     args: ['-H', '127.0.0.1', '-p', String(port)],
     cwd: REPO_ROOT,
@@ -217,10 +218,18 @@ function dynamoDbLocalJar(): { jar: string; libDir: string } {
   return { jar, libDir: join(lib, dir, 'DynamoDBLocal_lib') };
 }
 
-interface Launch {
+/** How {@link startProcess} runs an emulator listening on `port`. */
+export interface Launch {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string;
+}
+
+const httpEndpoint = (port: number): string => `http://127.0.0.1:${port}`;
+
+/** Readiness of an AWS emulator: a real API call answered. */
+function apiReady(name: string, probe: Probe) {
+  return (endpoint: string, exited: () => string | undefined) => waitUntilReady(name, endpoint, probe, exited);
 }
 
 /** Children still alive, killed synchronously if the test process exits without teardown. */
@@ -238,15 +247,22 @@ function installExitHook(): void {
 /**
  * Spawns the emulator under `setpriv --pdeathsig SIGKILL` where available (Linux), so the
  * kernel kills it when the test process dies in any way, even `kill -9`. An exit hook and
- * the global teardown cover the ordinary cases.
+ * the global teardown cover the ordinary cases. `ready` polls the endpoint until it serves
+ * (it throws once `exited()` names how the process ended); a port taken by someone else
+ * between the choice and the bind is retried on another.
  */
-async function startProcess(name: string, probe: Probe, launch: (port: number) => Launch): Promise<Emulator> {
+export async function startProcess(
+  name: string,
+  endpointOf: (port: number) => string,
+  ready: (endpoint: string, exited: () => string | undefined) => Promise<void>,
+  launch: (port: number) => Launch | Promise<Launch>,
+): Promise<Emulator> {
   installExitHook();
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
-    const { command, args, cwd } = launch(port);
-    const endpoint = `http://127.0.0.1:${port}`;
+    const { command, args, cwd } = await launch(port);
+    const endpoint = endpointOf(port);
     const usePdeathsig = process.platform === 'linux' && existsSync('/usr/bin/setpriv');
     const child = usePdeathsig
       ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', command, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -285,7 +301,7 @@ async function startProcess(name: string, probe: Probe, launch: (port: number) =
       },
     };
     try {
-      await waitUntilReady(name, endpoint, probe, () => exited);
+      await ready(endpoint, () => exited);
       child.stdout?.removeListener('data', keep);
       child.stderr?.removeListener('data', keep);
       child.stdout?.resume();
