@@ -61,7 +61,11 @@ export interface KafkaProducersOptions {
   readonly mskIamToken?: (region: string) => Promise<string>;
   /** Per request to a broker, connecting included. @default 10000 */
   readonly timeoutMs?: number;
-  /** The client's own retries of a failed request (metadata, produce). @default 3 */
+  /**
+   * The client's own retries of a failed request (metadata, produce); at least 2 (the
+   * client retries an idempotent producer's requests forever when given fewer).
+   * @default 3
+   */
   readonly retries?: number;
 }
 
@@ -102,6 +106,8 @@ const TERMINAL_PROTOCOL_ERRORS = new Set([
  */
 export class KafkaProducers {
   private readonly producers = new Map<string, Promise<KafkaProducer>>();
+  /** The last send of each producer, which the next one waits for. */
+  private readonly tails = new Map<string, Promise<void>>();
   private secretsManager: Pick<SecretsManagerClient, 'send'> | undefined;
 
   constructor(private readonly options: KafkaProducersOptions = {}) {
@@ -109,7 +115,8 @@ export class KafkaProducers {
   }
 
   /**
-   * Produces `records` in order (per partition) and waits for them to be acknowledged.
+   * Produces `records` in order (per partition), after the sends to the same cluster already
+   * under way, and waits for them to be acknowledged.
    *
    * @throws {@link TerminalError} (code `SINK_REJECTED`) when the cluster refuses them for
    * good: an unknown topic, denied access, failed authentication, a record too large.
@@ -120,22 +127,36 @@ export class KafkaProducers {
   async produce(cluster: KafkaCluster, records: readonly KafkaRecordToProduce[]): Promise<void> {
     if (records.length === 0) return;
     const key = JSON.stringify(cluster);
+    // One send at a time per producer: the client's idempotent producer numbers a partition's
+    // batches as it sends them, and concurrent sends reach the broker out of sequence.
+    const run = (this.tails.get(key) ?? Promise.resolve()).then(() => this.send(key, cluster, records));
+    this.tails.set(key, run.catch(() => undefined));
+    return run;
+  }
+
+  private async send(key: string, cluster: KafkaCluster, records: readonly KafkaRecordToProduce[]): Promise<void> {
     let pending = this.producers.get(key);
     if (pending === undefined) {
-      pending = this.create(cluster);
+      pending = this.create(cluster).catch((error: unknown) => {
+        this.producers.delete(key); // the next call tries again
+        throw error;
+      });
       this.producers.set(key, pending);
     }
     const topics = [...new Set(records.map((r) => r.topic))].join(', ');
     try {
       const producer = await pending;
-      await producer.send({
+      // Metadata first: with no broker answering, the client's idempotent-producer setup never
+      // settles, while a metadata request fails after its retries (and names an unknown topic).
+      await this.bounded(producer.metadata({ topics: [...new Set(records.map((r) => r.topic))] }));
+      await this.bounded(producer.send({
         messages: records.map((r) => ({
           topic: r.topic,
           ...(r.key !== undefined ? { key: Buffer.from(r.key, 'utf8') } : {}),
           value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
           headers: new Map([[ID_HEADER_BYTES, Buffer.from(r.id, 'utf8')]]),
         })),
-      });
+      }));
     } catch (error) {
       const reason = describeKafkaError(error);
       if (isTerminalKafkaError(error)) {
@@ -144,6 +165,23 @@ export class KafkaProducers {
       this.producers.delete(key);
       void pending.then((p) => p.close()).catch(() => undefined);
       throw new RetryableError(`producing ${records.length} record(s) to ${topics} on Kafka (${cluster.bootstrapServers.join(',')}) failed: ${reason}`, { cause: error, code: 'RELAY_INCOMPLETE' });
+    }
+  }
+
+  /**
+   * `operation`, or a timeout error once every attempt the client may make has had its time:
+   * a guard against a client call that never settles, not a wait.
+   */
+  private async bounded<T>(operation: Promise<T>): Promise<T> {
+    const limitMs = (Math.max(2, this.options.retries ?? 3) + 2) * (this.options.timeoutMs ?? 10_000);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the Kafka client did not answer within ${limitMs} ms`)), limitMs);
+    });
+    try {
+      return await Promise.race([operation, expired]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -166,13 +204,21 @@ export class KafkaProducers {
       autocreateTopics: false,
       connectTimeout: timeout,
       timeout,
-      retries: this.options.retries ?? 3,
+      retries: Math.max(2, this.options.retries ?? 3),
       ...connectionOptions(cluster, {
         secret: (arn) => this.secret(arn),
         mskIamToken: this.options.mskIamToken ?? mskIamTokenFromSigner,
       }),
     };
-    return new Producer(options);
+    const producer = new Producer(options);
+    try {
+      // Once, before any send: concurrent first sends would each set up the idempotent producer.
+      await this.bounded(producer.initIdempotentProducer({}));
+    } catch (error) {
+      void producer.close().catch(() => undefined);
+      throw error;
+    }
+    return producer;
   }
 
   private secret(arn: string): Promise<{ username: string; password: string }> {
