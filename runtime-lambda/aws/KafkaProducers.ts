@@ -295,24 +295,13 @@ interface MskIamSigner {
 
 /**
  * An MSK IAM token (SASL/OAUTHBEARER) for `region`, signed with the default credential chain
- * by AWS's signer, the npm package `aws-msk-iam-sasl-signer-js`, loaded when first needed.
- *
- * @throws {@link TerminalError} (code `INVALID_CONFIGURATION`) when that package is not installed.
+ * by AWS's signer (the npm package `aws-msk-iam-sasl-signer-js`, loaded when first needed).
  *
  * @example
  * const token = await mskIamTokenFromSigner('us-east-1');
  */
 export async function mskIamTokenFromSigner(region: string): Promise<string> {
-  const name = 'aws-msk-iam-sasl-signer-js';
-  let signer: MskIamSigner;
-  try {
-    signer = (await import(name)) as MskIamSigner;
-  } catch (cause) {
-    throw new TerminalError(`Kafka AWS_MSK_IAM authentication needs AWS's signer, the npm package ${name}: add it to the relay's dependencies (npm install ${name})`, {
-      cause,
-      code: 'INVALID_CONFIGURATION',
-    });
-  }
+  const signer = (await import('aws-msk-iam-sasl-signer-js')) as MskIamSigner;
   return (await signer.generateAuthToken({ region })).token;
 }
 

@@ -71,13 +71,28 @@ describe('Function: connectionOptions', () => {
 });
 
 describe('Function: mskIamTokenFromSigner', () => {
-  it('says which package to install when AWS\'s signer is missing', async () => {
-    // Act
-    const token = mskIamTokenFromSigner('us-east-1');
+  it('signs a token for kafka-cluster:Connect in the region with the credentials of the environment (signed locally, no call)', async () => {
+    // Prepare
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAEXAMPLEKEY';
+    process.env.AWS_SECRET_ACCESS_KEY = 'example-secret';
 
-    // Assess
-    await expect(token).rejects.toThrow(TerminalError);
-    await expect(token).rejects.toThrow("Kafka AWS_MSK_IAM authentication needs AWS's signer, the npm package aws-msk-iam-sasl-signer-js: add it to the relay's dependencies (npm install aws-msk-iam-sasl-signer-js)");
+    // Act
+    let token: string;
+    try {
+      token = await mskIamTokenFromSigner('eu-west-1');
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+
+    // Assess: a base64url presigned URL of kafka.<region>.amazonaws.com
+    const url = new URL(Buffer.from(token, 'base64url').toString('utf8'));
+    expect(url.host).toBe('kafka.eu-west-1.amazonaws.com');
+    expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^AKIAEXAMPLEKEY\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/);
   });
 });
 
