@@ -1,4 +1,4 @@
-import { fromBinary } from '@bufbuild/protobuf';
+import { type DescMessage, type MessageShape, fromBinary } from '@bufbuild/protobuf';
 import type { EgressRecord } from '../core/Effects';
 import { describeError } from '../core/errors';
 import { KafkaProducerRecordSchema, KinesisEgressRecordSchema } from '../protocol/generated/egress_pb';
@@ -23,18 +23,11 @@ export interface KinesisPut {
  * const put = readKinesisEgressRecord(record, ['greetings']);
  */
 export function readKinesisEgressRecord(record: EgressRecord, streams: readonly string[]): KinesisPut | string {
-  if (record.argument.typename !== KINESIS_EGRESS_RECORD_TYPE) {
-    return `expected a ${KINESIS_EGRESS_RECORD_TYPE} (an SDK's Kinesis egress message), got a value of type ${JSON.stringify(record.argument.typename)}`;
-  }
-  let parsed;
-  try {
-    parsed = fromBinary(KinesisEgressRecordSchema, record.argument.value ?? new Uint8Array(0));
-  } catch (error) {
-    return `its KinesisEgressRecord does not decode: ${describeError(error)}`;
-  }
+  const parsed = decodeSdkRecord(record, KinesisEgressRecordSchema, KINESIS_EGRESS_RECORD_TYPE, 'Kinesis');
+  if (typeof parsed === 'string') return parsed;
   if (parsed.stream === '') return 'its KinesisEgressRecord names no stream';
   if (parsed.partitionKey === '' || parsed.partitionKey.length > 256) return `its KinesisEgressRecord's partition key must be 1 to 256 characters, got ${parsed.partitionKey.length}`;
-  if (!streams.includes(parsed.stream)) return `stream ${JSON.stringify(parsed.stream)} is not one this egress may write to (${streams.map((s) => JSON.stringify(s)).join(', ')})`;
+  if (!streams.includes(parsed.stream)) return notListed('stream', parsed.stream, streams);
   return { stream: parsed.stream, partitionKey: parsed.partitionKey, data: parsed.valueBytes, ...(parsed.explicitHashKey ? { explicitHashKey: parsed.explicitHashKey } : {}) };
 }
 
@@ -58,16 +51,25 @@ export interface KafkaProduce {
  * const produce = readKafkaProducerRecord(record, ['greetings']);
  */
 export function readKafkaProducerRecord(record: EgressRecord, topics: readonly string[]): KafkaProduce | string {
-  if (record.argument.typename !== KAFKA_PRODUCER_RECORD_TYPE) {
-    return `expected a ${KAFKA_PRODUCER_RECORD_TYPE} (an SDK's Kafka egress message), got a value of type ${JSON.stringify(record.argument.typename)}`;
-  }
-  let parsed;
-  try {
-    parsed = fromBinary(KafkaProducerRecordSchema, record.argument.value ?? new Uint8Array(0));
-  } catch (error) {
-    return `its KafkaProducerRecord does not decode: ${describeError(error)}`;
-  }
+  const parsed = decodeSdkRecord(record, KafkaProducerRecordSchema, KAFKA_PRODUCER_RECORD_TYPE, 'Kafka');
+  if (typeof parsed === 'string') return parsed;
   if (parsed.topic === '') return 'its KafkaProducerRecord names no topic';
-  if (!topics.includes(parsed.topic)) return `topic ${JSON.stringify(parsed.topic)} is not one this egress may write to (${topics.map((t) => JSON.stringify(t)).join(', ')})`;
+  if (!topics.includes(parsed.topic)) return notListed('topic', parsed.topic, topics);
   return { topic: parsed.topic, value: parsed.valueBytes, ...(parsed.key !== '' ? { key: parsed.key } : {}) };
+}
+
+/** The SDK record `record` carries, or why it carries none (another type, bytes that do not decode). */
+function decodeSdkRecord<Desc extends DescMessage>(record: EgressRecord, schema: Desc, typename: string, sink: string): MessageShape<Desc> | string {
+  if (record.argument.typename !== typename) {
+    return `expected a ${typename} (an SDK's ${sink} egress message), got a value of type ${JSON.stringify(record.argument.typename)}`;
+  }
+  try {
+    return fromBinary(schema, record.argument.value ?? new Uint8Array(0));
+  } catch (error) {
+    return `its ${schema.name} does not decode: ${describeError(error)}`;
+  }
+}
+
+function notListed(what: string, name: string, allowed: readonly string[]): string {
+  return `${what} ${JSON.stringify(name)} is not one this egress may write to (${allowed.map((a) => JSON.stringify(a)).join(', ')})`;
 }
