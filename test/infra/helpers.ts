@@ -5,7 +5,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { StatefulFunctions } from '../../infra/lib/StatefulFunctions';
+import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
+import { StatefulFunctionsPropsError } from '../../infra/lib/StatefulFunctionsPropsError';
 
 /** The feature flags of `cdk.json`, so tests synthesize what `cdk synth` does. */
 export const CDK_CONTEXT: Record<string, unknown> = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
@@ -71,4 +72,16 @@ export function expectSchedulerRoleScoped(template: Template, stack: Stack, app:
     { Action: 'kinesis:PutRecord', Effect: 'Allow', Resource: cfn(stack, app.messageStream.streamArn) },
     { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: cfn(stack, app.deadLetterQueue.queueArn) },
   ]);
+}
+
+/** The error a `StatefulFunctions` built from `props` throws at synth time (the test fails if it throws none, or another). */
+export function propsError(props: (stack: Stack) => StatefulFunctionsProps): StatefulFunctionsPropsError {
+  const stack = testStack();
+  try {
+    new StatefulFunctions(stack, 'App', props(stack));
+  } catch (error) {
+    expect(error).toBeInstanceOf(StatefulFunctionsPropsError);
+    return error as StatefulFunctionsPropsError;
+  }
+  throw new Error('expected a StatefulFunctionsPropsError');
 }

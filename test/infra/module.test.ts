@@ -6,11 +6,10 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
-import { StatefulFunctionsPropsError } from '../../infra/lib/StatefulFunctionsPropsError';
+import { StatefulFunctions } from '../../infra/lib/StatefulFunctions';
 import { parseModuleEndpoints } from '../../runtime-lambda/aws/envConfig';
 import { parseModule } from '../../runtime-lambda/module/parseModule';
-import { TEST_ENV, cfn, policyStatements, roleLogicalId, testApp, testStack } from './helpers';
+import { TEST_ENV, cfn, policyStatements, propsError, roleLogicalId, testApp, testStack } from './helpers';
 
 /** A StateFun application as its users write it: HTTP functions, a Lambda-served namespace, Kinesis in and out. */
 const MODULE = `
@@ -56,17 +55,6 @@ function moduleFile(text: string): string {
   const file = path.join(dir, 'module.yaml');
   fs.writeFileSync(file, text);
   return file;
-}
-
-function attempt(props: (stack: Stack) => StatefulFunctionsProps): StatefulFunctionsPropsError {
-  const stack = testStack();
-  try {
-    new StatefulFunctions(stack, 'App', props(stack));
-  } catch (error) {
-    expect(error).toBeInstanceOf(StatefulFunctionsPropsError);
-    return error as StatefulFunctionsPropsError;
-  }
-  throw new Error('expected a StatefulFunctionsPropsError');
 }
 
 describe('Construct: StatefulFunctions with a StateFun module.yaml', () => {
@@ -167,12 +155,12 @@ describe('Construct: StatefulFunctions with a module.yaml it cannot deploy', () 
     ['streams for an egress the module lacks', 'kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  urlPathTemplate: https://f.example.com/{function.name}\n', { 'example/other': ['s'] }, 'the module has no Kinesis egress example/other'],
     ['an http:// endpoint', 'kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  urlPathTemplate: http://f.internal/{function.name}\n', undefined, 'in the clear over http://'],
   ])('refuses %s at synth, naming it', (_what, text, kinesisEgressStreams, message) => {
-    const error = attempt(() => ({ module: { file: moduleFile(text), ...(kinesisEgressStreams ? { kinesisEgressStreams } : {}) } }));
+    const error = propsError(() => ({ module: { file: moduleFile(text), ...(kinesisEgressStreams ? { kinesisEgressStreams } : {}) } }));
     expect(error.message).toContain(message);
   });
 
   test('refuses a module pattern that remoteFunctions serves too', () => {
-    const error = attempt(() => ({
+    const error = propsError(() => ({
       module: { file: moduleFile('kind: io.statefun.endpoints.v2/http\nspec:\n  functions: shop/*\n  urlPathTemplate: https://f.example.com/{function.name}\n') },
       remoteFunctions: [{ kind: 'http', functionType: 'shop/*', url: 'https://other.example.com/statefun' }],
     }));
