@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { freePort, type Launch, type ServerProcess, startProcess } from '../../runtime-lambda/local/serverProcess';
+
+export { freePort, startProcess, type Launch };
 
 /**
  * Local AWS for the integration and e2e tests: DynamoDB Local (the official jar shipped by
@@ -46,13 +48,7 @@ export interface EmulatorEndpoints {
 }
 
 /** One emulator process started by {@link startEmulators}. */
-export interface Emulator {
-  readonly name: string;
-  readonly endpoint: string;
-  readonly pid: number | undefined;
-  /** Stops the process (SIGTERM, then SIGKILL after a grace period). Idempotent. */
-  stop(): Promise<void>;
-}
+export type Emulator = ServerProcess;
 
 /** The emulators of one test run. */
 export interface RunningEmulators {
@@ -68,7 +64,6 @@ const DEFAULT_REGION = 'us-east-1';
 // DynamoDB Local accepts only letters and digits in the access key id.
 const FAKE_CREDENTIALS = { accessKeyId: 'statefuntest', secretAccessKey: 'statefuntest' };
 const READY_TIMEOUT_MS = Number(process.env.STATEFUN_EMULATOR_TIMEOUT_MS ?? 90_000);
-const STOP_GRACE_MS = 3_000;
 
 /**
  * Starts what the environment does not already provide:
@@ -218,118 +213,11 @@ function dynamoDbLocalJar(): { jar: string; libDir: string } {
   return { jar, libDir: join(lib, dir, 'DynamoDBLocal_lib') };
 }
 
-/** How {@link startProcess} runs an emulator listening on `port`. */
-export interface Launch {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly cwd: string;
-}
-
 const httpEndpoint = (port: number): string => `http://127.0.0.1:${port}`;
 
 /** Readiness of an AWS emulator: a real API call answered. */
 function apiReady(name: string, probe: Probe) {
   return (endpoint: string, exited: () => string | undefined) => waitUntilReady(name, endpoint, probe, exited);
-}
-
-/** Children still alive, killed synchronously if the test process exits without teardown. */
-const alive = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of alive) killTree(child, 'SIGKILL');
-  });
-}
-
-/**
- * Spawns the emulator under `setpriv --pdeathsig SIGKILL` where available (Linux), so the
- * kernel kills it when the test process dies in any way, even `kill -9`. An exit hook and
- * the global teardown cover the ordinary cases. `ready` polls the endpoint until it serves
- * (it throws once `exited()` names how the process ended); a port taken by someone else
- * between the choice and the bind is retried on another.
- */
-export async function startProcess(
-  name: string,
-  endpointOf: (port: number) => string,
-  ready: (endpoint: string, exited: () => string | undefined) => Promise<void>,
-  launch: (port: number) => Launch | Promise<Launch>,
-): Promise<Emulator> {
-  installExitHook();
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
-    const { command, args, cwd } = await launch(port);
-    const endpoint = endpointOf(port);
-    const usePdeathsig = process.platform === 'linux' && existsSync('/usr/bin/setpriv');
-    const child = usePdeathsig
-      ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', command, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(command, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    alive.add(child);
-    const output: string[] = [];
-    const keep = (chunk: Buffer): void => {
-      output.push(chunk.toString());
-      if (output.length > 50) output.shift();
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let exited: string | undefined;
-    const exit = new Promise<void>((done) => {
-      child.on('exit', (code, signal) => {
-        exited = signal ?? `exit code ${code}`;
-        alive.delete(child);
-        done();
-      });
-      child.on('error', (error) => {
-        exited = error.message;
-        alive.delete(child);
-        done();
-      });
-    });
-    const emulator: Emulator = {
-      name,
-      endpoint,
-      pid: child.pid,
-      stop: async () => {
-        if (exited !== undefined) return;
-        killTree(child, 'SIGTERM');
-        const timer = setTimeout(() => killTree(child, 'SIGKILL'), STOP_GRACE_MS);
-        await exit;
-        clearTimeout(timer);
-      },
-    };
-    try {
-      await ready(endpoint, () => exited);
-      child.stdout?.removeListener('data', keep);
-      child.stderr?.removeListener('data', keep);
-      child.stdout?.resume();
-      child.stderr?.resume();
-      // Do not keep the test process alive for the emulator's sake.
-      child.unref();
-      (child.stdout as { unref?: () => void } | null)?.unref?.();
-      (child.stderr as { unref?: () => void } | null)?.unref?.();
-      return emulator;
-    } catch (error) {
-      await emulator.stop();
-      lastError = new Error(
-        `${name} (${command}) did not become ready on ${endpoint}: ${(error as Error).message}\n--- its output ---\n${output.join('').slice(-4000)}`,
-        { cause: error },
-      );
-      // A port taken between freePort() and the bind makes the process exit: try another.
-      if (exited === undefined || !/address already in use|BindException|port/i.test(output.join(''))) break;
-    }
-  }
-  throw lastError;
-}
-
-function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already gone
-  }
 }
 
 /** Polls a real API call (DynamoDB ListTables; moto serves it too) until it succeeds. */
@@ -377,16 +265,3 @@ async function waitUntilReady(
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
