@@ -44,17 +44,17 @@ export interface KafkaProduce {
 
 /**
  * Reads an egress record written with an SDK's Kafka egress builder; answers why it cannot be
- * produced (a string) when it is not one, names no topic, or names a topic outside `topics`.
- * An empty key means no key, as in StateFun.
+ * produced (a string) when it is not one, names no topic, or names a topic outside `topics`
+ * (absent: any topic, as a module.yaml's Kafka egress allows). An empty key means no key, as in StateFun.
  *
  * @example
  * const produce = readKafkaProducerRecord(record, ['greetings']);
  */
-export function readKafkaProducerRecord(record: EgressRecord, topics: readonly string[]): KafkaProduce | string {
+export function readKafkaProducerRecord(record: EgressRecord, topics?: readonly string[]): KafkaProduce | string {
   const parsed = decodeSdkRecord(record, KafkaProducerRecordSchema, KAFKA_PRODUCER_RECORD_TYPE, 'Kafka');
   if (typeof parsed === 'string') return parsed;
   if (parsed.topic === '') return 'its KafkaProducerRecord names no topic';
-  if (!topics.includes(parsed.topic)) return notListed('topic', parsed.topic, topics);
+  if (topics !== undefined && !topics.includes(parsed.topic)) return notListed('topic', parsed.topic, topics);
   return { topic: parsed.topic, value: parsed.valueBytes, ...(parsed.key !== '' ? { key: parsed.key } : {}) };
 }
 

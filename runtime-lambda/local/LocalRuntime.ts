@@ -75,6 +75,11 @@ export interface LocalRuntimeOptions {
    * @default 0 - at the end of every `runUntilIdle`
    */
   readonly snapshotIntervalMs?: number;
+  /**
+   * Called each time the {@link stateFile} has been written: everything appended to the log
+   * before that write (e.g. with {@link LocalRuntime.deliver}) survives a crash from then on.
+   */
+  readonly onStateSaved?: () => void;
 }
 
 /** Counters of a {@link LocalRuntime} since it started. */
@@ -190,6 +195,15 @@ export class LocalRuntime {
   }
 
   /**
+   * Appends a message that already has its id and source position, e.g. a Kafka record's
+   * (`<topic>/<partition>` and its offset): the address's idempotency marks make a second
+   * delivery of the same position a duplicate, dropped.
+   */
+  deliver(envelope: Envelope): void {
+    this.log.append(envelope.target.key, () => envelope);
+  }
+
+  /**
    * Processes messages until the log and the outbox are empty; does not move the clock.
    * Then deletes the addresses left empty longer than the duplicate window ago, and writes
    * the {@link LocalRuntimeOptions.stateFile}, if there is one.
@@ -271,6 +285,7 @@ export class LocalRuntime {
     });
     this.savedAtMs = Date.now();
     this.saveTookMs = this.savedAtMs - started;
+    this.options.onStateSaved?.();
   }
 
   /** Processes messages until the log and the outbox are empty. */

@@ -9,13 +9,17 @@ import { moduleResolver } from '../module/moduleResolver';
 import { readModuleFile } from '../module/parseModule';
 import { type DevOptions, loadApp, runAwsLocal } from './cli';
 import type { CommandContext } from './commandContext';
+import type { DevKafkaOpts } from './DevKafka';
 import { startDevModule } from './devModule';
+import { type LocalKafka, findKafkaLibs, startLocalKafka } from './localKafka';
 
 interface DevOpts {
   readonly module?: string;
   readonly stateFile?: string;
   readonly inMemory?: boolean;
   readonly quiet?: boolean;
+  readonly kafka?: string;
+  readonly startKafka?: boolean;
   readonly awsLocal?: boolean;
   readonly app?: string;
   readonly export?: string;
@@ -56,6 +60,8 @@ export function addDevCommand(program: Command, ctx: CommandContext, stopSignal:
     .addOption(new Option('--state-file <path>', 'with --module: where the state is kept across restarts (default: .statefun/dev-state.json beside the module)').conflicts(['inMemory', 'awsLocal']))
     .addOption(new Option('--in-memory', 'with --module: keep no state across restarts').conflicts('awsLocal'))
     .addOption(new Option('--quiet', 'with --module: no line per message handled (dead letters and errors are still printed)').conflicts('awsLocal'))
+    .addOption(new Option('--kafka <host:port>', "with --module: the Kafka broker every Kafka ingress and egress of the module uses, instead of its address").argParser(parseBootstrap).conflicts(['startKafka', 'awsLocal']))
+    .addOption(new Option('--start-kafka', 'with --module: start a local Kafka broker (jars from scripts/ensure-kafka.sh) for the Kafka ingresses and egresses, create their topics, stop it at exit').conflicts(['kafka', 'awsLocal']))
     .option('--aws-local', 'run on local AWS (DynamoDB Local and moto, or AWS_ENDPOINT_URL) through the real handlers')
     .option('--app <module>', 'with --aws-local: the module exporting the application (a StatefulFunctions registry, or any object with resolver() or resolve(type)) as "app" or default')
     .option('--export <name>', 'with --aws-local: the export to use instead of "app"/default')
@@ -86,14 +92,32 @@ export function addDevCommand(program: Command, ctx: CommandContext, stopSignal:
 
 async function devModule(moduleFile: string, opts: DevOpts, ctx: CommandContext, stopSignal: () => Promise<string>): Promise<void> {
   const module = readModuleFile(moduleFile);
+  const kafkaParts = [...module.ingresses, ...module.egresses].filter((part) => part.kind === 'kafka');
+  if ((opts.kafka !== undefined || opts.startKafka) && kafkaParts.length === 0) {
+    throw new InvalidInputError(`${opts.startKafka ? '--start-kafka' : '--kafka'}: ${module.file} has no Kafka ingress or egress (kind io.statefun.kafka.v1/ingress or /egress): leave the flag out`);
+  }
   const stateFile = opts.inMemory ? undefined : resolve(opts.stateFile ?? defaultStateFile(moduleFile));
   if (stateFile !== undefined) mkdirSync(dirname(stateFile), { recursive: true });
-  const session = await startDevModule(module, {
-    functions: moduleResolver(module),
-    ...(stateFile !== undefined ? { stateFile } : {}),
-    quiet: opts.quiet ?? false,
-    out: (line) => ctx.output.out(line),
-  });
+  let broker: LocalKafka | undefined;
+  if (opts.startKafka) {
+    const libs = findKafkaLibs();
+    ctx.output.out('statefun dev: starting a Kafka broker (--start-kafka)');
+    broker = await startLocalKafka({ libs });
+  }
+  const kafka: DevKafkaOpts = broker ? { bootstrap: broker.bootstrap, createTopics: true } : opts.kafka !== undefined ? { bootstrap: opts.kafka } : {};
+  let session;
+  try {
+    session = await startDevModule(module, {
+      functions: moduleResolver(module),
+      ...(stateFile !== undefined ? { stateFile } : {}),
+      quiet: opts.quiet ?? false,
+      out: (line) => ctx.output.out(line),
+      kafka,
+    });
+  } catch (error) {
+    await broker?.stop();
+    throw error;
+  }
   const addresses = [...session.runtime.store.all()].length;
   ctx.output.out(`statefun dev: running ${module.file}`);
   for (const endpoint of module.endpoints) {
@@ -102,12 +126,19 @@ async function devModule(moduleFile: string, opts: DevOpts, ctx: CommandContext,
   }
   if (session.ingressUrl) ctx.output.out(`  playground ingress ${session.ingressUrl}/<namespace>/<type>/<id>`);
   if (session.egressUrl) ctx.output.out(`  playground egress ${session.egressUrl}/<topic>`);
+  if (broker) ctx.output.out(`  Kafka broker ${broker.bootstrap} started (--start-kafka, in ${broker.startupMs} ms; stopped at exit): every Kafka ingress and egress uses it instead of its address`);
+  else if (opts.kafka !== undefined) ctx.output.out(`  Kafka broker ${opts.kafka} (--kafka): every Kafka ingress and egress uses it instead of its address (${[...new Set(kafkaParts.map((p) => p.address))].join(', ')})`);
+  for (const { spec, bootstrap } of session.kafkaIngresses) {
+    ctx.output.out(`  kafka ingress ${spec.id} on ${bootstrap}, group ${spec.consumerGroupId}: ${spec.topics.map((t) => `${t.name} → ${t.targets.join(', ')}`).join('; ')}`);
+  }
+  for (const spec of module.egresses) if (spec.kind === 'kafka') ctx.output.out(`  kafka egress ${spec.id} → ${kafka.bootstrap ?? spec.address}`);
   ctx.output.out(stateFile === undefined ? '  state in memory only (--in-memory)' : `  state ${relative(process.cwd(), stateFile) || stateFile} (${addresses} addresses restored)`);
   ctx.output.out('statefun dev: ready (Ctrl-C to stop)');
   const signal = await stopSignal();
   ctx.output.out(`statefun dev: ${signal}: stopping: finishing the calls under way (Ctrl-C again to quit at once)`);
   await session.stop();
-  ctx.output.out(`statefun dev: stopped${stateFile === undefined ? '' : `; state written to ${relative(process.cwd(), stateFile) || stateFile}`}`);
+  await broker?.stop();
+  ctx.output.out(`statefun dev: stopped${stateFile === undefined ? '' : `; state written to ${relative(process.cwd(), stateFile) || stateFile}`}${broker ? '; Kafka broker stopped' : ''}`);
 }
 
 async function devAwsLocal(opts: DevOpts, ctx: CommandContext, command: Command): Promise<void> {
@@ -134,6 +165,17 @@ async function devAwsLocal(opts: DevOpts, ctx: CommandContext, command: Command)
 
 function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function parseBootstrap(text: string): string {
+  const servers = text.split(',');
+  for (const server of servers) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(server);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new InvalidArgumentError(`--kafka must be a broker's <host>:<port> (several separated by commas), e.g. 127.0.0.1:9092, got ${JSON.stringify(text)}`);
+    }
+  }
+  return text;
 }
 
 function parsePrefix(text: string): string {

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import { withUndecodableSink } from '../aws/kinesisRecords';
 import type { DeadLetter } from '../core/AddressState';
 import { InvalidInputError, describeError } from '../core/errors';
 import { systemClock } from '../core/ports/Clock';
 import type { FunctionEndpoint, FunctionResolver } from '../core/ports/FunctionEndpoint';
-import type { StatefunModule } from '../module/model';
+import type { KafkaIngressSpec, StatefunModule } from '../module/model';
+import { DevKafkaIngress, type DevKafkaOpts, devKafkaEgress, devKafkaProducers, lineTime as time } from './DevKafka';
 import type { EgressHandler } from './LocalEffectSink';
 import { LocalRuntime } from './LocalRuntime';
 import { PlaygroundEgress } from './PlaygroundEgress';
@@ -36,6 +39,8 @@ export interface DevModuleOpts {
    * producer is faster than the functions). @default 100_000
    */
   readonly maxPendingMessages?: number;
+  /** Where the module's Kafka ingresses and egresses run. @default - the brokers their `address` names */
+  readonly kafka?: DevKafkaOpts;
 }
 
 /** A module running under {@link startDevModule}. */
@@ -45,6 +50,8 @@ export interface DevModuleSession {
   readonly ingressUrl?: string;
   /** The playground egress, e.g. `http://127.0.0.1:8091`, when the module has one. */
   readonly egressUrl?: string;
+  /** The module's Kafka ingresses, consuming, with the broker each reads. */
+  readonly kafkaIngresses: readonly { readonly spec: KafkaIngressSpec; readonly bootstrap: string }[];
   /** Resolves once everything sent so far is processed (timers not yet due aside). */
   idle(): Promise<void>;
   /**
@@ -62,8 +69,13 @@ export interface DevModuleSession {
  * requests make few, large dispatches. The state file is written at most every
  * `snapshotIntervalMs` while messages flow, and at stop.
  *
+ * Kafka ingresses consume their topics (see {@link DevKafkaIngress}) and commit offsets once
+ * the records are in the written state file (without one: once applied); Kafka egresses
+ * produce the functions' `KafkaProducerRecord`s with a `statefun-id` header.
+ *
  * @throws {@link InvalidInputError} naming every part of the module that cannot run locally
- * (Kinesis and Kafka ingresses and egresses), and the servers' errors (e.g. `EADDRINUSE`).
+ * (Kinesis ingresses and egresses), a Kafka broker that does not answer or a missing topic,
+ * and the servers' errors (e.g. `EADDRINUSE`).
  *
  * @example
  * const session = await startDevModule(readModuleFile('module.yaml'), { functions: moduleResolver(module) });
@@ -77,30 +89,61 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
   const ingressSpec = module.ingresses.find((i) => i.kind === 'playground');
   const egressSpec = module.egresses.find((e) => e.kind === 'playground');
 
+  const kafkaOpts = opts.kafka ?? {};
+  const kafkaEgressSpecs = module.egresses.flatMap((e) => (e.kind === 'kafka' ? [e] : []));
+  const producers = kafkaEgressSpecs.length > 0 ? devKafkaProducers(kafkaOpts) : undefined;
   const egress = egressSpec ? await PlaygroundEgress.start({ port: egressSpec.port, host: egressSpec.host, topics: egressSpec.topics }) : undefined;
   const egresses: Record<string, EgressHandler> = {};
   if (egress && egressSpec) egresses[egressSpec.id] = quiet ? egress.handler : withEgressLines(egress.handler, out);
+  for (const spec of kafkaEgressSpecs) egresses[spec.id] = devKafkaEgress(spec, producers!, { ...kafkaOpts, out, quiet });
+  const kafkaIngresses: DevKafkaIngress[] = [];
+  const commitDelivered = () => Promise.all(kafkaIngresses.map((i) => i.commitDelivered(out)));
+  const resumed = opts.stateFile !== undefined && existsSync(opts.stateFile);
+  const snapshotIntervalMs = opts.snapshotIntervalMs ?? 1000;
+  let ingress: PlaygroundIngress | undefined;
+  const closeAll = async () => {
+    await Promise.all(kafkaIngresses.map((i) => i.pause()));
+    await ingress?.close();
+  };
+  const releaseAll = async () => {
+    await Promise.all(kafkaIngresses.map((i) => i.close()));
+    await producers?.close();
+    await egress?.close();
+  };
   let runtime: LocalRuntime;
   try {
     runtime = new LocalRuntime({
-      functions: withLines(opts.functions, out, quiet, new SlowCalls(out, opts.slowCallMs ?? 5000)),
+      // The undecodable-record sink outside the lines: its "failures" are the dead letters told below.
+      functions: withUndecodableSink(withLines(opts.functions, out, quiet, new SlowCalls(out, opts.slowCallMs ?? 5000))),
       egresses,
       clock: systemClock,
-      ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile } : {}),
-      snapshotIntervalMs: opts.snapshotIntervalMs ?? 1000,
+      ...(opts.stateFile !== undefined ? { stateFile: opts.stateFile, onStateSaved: () => void commitDelivered() } : {}),
+      snapshotIntervalMs,
       onDeadLetter: (deadLetter) => out(deadLetterLine(deadLetter)),
       onBackingOff: (b) =>
         out(`${time()}  ${b.address.key} backs off after ${b.attempts} failed attempt(s): ${b.lastError}; its messages wait, next attempt at ${new Date(b.retryAtMs).toISOString().slice(11, 19)}`),
     });
   } catch (error) {
-    await egress?.close();
+    await releaseAll();
     throw error;
   }
-  const pump = new Pump(runtime, (error) => out(`${time()}  runtime error: ${describeError(error)}`));
+  const pump = new Pump(
+    runtime,
+    (error) => out(`${time()}  runtime error: ${describeError(error)}`),
+    () => {
+      if (!kafkaIngresses.some((i) => i.hasUncommitted)) return;
+      // Without a state file, applied is as durable as it gets; with one, the next write commits.
+      if (opts.stateFile === undefined) void commitDelivered();
+      else pump.kickAfter(snapshotIntervalMs);
+    },
+  );
 
-  let ingress: PlaygroundIngress | undefined;
-  if (ingressSpec) {
-    try {
+  try {
+    for (const spec of module.ingresses) {
+      if (spec.kind !== 'kafka') continue;
+      kafkaIngresses.push(await DevKafkaIngress.start(spec, { ...kafkaOpts, runtime, functions: opts.functions, resumed, kick: () => pump.kick(), out, quiet }));
+    }
+    if (ingressSpec) {
       ingress = await PlaygroundIngress.start({
         port: ingressSpec.port,
         host: ingressSpec.host,
@@ -117,10 +160,12 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
           return undefined;
         },
       });
-    } catch (error) {
-      await egress?.close();
-      throw error;
     }
+  } catch (error) {
+    await closeAll();
+    await pump.stop();
+    await releaseAll();
+    throw error;
   }
   // Restored messages not yet processed, and timers that came due while stopped.
   pump.kick();
@@ -130,13 +175,15 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
     runtime,
     ...(ingress ? { ingressUrl: ingress.url } : {}),
     ...(egress ? { egressUrl: egress.url } : {}),
+    kafkaIngresses: kafkaIngresses.map((i) => ({ spec: i.spec, bootstrap: i.bootstrap })),
     idle: () => pump.idle(),
     stop: () =>
       (stopping ??= (async () => {
-        await ingress?.close();
+        await closeAll();
         await pump.stop();
         runtime.saveState();
-        await egress?.close();
+        await commitDelivered();
+        await releaseAll();
       })()),
   };
 }
@@ -148,9 +195,13 @@ class Pump {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
+  private later: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly runtime: LocalRuntime,
     private readonly onError: (error: unknown) => void,
+    /** After each run of rounds, the log drained. */
+    private readonly onIdle: () => void = () => undefined,
   ) {}
 
   kick(): void {
@@ -166,9 +217,20 @@ class Pump {
     while (this.running) await this.running;
   }
 
+  /** A round in `ms` (one pending at a time), e.g. for the state file's next write. */
+  kickAfter(ms: number): void {
+    if (this.later !== undefined || this.stopped) return;
+    this.later = setTimeout(() => {
+      this.later = undefined;
+      this.kick();
+    }, ms);
+    this.later.unref();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.later);
     await this.idle();
   }
 
@@ -185,6 +247,7 @@ class Pump {
     } finally {
       this.running = undefined;
       this.armTimer();
+      this.onIdle();
     }
   }
 
@@ -198,24 +261,18 @@ class Pump {
   }
 }
 
-/** Kinesis and Kafka ingresses and egresses cannot run on the embedded runtime: one error naming them all. */
+/** Kinesis ingresses and egresses cannot run on the embedded runtime: one error naming them all. */
 function refuseUnsupported(module: StatefunModule): void {
   const problems: string[] = [];
   for (const part of [...module.ingresses, ...module.egresses]) {
     const where = `${part.source.file}, document ${part.source.document} (${part.source.kind})`;
     if (part.kind === 'kinesis') {
       problems.push(`${where}: Kinesis ${part.source.kind.endsWith('ingress') ? 'ingresses' : 'egresses'} do not run under statefun dev, which has no Kinesis; deploy the module (cdk deploy) or run it on local AWS (statefun dev --aws-local)`);
-    } else if (part.kind === 'kafka') {
-      problems.push(`${where}: Kafka ${part.source.kind.endsWith('ingress') ? 'ingresses' : 'egresses'} do not run under statefun dev yet (issue #13)`);
     }
   }
   if (problems.length > 0) {
     throw new InvalidInputError(`${module.file} cannot run under statefun dev as it is: take these out of the module (or use a copy without them), or use the playground ingress and egress:\n  ${problems.join('\n  ')}`);
   }
-}
-
-function time(): string {
-  return new Date().toISOString().slice(11, 23);
 }
 
 /** Prints a line per message each function handled (after it answered, unless `quiet`), per failed call and per slow call. */
