@@ -22,6 +22,7 @@ import { typename } from '../../runtime-lambda/core/Address';
 import { SKIPPED_BATCH_PREFIX } from '../../runtime-lambda/aws/skippedBatches';
 import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
+import { type KafkaEgressProps, type KafkaIngressProps, type MskIngressProps, type SelfManagedKafkaIngressProps, KAFKA_GROUP_ID, KAFKA_HOST_PORT, KAFKA_TOPIC_NAME, MSK_CLUSTER_ARN, addKafkaIngress, defaultGroupPrefix, grantKafkaEgress, kafkaEgressTarget, kafkaGroupId } from './kafka';
 import { type DeployedModule, type StatefunModuleProps, deployModule } from './statefunModule';
 
 /** The repository root: entry points and the lock file are found from here. */
@@ -120,8 +121,8 @@ export interface HttpHeaderFromSecret {
   readonly field?: string;
 }
 
-/** An ingress: a Kinesis stream today; a discriminated union so that Kafka (MSK, self-managed) can join. */
-export type IngressProps = KinesisIngressProps;
+/** An ingress: a Kinesis stream, or topics of an Amazon MSK or self-managed Kafka cluster (see docs/kafka.md, "On Amazon MSK"). */
+export type IngressProps = KinesisIngressProps | MskIngressProps | SelfManagedKafkaIngressProps;
 
 /** An egress writing to a Kinesis stream: data = the record's bytes, partition key = the record id. */
 export interface KinesisEgressProps {
@@ -145,8 +146,21 @@ export interface SqsEgressProps {
   readonly messageGroupId?: string;
 }
 
+/**
+ * An egress putting each record on an EventBridge event bus as one event (detail
+ * `{id, type, encoding, value}`); the relay gets `events:PutEvents` on that bus only.
+ */
+export interface EventBridgeEgressProps {
+  readonly kind: 'eventBridge';
+  readonly eventBus: events.IEventBus;
+  /** The events' `source` (1 to 256 characters, not starting with `aws.`). @default - the egress name */
+  readonly source?: string;
+  /** The events' `detail-type` (1 to 256 characters). @default - the record value's type name */
+  readonly detailType?: string;
+}
+
 /** An egress sink. */
-export type EgressProps = KinesisEgressProps | SqsEgressProps;
+export type EgressProps = KinesisEgressProps | SqsEgressProps | KafkaEgressProps | EventBridgeEgressProps;
 
 /** Props of {@link StatefulFunctions}. */
 export interface StatefulFunctionsProps {
@@ -204,6 +218,18 @@ export interface StatefulFunctionsProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** The dispatcher's security groups in `vpc`. @default - one created by Lambda, all outbound traffic allowed */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * The VPC the relay and the reconciler run in, to reach the brokers of a Kafka egress (an MSK
+   * cluster is reachable from its VPC only). Their subnets need routes to Kinesis, DynamoDB,
+   * SQS, S3, EventBridge Scheduler (and Secrets Manager with a secret): a NAT gateway, or
+   * interface and gateway endpoints.
+   * @default - no VPC
+   */
+  readonly relayVpc?: ec2.IVpc;
+  /** Where in `relayVpc` the relay's and the reconciler's interfaces go. @default - the VPC's private subnets */
+  readonly relayVpcSubnets?: ec2.SubnetSelection;
+  /** Their security groups in `relayVpc`: the brokers must accept them. @default - one created by Lambda for each, all outbound traffic allowed */
+  readonly relaySecurityGroups?: readonly ec2.ISecurityGroup[];
 
   /**
    * Capacity mode of the message stream.
@@ -649,6 +675,8 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     if (deployed?.endpoints.length) dispatcherEnv.STATEFUN_MODULE_ENDPOINTS = JSON.stringify(deployed.endpoints);
     const ingressStreams = ingressesEnv(props.ingresses ?? [], deployed);
     if (Object.keys(ingressStreams).length > 0) dispatcherEnv.STATEFUN_INGRESSES = stack.toJsonString(ingressStreams);
+    const kafkaIngresses = allKafkaIngresses(props, deployed);
+    if (kafkaIngresses.length > 0) dispatcherEnv.STATEFUN_KAFKA_INGRESSES = JSON.stringify(kafkaIngressesEnv(kafkaIngresses));
     if (props.httpHeaders && Object.keys(props.httpHeaders).length > 0) {
       dispatcherEnv.STATEFUN_HTTP_HEADER_SECRETS = stack.toJsonString(
         Object.fromEntries(Object.entries(props.httpHeaders).map(([header, value]) => [header, { secretArn: value.secret.secretArn, ...(value.field ? { field: value.field } : {}) }])),
@@ -702,6 +730,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     } satisfies Omit<StreamEventSourceProps, 'startingPosition'>;
     this.dispatcher.addEventSource(new KinesisEventSource(this.messageStream, { ...mapping, startingPosition: lambda.StartingPosition.TRIM_HORIZON }));
     for (const ingress of props.ingresses ?? []) {
+      if (ingress.kind !== 'kinesis') continue;
       this.dispatcher.addEventSource(
         new KinesisEventSource(ingress.stream, { ...mapping, startingPosition: ingress.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON }),
       );
@@ -715,6 +744,8 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
         }),
       );
     }
+    const groupPrefix = defaultGroupPrefix(this);
+    kafkaIngresses.forEach((ingress, i) => addKafkaIngress(this.dispatcher, ingress, i, groupPrefix));
 
     // --- delayed messages: EventBridge Scheduler (long) and an SQS delay queue (short)
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
@@ -789,6 +820,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     };
     const egressSinks = egressesEnv(props.egresses ?? {}, deployed);
     if (Object.keys(egressSinks).length > 0) relayEnv.STATEFUN_EGRESSES = stack.toJsonString(egressSinks);
+    const relayNetwork = props.relayVpc
+      ? { vpc: props.relayVpc, ...(props.relayVpcSubnets ? { vpcSubnets: props.relayVpcSubnets } : {}), ...(props.relaySecurityGroups ? { securityGroups: [...props.relaySecurityGroups] } : {}) }
+      : {};
     this.relay = new NodejsFunction(this, 'Relay', {
       ...lambdaBase(this, 'RelayRole', this.relayLogGroup, key, tracing),
       description: 'Stateful Functions relay: outbox stream -> message stream, egresses, dead-letter queue',
@@ -797,7 +831,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       timeout: props.relayTimeout ?? Duration.seconds(60),
       environment: relayEnv,
       bundling: bundling(),
+      ...relayNetwork,
     });
+    if (props.relayVpc) grantVpcAccess(this.relay);
     acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the skipped-batches bucket");
     this.grantPublish(this.relay, props, deployed);
     // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
@@ -819,7 +855,9 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
         STATEFUN_OUTBOX_TABLE: this.outboxTable.tableName,
       },
       bundling: bundling(),
+      ...relayNetwork,
     });
+    if (props.relayVpc) grantVpcAccess(this.reconciler);
     acknowledgeSynchronousOnly(this.reconciler, 'its own schedule: a failed sweep is simply done again by the next one');
     this.grantPublish(this.reconciler, props, deployed);
     this.inboxTable.grant(this.reconciler, 'dynamodb:Scan');
@@ -946,9 +984,12 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
     this.messageStream.grantWrite(fn);
     this.deadLetterQueue.grantSendMessages(fn);
     this.grantPutDeadLetterPayloads(fn);
-    for (const egress of Object.values(props.egresses ?? {})) {
+    for (const egress of [...Object.values(props.egresses ?? {}), ...Object.values(deployed?.kafkaEgresses ?? {})]) {
       if (egress.kind === 'kinesis') egress.stream.grantWrite(fn);
-      else egress.queue.grantSendMessages(fn);
+      else if (egress.kind === 'sqs') egress.queue.grantSendMessages(fn);
+      else if (egress.kind === 'kafka') grantKafkaEgress(fn, egress);
+      // PutEvents on that bus only.
+      else iam.Grant.addToPrincipal({ grantee: fn, actions: ['events:PutEvents'], resourceArns: [egress.eventBus.eventBusArn] });
     }
     for (const streams of Object.values(deployed?.kinesisEgresses ?? {})) for (const stream of streams) stream.grantWrite(fn);
     // Schedules of this group only, and passing the scheduler role only.
@@ -1152,9 +1193,24 @@ function functionsEnv(remotes: readonly RemoteFunctionsProps[]): Record<string, 
 function ingressesEnv(ingresses: readonly IngressProps[], deployed: DeployedModule | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const ingress of ingresses) {
+    if (ingress.kind !== 'kinesis') continue;
     out[ingress.stream.streamName] = { functionType: ingress.functionType, ...(ingress.valueType ? { valueType: ingress.valueType } : {}) };
   }
   for (const ingress of deployed?.ingresses ?? []) out[ingress.stream.streamName] = { functionType: ingress.functionTypes, valueType: ingress.valueType };
+  return out;
+}
+
+/** The Kafka ingresses of the props and of the module, in that order. */
+function allKafkaIngresses(props: StatefulFunctionsProps, deployed: DeployedModule | undefined): KafkaIngressProps[] {
+  return [...(props.ingresses ?? []).filter((ingress): ingress is KafkaIngressProps => ingress.kind !== 'kinesis'), ...(deployed?.kafkaIngresses ?? [])];
+}
+
+/** `STATEFUN_KAFKA_INGRESSES`: topic → `{functionType, valueType?}`. */
+function kafkaIngressesEnv(ingresses: readonly KafkaIngressProps[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const ingress of ingresses) {
+    for (const route of ingress.topics) out[route.topic] = { functionType: route.functionType, ...(route.valueType ? { valueType: route.valueType } : {}) };
+  }
   return out;
 }
 
@@ -1175,14 +1231,17 @@ function grantVpcAccess(fn: lambda.Function): void {
   });
 }
 
-/** `STATEFUN_EGRESSES`: egress name → `{kinesisStream}` (ARN) or `{sqsQueueUrl, messageGroupId?}`. */
+/**
+ * `STATEFUN_EGRESSES`: egress name → `{kinesisStream}` (ARN), `{sqsQueueUrl, messageGroupId?}`,
+ * `{kafkaProducerRecordTopics, kafkaCluster}` or `{eventBus, source?, detailType?}` (the bus ARN).
+ */
 function egressesEnv(egresses: Readonly<Record<string, EgressProps>>, deployed: DeployedModule | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, egress] of Object.entries(egresses)) {
-    out[name] =
-      egress.kind === 'kinesis'
-        ? { kinesisStream: egress.stream.streamArn }
-        : { sqsQueueUrl: egress.queue.queueUrl, ...(egress.messageGroupId ? { messageGroupId: egress.messageGroupId } : {}) };
+  for (const [name, egress] of [...Object.entries(egresses), ...Object.entries(deployed?.kafkaEgresses ?? {})]) {
+    if (egress.kind === 'kinesis') out[name] = { kinesisStream: egress.stream.streamArn };
+    else if (egress.kind === 'sqs') out[name] = { sqsQueueUrl: egress.queue.queueUrl, ...(egress.messageGroupId ? { messageGroupId: egress.messageGroupId } : {}) };
+    else if (egress.kind === 'kafka') out[name] = kafkaEgressTarget(egress);
+    else out[name] = { eventBus: egress.eventBus.eventBusArn, ...(egress.source ? { source: egress.source } : {}), ...(egress.detailType ? { detailType: egress.detailType } : {}) };
   }
   // The records name their streams by name, as StateFun's SDKs write them.
   for (const [name, streams] of Object.entries(deployed?.kinesisEgresses ?? {})) out[name] = { kinesisEgressRecordStreams: streams.map((stream) => stream.streamName) };
@@ -1233,25 +1292,38 @@ class PropsChecker {
     }
 
     const streams = new Set<string>();
-    const ingressStreams = [...(props.ingresses ?? []).map((ingress) => ingress.stream), ...(deployed?.ingresses ?? []).map((ingress) => ingress.stream)];
+    const ingressStreams: [string, kinesis.IStream][] = [];
+    const topics = new Set<string>();
+    const kafkaIngresses: [string, KafkaIngressProps][] = [];
     (props.ingresses ?? []).forEach((ingress, i) => {
       const at = `ingresses[${i}]`;
-      if ((ingress as { kind: string }).kind !== 'kinesis') this.fail(`${at}.kind`, (ingress as { kind: string }).kind, 'only "kinesis" ingresses exist so far');
-      const targets = typeof ingress.functionType === 'string' ? [ingress.functionType] : ingress.functionType;
-      if (targets.length === 0) this.fail(`${at}.functionType`, ingress.functionType, 'name at least one function type, e.g. "fraud/transaction-manager"');
-      for (const target of targets) this.typename(`${at}.functionType`, target, 'name function types, e.g. "fraud/transaction-manager" (no "*")');
-      if (ingress.valueType !== undefined) this.typename(`${at}.valueType`, ingress.valueType, 'name a type, e.g. "fraud.types/Transaction"');
+      const kind = (ingress as { kind: unknown }).kind;
+      if (kind === 'kinesis') {
+        const kinesisIngress = ingress as KinesisIngressProps;
+        this.targets(at, kinesisIngress.functionType, kinesisIngress.valueType);
+        ingressStreams.push([`${at}.stream`, kinesisIngress.stream]);
+      } else if (kind === 'msk' || kind === 'selfManagedKafka') {
+        kafkaIngresses.push([at, ingress as KafkaIngressProps]);
+      } else {
+        this.fail(`${at}.kind`, kind, 'give "kinesis", "msk" or "selfManagedKafka"');
+      }
     });
-    ingressStreams.forEach((stream, i) => {
+    for (const ingress of deployed?.ingresses ?? []) ingressStreams.push(['module.file', ingress.stream]);
+    for (const ingress of deployed?.kafkaIngresses ?? []) kafkaIngresses.push(['module.kafka', ingress]);
+    for (const [at, stream] of ingressStreams) {
       const streamKey = stream.node.path;
-      const at = i < (props.ingresses ?? []).length ? `ingresses[${i}].stream` : 'module.file';
       if (streams.has(streamKey)) this.fail(at, streamKey, 'this stream is an ingress already: list every target of a stream in one ingress (functionType takes several)');
       streams.add(streamKey);
-    });
-
-    for (const name of Object.keys(deployed?.kinesisEgresses ?? {})) {
-      if (props.egresses?.[name] !== undefined) this.fail(`egresses[${JSON.stringify(name)}]`, name, 'the module has a Kinesis egress with this id already: keep one of the two');
     }
+    for (const [at, ingress] of kafkaIngresses) this.kafkaIngress(at, ingress, topics);
+    if (kafkaIngresses.length > 0 && props.dispatcherTimeout && !props.dispatcherTimeout.isUnresolved() && props.dispatcherTimeout.toSeconds() > 14 * 60) {
+      this.fail('dispatcherTimeout', props.dispatcherTimeout.toHumanString(), 'Lambda\'s Kafka mappings let a function run at most 14 minutes: lower dispatcherTimeout to 14 minutes or less');
+    }
+
+    for (const name of [...Object.keys(deployed?.kinesisEgresses ?? {}), ...Object.keys(deployed?.kafkaEgresses ?? {})]) {
+      if (props.egresses?.[name] !== undefined) this.fail(`egresses[${JSON.stringify(name)}]`, name, 'the module has an egress with this id already: keep one of the two');
+    }
+    for (const [name, egress] of Object.entries(deployed?.kafkaEgresses ?? {})) this.kafkaEgress(`module.kafka (egress ${name})`, egress);
     for (const [header, value] of Object.entries(props.httpHeaders ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) this.fail(`httpHeaders[${JSON.stringify(header)}]`, header, 'give a valid HTTP header name, e.g. "authorization"');
       if (value.field === '') this.fail(`httpHeaders[${JSON.stringify(header)}].field`, value.field, 'name a field of the secret\'s JSON, or leave it out to use the whole secret string');
@@ -1263,7 +1335,13 @@ class PropsChecker {
       if (egress.kind === 'sqs' && egress.messageGroupId !== undefined && egress.queue.fifo === false) {
         this.fail(`egresses[${JSON.stringify(name)}].messageGroupId`, egress.messageGroupId, 'message groups exist only on FIFO queues: remove it or use a FIFO queue');
       }
+      if (egress.kind === 'kafka') this.kafkaEgress(`egresses[${JSON.stringify(name)}]`, egress);
+      if (egress.kind === 'eventBridge') this.eventBridgeEgress(`egresses[${JSON.stringify(name)}]`, egress);
+      if (!['kinesis', 'sqs', 'kafka', 'eventBridge'].includes((egress as { kind: string }).kind)) {
+        this.fail(`egresses[${JSON.stringify(name)}].kind`, (egress as { kind: string }).kind, 'give "kinesis", "sqs", "kafka" or "eventBridge"');
+      }
     }
+    if ((props.relayVpcSubnets || props.relaySecurityGroups) && !props.relayVpc) this.fail('relayVpc', undefined, 'relayVpcSubnets and relaySecurityGroups place the relay in a VPC: give the relayVpc as well');
 
     const provisioned = props.messageStreamMode === kinesis.StreamMode.PROVISIONED;
     if (props.messageStreamShardCount !== undefined) {
@@ -1290,6 +1368,94 @@ class PropsChecker {
       this.fail('metricsNamespace', props.metricsNamespace, 'give 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/" (reserved for AWS services), e.g. "StatefulFunctions/shop"');
     }
     if (props.iteratorAgeAlarmThreshold) this.durationRange('iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, Duration.seconds(1), Duration.hours(24));
+  }
+
+  /** An ingress' target function types (at least one, no pattern) and value type. */
+  private targets(at: string, functionType: string | readonly string[], valueType: string | undefined): void {
+    const targets = typeof functionType === 'string' ? [functionType] : functionType;
+    if (!Array.isArray(targets) || targets.length === 0) this.fail(`${at}.functionType`, functionType, 'name at least one function type, e.g. "fraud/transaction-manager"');
+    for (const target of targets) this.typename(`${at}.functionType`, target, 'name function types, e.g. "fraud/transaction-manager" (no "*")');
+    if (valueType !== undefined) this.typename(`${at}.valueType`, valueType, 'name a type, e.g. "fraud.types/Transaction"');
+  }
+
+  /** A Kafka ingress: topics (each in one ingress only), cluster, auth, network and mapping settings. */
+  private kafkaIngress(at: string, ingress: KafkaIngressProps, topics: Set<string>): void {
+    if (!Array.isArray(ingress.topics) || ingress.topics.length === 0) this.fail(`${at}.topics`, ingress.topics, 'list at least one topic, e.g. topics: [{ topic: "transactions", functionType: "fraud/transaction-manager" }]');
+    ingress.topics.forEach((route, j) => {
+      const where = `${at}.topics[${j}]`;
+      this.kafkaTopic(`${where}.topic`, route.topic);
+      if (topics.has(route.topic)) this.fail(`${where}.topic`, route.topic, 'this topic is an ingress already: list every target of a topic once (functionType takes several)');
+      topics.add(route.topic);
+      this.targets(where, route.functionType, route.valueType);
+    });
+    if (ingress.batchSize !== undefined) this.intRange(`${at}.batchSize`, ingress.batchSize, 1, 10000);
+    if (ingress.consumerGroupId !== undefined && !Token.isUnresolved(ingress.consumerGroupId)) {
+      for (const route of ingress.topics) {
+        const group = kafkaGroupId(ingress, route.topic, '');
+        if (!KAFKA_GROUP_ID.test(group)) {
+          this.fail(`${at}.consumerGroupId`, ingress.consumerGroupId, `each topic's mapping joins "<consumerGroupId>-<topic>" ("${group}" here), which Lambda wants of 1 to 200 letters, digits and - / * : _ + = . @: shorten or fix it`);
+        }
+      }
+    }
+    if ((ingress.startingPositionTimestamp !== undefined) !== (ingress.startingPosition === lambda.StartingPosition.AT_TIMESTAMP)) {
+      this.fail(`${at}.startingPositionTimestamp`, ingress.startingPositionTimestamp, 'give startingPositionTimestamp (seconds since the epoch) exactly when startingPosition is AT_TIMESTAMP');
+    }
+    const pollers = ingress.provisionedPollers;
+    if (pollers) {
+      this.intRange(`${at}.provisionedPollers.minimum`, pollers.minimum, 1, 200);
+      this.intRange(`${at}.provisionedPollers.maximum`, pollers.maximum, 1, 2000);
+      if (pollers.minimum > pollers.maximum) this.fail(`${at}.provisionedPollers`, pollers, 'minimum must not exceed maximum');
+    }
+    if (ingress.kind === 'msk') {
+      if (typeof ingress.clusterArn !== 'string' || (!Token.isUnresolved(ingress.clusterArn) && !MSK_CLUSTER_ARN.test(ingress.clusterArn))) {
+        this.fail(`${at}.clusterArn`, ingress.clusterArn, 'give the MSK cluster ARN, arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>, e.g. cfnCluster.attrArn');
+      }
+      const mechanism = ingress.auth?.mechanism;
+      if (mechanism !== undefined && mechanism !== 'AWS_MSK_IAM' && mechanism !== 'SCRAM-SHA-512') {
+        this.fail(`${at}.auth.mechanism`, mechanism, 'Amazon MSK takes IAM ({ mechanism: "AWS_MSK_IAM" }, the default) or SASL/SCRAM ({ mechanism: "SCRAM-SHA-512", secret })');
+      }
+    } else {
+      this.bootstrapServers(`${at}.bootstrapServers`, ingress.bootstrapServers);
+      if ((ingress.auth?.mechanism as string | undefined) === 'AWS_MSK_IAM') this.fail(`${at}.auth.mechanism`, 'AWS_MSK_IAM', 'IAM access control is Amazon MSK\'s: use kind: "msk" with the cluster ARN, or SASL with a secret');
+      if (ingress.vpc && !ingress.securityGroup) this.fail(`${at}.securityGroup`, undefined, 'a mapping into vpc needs the security group its network interfaces use (one the brokers accept): give securityGroup');
+      if ((ingress.vpcSubnets || ingress.securityGroup) && !ingress.vpc) this.fail(`${at}.vpc`, undefined, 'vpcSubnets and securityGroup place the mapping in a VPC: give the vpc as well');
+      if (!ingress.vpc && !ingress.auth) this.fail(`${at}.auth`, undefined, 'brokers reached over the internet need credentials: give auth: { mechanism: "SCRAM-SHA-512", secret }, or the vpc of private brokers');
+    }
+  }
+
+  private kafkaEgress(at: string, egress: KafkaEgressProps): void {
+    if (!Array.isArray(egress.topics) || egress.topics.length === 0) this.fail(`${at}.topics`, egress.topics, 'list the topics its records may name, e.g. topics: ["greetings"]');
+    egress.topics.forEach((topic, j) => this.kafkaTopic(`${at}.topics[${j}]`, topic));
+    const servers = typeof egress.bootstrapServers === 'string' ? (Token.isUnresolved(egress.bootstrapServers) ? [] : egress.bootstrapServers.split(',').map((s) => s.trim())) : egress.bootstrapServers;
+    if (typeof egress.bootstrapServers !== 'string') this.bootstrapServers(`${at}.bootstrapServers`, servers);
+    else if (!Token.isUnresolved(egress.bootstrapServers)) this.bootstrapServers(`${at}.bootstrapServers`, servers, egress.bootstrapServers);
+    if (egress.auth?.mechanism === 'AWS_MSK_IAM') {
+      if (egress.mskClusterArn === undefined) this.fail(`${at}.mskClusterArn`, undefined, 'IAM access control is granted on the MSK cluster: give its ARN, e.g. mskClusterArn: cfnCluster.attrArn');
+      if (!Token.isUnresolved(egress.mskClusterArn) && !MSK_CLUSTER_ARN.test(egress.mskClusterArn)) {
+        this.fail(`${at}.mskClusterArn`, egress.mskClusterArn, 'give the MSK cluster ARN, arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>, e.g. cfnCluster.attrArn');
+      }
+    } else if (egress.auth !== undefined && !['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(egress.auth.mechanism)) {
+      this.fail(`${at}.auth.mechanism`, (egress.auth as { mechanism: unknown }).mechanism, 'give "AWS_MSK_IAM", "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512"');
+    }
+  }
+
+  private eventBridgeEgress(at: string, egress: EventBridgeEgressProps): void {
+    for (const key of ['source', 'detailType'] as const) {
+      const value = egress[key];
+      if (value === undefined || Token.isUnresolved(value)) continue;
+      if (value.length === 0 || value.length > 256) this.fail(`${at}.${key}`, value, 'give 1 to 256 characters, e.g. "shop"');
+    }
+    if (egress.source !== undefined && !Token.isUnresolved(egress.source) && egress.source.startsWith('aws.')) this.fail(`${at}.source`, egress.source, 'EventBridge keeps sources starting with "aws." for AWS services: choose another, e.g. "shop"');
+  }
+
+  private kafkaTopic(prop: string, topic: string): void {
+    if (typeof topic !== 'string' || !KAFKA_TOPIC_NAME.test(topic) || topic === '.' || topic === '..') this.fail(prop, topic, 'a Kafka topic name is 1 to 249 letters, digits, ".", "_" and "-", e.g. "transactions"');
+  }
+
+  private bootstrapServers(prop: string, servers: readonly string[], shown: unknown = servers): void {
+    if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || (!Token.isUnresolved(s) && !KAFKA_HOST_PORT.test(s)))) {
+      this.fail(prop, shown, 'give "host:port" of one or more brokers, e.g. ["b-1.kafka.example.com:9096", "b-2.kafka.example.com:9096"]');
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ export { EMBEDDED_FUNCTIONS_MODULE, LAMBDA_RUNTIME, StatefulFunctions } from './
 export type {
   EgressProps,
   EmbeddedFunctionsProps,
+  EventBridgeEgressProps,
   HttpFunctionsProps,
   IStatefulFunctions,
   IngressProps,
@@ -13,6 +14,8 @@ export type {
   StatefulFunctionsAlarms,
   StatefulFunctionsProps,
 } from './StatefulFunctions';
+export type { KafkaAuth, KafkaEgressProps, KafkaIamAuth, KafkaIngressProps, KafkaSaslAuth, KafkaTopicProps, MskIngressProps, SelfManagedKafkaIngressProps } from './kafka';
+export type { StatefunModuleKafkaProps, StatefunModuleProps } from './statefunModule';
 export { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 export { FraudDetectionStack } from './FraudDetectionStack';
 export type { FraudDetectionStackProps } from './FraudDetectionStack';

@@ -5,9 +5,11 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { StatefulFunctions } from '../../infra/lib/StatefulFunctions';
-import { parseModuleEndpoints } from '../../runtime-lambda/aws/envConfig';
+import { parseKafkaIngresses, parseModuleEndpoints } from '../../runtime-lambda/aws/envConfig';
+import { parseEgresses } from '../../runtime-lambda/handlers/relay';
 import { parseModule } from '../../runtime-lambda/module/parseModule';
 import { TEST_ENV, cfn, policyStatements, propsError, roleLogicalId, testApp, testStack } from './helpers';
 
@@ -146,11 +148,145 @@ describe('Construct: StatefulFunctions with a StateFun module.yaml', () => {
   });
 });
 
+/** StateFun's Kafka showcase, as its users write it: two topics in (one group), one egress out; and a legacy 3.0 egress. */
+const KAFKA_MODULE = `
+kind: io.statefun.endpoints.v2/http
+spec:
+  functions: shop/*
+  urlPathTemplate: https://functions.example.com/statefun/{function.name}
+---
+kind: io.statefun.kafka.v1/ingress
+spec:
+  id: shop/in
+  address: kafka-1.internal:9092,kafka-2.internal:9092
+  consumerGroupId: shop
+  startupPosition:
+    type: group-offsets
+  autoOffsetResetPosition: earliest
+  topics:
+    - topic: orders
+      valueType: shop/Order
+      targets:
+        - shop/cart
+        - shop/audit
+    - topic: clicks
+      valueType: io.statefun.types/string
+      targets:
+        - shop/session
+---
+kind: io.statefun.kafka.v1/egress
+spec:
+  id: shop/out
+  address: kafka-1.internal:9092
+  deliverySemantic:
+    type: at-least-once
+`;
+
+const LEGACY_KAFKA_EGRESS = `
+version: "3.0"
+module:
+  meta:
+    type: remote
+  spec:
+    endpoints:
+      - endpoint:
+          meta:
+            kind: http
+          spec:
+            functions: shop/*
+            urlPathTemplate: https://functions.example.com/statefun/{function.name}
+    egresses:
+      - egress:
+          meta:
+            type: io.statefun.kafka/egress
+            id: shop/legacy
+          spec:
+            address: kafka-broker:9092
+            deliverySemantic:
+              type: exactly-once
+              transactionTimeoutMillis: 100000
+`;
+
+const MSK_ARN = 'arn:aws:kafka:us-east-1:123456789012:cluster/shop/0b1c2d3e-aaaa-bbbb-cccc-123456789abc-2';
+
+/** A resolved env value as the Lambda reads it (tokens as placeholders). */
+function envString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<token>')).join('');
+}
+
+describe('Construct: StatefulFunctions with a module.yaml of Kafka ingresses and egresses', () => {
+  test('on MSK: one mapping per topic in "<group>-<topic>", IAM grants, and the env both runtimes parse', () => {
+    // Prepare
+    const stack = testStack();
+    // Act
+    const app = new StatefulFunctions(stack, 'App', {
+      module: { file: moduleFile(KAFKA_MODULE), kafka: { mskClusterArn: MSK_ARN, bootstrapServers: 'b-1.shop.kafka.us-east-1.amazonaws.com:9098', egressTopics: { 'shop/out': ['greetings'] } } },
+    });
+    // Assess
+    const template = Template.fromStack(stack);
+    for (const topic of ['orders', 'clicks']) {
+      // group-offsets: the group's offsets, else autoOffsetResetPosition (earliest).
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: MSK_ARN, Topics: [topic], AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: `shop-${topic}` }, StartingPosition: 'TRIM_HORIZON' });
+    }
+    const functions = template.findResources('AWS::Lambda::Function');
+    const dispatcherEnv = (functions[stack.getLogicalId(app.dispatcher.node.defaultChild as lambda.CfnFunction)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    expect(parseKafkaIngresses({ STATEFUN_KAFKA_INGRESSES: envString(dispatcherEnv.STATEFUN_KAFKA_INGRESSES) })).toEqual({
+      orders: { functionType: ['shop/cart', 'shop/audit'], valueType: 'shop/Order' },
+      clicks: { functionType: ['shop/session'], valueType: 'io.statefun.types/string' },
+    });
+    const relayEnv = (functions[stack.getLogicalId(app.relay.node.defaultChild as lambda.CfnFunction)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    expect(parseEgresses({ STATEFUN_EGRESSES: envString(relayEnv.STATEFUN_EGRESSES) })).toEqual({
+      'shop/out': { kafkaProducerRecordTopics: ['greetings'], kafkaCluster: { bootstrapServers: ['b-1.shop.kafka.us-east-1.amazonaws.com:9098'], tls: true, sasl: { mechanism: 'AWS_MSK_IAM' } } },
+    });
+    const relayGrants = JSON.stringify(policyStatements(template, stack, roleLogicalId(stack, app.relay.role)));
+    expect(relayGrants).toContain('arn:aws:kafka:us-east-1:123456789012:topic/shop/0b1c2d3e-aaaa-bbbb-cccc-123456789abc-2/greetings');
+    const dispatcherGrants = JSON.stringify(policyStatements(template, stack, roleLogicalId(stack, app.dispatcher.role)));
+    expect(dispatcherGrants).toContain('arn:aws:kafka:us-east-1:123456789012:group/shop/0b1c2d3e-aaaa-bbbb-cccc-123456789abc-2/shop-orders');
+  });
+
+  test("self-managed with SCRAM: mappings at the module's address with the secret; the legacy 3.0 egress form too", () => {
+    const stack = testStack();
+    const secret = new secretsmanager.Secret(stack, 'Scram');
+    new StatefulFunctions(stack, 'App', { module: { file: moduleFile(KAFKA_MODULE), kafka: { auth: { mechanism: 'SCRAM-SHA-512', secret }, egressTopics: { 'shop/out': ['greetings'] } } } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['kafka-1.internal:9092', 'kafka-2.internal:9092'] } },
+      Topics: ['orders'],
+      SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: cfn(stack, secret.secretArn) }],
+    });
+
+    const legacyStack = testStack();
+    const legacy = new StatefulFunctions(legacyStack, 'App', { module: { file: moduleFile(LEGACY_KAFKA_EGRESS), kafka: { auth: { mechanism: 'SCRAM-SHA-512', secret: new secretsmanager.Secret(legacyStack, 'S') }, egressTopics: { 'shop/legacy': ['out'] } } } });
+    const relay = Template.fromStack(legacyStack).findResources('AWS::Lambda::Function')[legacyStack.getLogicalId(legacy.relay.node.defaultChild as lambda.CfnFunction)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(parseEgresses({ STATEFUN_EGRESSES: envString(relay.Properties.Environment.Variables.STATEFUN_EGRESSES) })['shop/legacy']).toEqual({
+      kafkaProducerRecordTopics: ['out'],
+      kafkaCluster: { bootstrapServers: ['kafka-broker:9092'], tls: true, sasl: { mechanism: 'SCRAM-SHA-512', secretArn: '<token>' } },
+    });
+  });
+
+  test.each([
+    ['Kafka documents without the kafka option', KAFKA_MODULE, undefined, 'module.kafka', "a module's Kafka address says neither whether the cluster is Amazon MSK nor how to sign in"],
+    ['a Kafka egress without its topics', KAFKA_MODULE, { mskClusterArn: MSK_ARN }, 'module.kafka.egressTopics["shop/out"]', 'list the topics the records of egress shop/out may name'],
+    ['topics for an egress the module lacks', KAFKA_MODULE, { mskClusterArn: MSK_ARN, egressTopics: { 'shop/out': ['g'], 'shop/other': ['x'] } }, 'module.kafka.egressTopics["shop/other"]', 'the module has no Kafka egress shop/other'],
+    [
+      'specific offsets',
+      KAFKA_MODULE.replace('type: group-offsets', "type: specific-offsets\n    offsets:\n      - orders/0: 42"),
+      { mskClusterArn: MSK_ARN, egressTopics: { 'shop/out': ['g'] } },
+      'module.file',
+      'startupPosition "specific-offsets" has no equivalent in Lambda\'s Kafka mappings',
+    ],
+    ['self-managed brokers over the internet without credentials', KAFKA_MODULE, { egressTopics: { 'shop/out': ['g'] } }, 'module.kafka.auth', 'brokers reached over the internet need credentials'],
+  ])('refuses %s, naming the fix', (_what, text, kafka, prop, message) => {
+    const error = propsError(() => ({ module: { file: moduleFile(text), ...(kafka ? { kafka } : {}) } }));
+    expect(error.prop).toBe(prop);
+    expect(error.message).toContain(message);
+  });
+});
+
 describe('Construct: StatefulFunctions with a module.yaml it cannot deploy', () => {
   test.each([
     ['a module that does not parse', 'kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n', undefined, 'spec.urlPathTemplate'],
     ['a playground ingress', 'kind: io.statefun.playground.v1/ingress\nspec:\n  port: 8090\n', undefined, 'the playground ingress and egress run under `statefun dev` only'],
-    ['a Kafka egress', 'kind: io.statefun.kafka.v1/egress\nspec:\n  id: example/out\n  address: kafka:9092\n  deliverySemantic:\n    type: at-least-once\n', undefined, 'Kafka ingresses and egresses are not deployed by the construct yet'],
     ['a Kinesis egress without its streams', 'kind: io.statefun.kinesis.v1/egress\nspec:\n  id: example/out\n', undefined, 'list the streams the records of egress example/out may name'],
     ['streams for an egress the module lacks', 'kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  urlPathTemplate: https://f.example.com/{function.name}\n', { 'example/other': ['s'] }, 'the module has no Kinesis egress example/other'],
     ['an http:// endpoint', 'kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n  urlPathTemplate: http://f.internal/{function.name}\n', undefined, 'in the clear over http://'],
