@@ -1,5 +1,7 @@
 /**
- * The CDK app (`cdk.json`: `npx tsx infra/bin/app.ts`): the fraud-detection stack.
+ * The CDK app (`cdk.json`: `npx tsx infra/bin/app.ts`): the fraud-detection stack, or with
+ * `-c mskFunctionsUrl=<url>` the Amazon MSK example (`MskExample`, docs/kafka.md "On Amazon
+ * MSK"; `-c mskBootstrapServers=<brokers>` adds its Kafka egress).
  *
  * Context (`-c key=value`):
  * - `functionsMode`: `lambda` (default) or `embedded`
@@ -9,6 +11,7 @@
  */
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { FraudDetectionStack } from '../lib/FraudDetectionStack';
+import { MskExampleStack } from '../lib/MskExampleStack';
 
 const app = new App();
 const context = (key: string): string | undefined => {
@@ -33,3 +36,14 @@ new FraudDetectionStack(app, context('stackName') ?? 'FraudDetection', {
   ...(scoringUrl ? { scoringUrl } : {}),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+
+const mskFunctionsUrl = context('mskFunctionsUrl');
+if (mskFunctionsUrl) {
+  const bootstrapServers = context('mskBootstrapServers');
+  new MskExampleStack(app, 'MskExample', {
+    description: 'Stateful Functions on AWS: Kafka on Amazon MSK',
+    functionsUrl: mskFunctionsUrl,
+    ...(bootstrapServers ? { bootstrapServers } : {}),
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+}

@@ -234,7 +234,9 @@ const SASL_ACCESS: Record<KafkaSaslAuth['mechanism'], lambda.SourceAccessConfigu
 
 /** `STATEFUN_EGRESSES`' form of a Kafka egress: `{kafkaProducerRecordTopics, kafkaCluster: {bootstrapServers, tls?, sasl?}}`. */
 export function kafkaEgressTarget(egress: KafkaEgressProps): Record<string, unknown> {
-  const servers = typeof egress.bootstrapServers === 'string' ? egress.bootstrapServers.split(',').map((s) => s.trim()) : [...egress.bootstrapServers];
+  // A token (e.g. a custom resource's output) stays one string: the relay splits it at run time.
+  const servers =
+    typeof egress.bootstrapServers !== 'string' ? [...egress.bootstrapServers] : Token.isUnresolved(egress.bootstrapServers) ? egress.bootstrapServers : egress.bootstrapServers.split(',').map((s) => s.trim());
   const sasl = egress.auth === undefined ? undefined : egress.auth.mechanism === 'AWS_MSK_IAM' ? { mechanism: 'AWS_MSK_IAM' } : { mechanism: egress.auth.mechanism, secretArn: egress.auth.secret.secretArn };
   const tls = egress.tls ?? egress.auth !== undefined;
   return { kafkaProducerRecordTopics: [...egress.topics], kafkaCluster: { bootstrapServers: servers, tls, ...(sasl ? { sasl } : {}) } };

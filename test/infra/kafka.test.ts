@@ -1,10 +1,11 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Fn, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { MskExampleStack } from '../../infra/lib/MskExampleStack';
 import { StatefulFunctions, type StatefulFunctionsProps } from '../../infra/lib/StatefulFunctions';
 import { parseKafkaIngresses } from '../../runtime-lambda/aws/envConfig';
 import { parseEgresses } from '../../runtime-lambda/handlers/relay';
@@ -244,6 +245,17 @@ describe('Construct: StatefulFunctions with Kafka and EventBridge egresses', () 
   });
 });
 
+test('Kafka egress brokers given as a token (e.g. a custom resource\'s output) reach the relay as one string, which it splits at run time', () => {
+  const stack = testStack();
+  const brokers = Fn.importValue('ShopBootstrapBrokers');
+  const app = new StatefulFunctions(stack, 'App', { ...HTTP, egresses: { 'shop/out': { kind: 'kafka', topics: ['out'], bootstrapServers: brokers } } });
+  const value = envOf(Template.fromStack(stack), stack, app.relay).STATEFUN_EGRESSES as { 'Fn::Join': [string, unknown[]] };
+  expect(value['Fn::Join'][1]).toEqual(['{"shop/out":{"kafkaProducerRecordTopics":["out"],"kafkaCluster":{"bootstrapServers":"', { 'Fn::ImportValue': 'ShopBootstrapBrokers' }, '","tls":false}}}']);
+  // What the relay then reads once CloudFormation has put the brokers in.
+  const resolved = parseEgresses({ STATEFUN_EGRESSES: `${value['Fn::Join'][1][0]}b-1.shop:9098,b-2.shop:9098${value['Fn::Join'][1][2]}` });
+  expect(resolved['shop/out']).toEqual({ kafkaProducerRecordTopics: ['out'], kafkaCluster: { bootstrapServers: ['b-1.shop:9098', 'b-2.shop:9098'], tls: false } });
+});
+
 describe('Construct: StatefulFunctions refusing malformed Kafka and EventBridge props', () => {
   const msk = (over: Record<string, unknown> = {}) => ({ kind: 'msk' as const, clusterArn: CLUSTER_ARN, topics: [{ topic: 'orders', functionType: 'shop/cart' }], ...over });
   const cases: [string, (stack: Stack) => StatefulFunctionsProps, string, string][] = [
@@ -310,14 +322,18 @@ describe('Construct: StatefulFunctions refusing malformed Kafka and EventBridge 
 });
 
 describe('cdk-nag with Kafka and EventBridge', () => {
-  test('an MSK ingress, a Kafka egress with IAM and an EventBridge egress from a relay in a VPC: no unacknowledged finding', () => {
+  test('MSK and self-managed ingresses, a dispatcher in a VPC, a Kafka egress with IAM and an EventBridge egress from a relay in a VPC: no unacknowledged finding', () => {
     const app = testApp({ nag: true });
     const stack = new Stack(app, 'Kafka', { env: TEST_ENV });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: "a test fixture: flow logs are the owner's choice" });
     new StatefulFunctions(stack, 'App', {
       ...HTTP,
-      ingresses: [{ kind: 'msk', clusterArn: CLUSTER_ARN, topics: [{ topic: 'orders', functionType: 'shop/cart' }] }],
+      ingresses: [
+        { kind: 'msk', clusterArn: CLUSTER_ARN, topics: [{ topic: 'orders', functionType: 'shop/cart' }] },
+        { kind: 'selfManagedKafka', bootstrapServers: ['kafka.internal:9092'], topics: [{ topic: 'clicks', functionType: 'shop/session' }], vpc, securityGroup: new ec2.SecurityGroup(stack, 'KafkaClients', { vpc }) },
+      ],
+      vpc,
       egresses: {
         'shop/greetings': { kind: 'kafka', topics: ['greetings'], bootstrapServers: 'b-1.shop.kafka.us-east-1.amazonaws.com:9098', mskClusterArn: CLUSTER_ARN, auth: { mechanism: 'AWS_MSK_IAM' } },
         'shop/events': { kind: 'eventBridge', eventBus: events.EventBus.fromEventBusName(stack, 'Bus', 'orders') },
@@ -331,5 +347,38 @@ describe('cdk-nag with Kafka and EventBridge', () => {
       findings = (error as Error).message;
     }
     expect(findings).toBe('');
+  });
+});
+
+describe('Stack: MskExampleStack (docs/kafka.md, "On Amazon MSK")', () => {
+  test('the mapping on the cluster it creates, the brokers letting the mapping and the relay in on 9098, the relay in the VPC, the env the relay parses', () => {
+    // Prepare
+    const stack = new MskExampleStack(testApp(), 'MskExample', { env: TEST_ENV, functionsUrl: 'https://functions.example.com/statefun', bootstrapServers: 'b-1.shop.kafka.us-east-1.amazonaws.com:9098,b-2.shop.kafka.us-east-1.amazonaws.com:9098' });
+    // Act
+    const template = Template.fromStack(stack);
+    // Assess
+    const clusterArn = cfn(stack, stack.cluster.attrArn);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: clusterArn, Topics: ['orders'], AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'shop-orders' } });
+    template.hasResourceProperties('AWS::MSK::Cluster', { ClientAuthentication: { Sasl: { Iam: { Enabled: true } } } });
+    const brokers = template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^MSK brokers') } });
+    const brokersId = Object.keys(brokers)[0]!;
+    const relayId = Object.keys(template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('relay') } }))[0]!;
+    for (const source of [brokersId, relayId]) {
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [brokersId, 'GroupId'] }, SourceSecurityGroupId: { 'Fn::GetAtt': [source, 'GroupId'] }, FromPort: 9098, ToPort: 9098, IpProtocol: 'tcp' });
+    }
+    const relay = template.findResources('AWS::Lambda::Function')[stack.getLogicalId(stack.app.relay.node.defaultChild as lambda.CfnFunction)] as { Properties: { VpcConfig: { SecurityGroupIds: unknown[] }; Environment: { Variables: Record<string, unknown> } } };
+    expect(relay.Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [relayId, 'GroupId'] }]);
+    const egresses = parseEgresses({ STATEFUN_EGRESSES: asString(relay.Properties.Environment.Variables.STATEFUN_EGRESSES) });
+    expect(egresses['shop/receipts']).toEqual({
+      kafkaProducerRecordTopics: ['receipts'],
+      kafkaCluster: { bootstrapServers: ['b-1.shop.kafka.us-east-1.amazonaws.com:9098', 'b-2.shop.kafka.us-east-1.amazonaws.com:9098'], tls: true, sasl: { mechanism: 'AWS_MSK_IAM' } },
+    });
+    expect(egresses['shop/events']).toEqual({ eventBus: expect.any(String), source: 'shop' });
+  });
+
+  test('before the brokers are known: the ingress and the EventBridge egress only', () => {
+    const stack = new MskExampleStack(testApp(), 'MskExample', { env: TEST_ENV, functionsUrl: 'https://functions.example.com/statefun' });
+    const relay = Template.fromStack(stack).findResources('AWS::Lambda::Function')[stack.getLogicalId(stack.app.relay.node.defaultChild as lambda.CfnFunction)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(Object.keys(parseEgresses({ STATEFUN_EGRESSES: asString(relay.Properties.Environment.Variables.STATEFUN_EGRESSES) }))).toEqual(['shop/events']);
   });
 });
