@@ -10,8 +10,9 @@ import { comparePositions } from '../core/positions';
 import { type Clock, systemClock } from '../core/ports/Clock';
 import { describeError } from '../core/errors';
 import type { DynamoStreamsApi } from './DynamoStreamsApi';
-import type { GivenUpBatch } from './skippedBatches';
-import type { DynamoDBStreamEvent, DynamoDBStreamRecord, KinesisStreamEvent, KinesisStreamRecord, StreamBatchResponse } from './lambdaEvents';
+import { type KafkaSource, kafkaDriver } from './kafkaPollerSource';
+import type { GivenUpBatch, GivenUpStreamBatch } from './skippedBatches';
+import type { DynamoDBStreamEvent, DynamoDBStreamRecord, KafkaRecord, KinesisStreamEvent, KinesisStreamRecord, StreamBatchResponse } from './lambdaEvents';
 
 /**
  * The rules of one event source mapping, as Lambda applies them
@@ -45,14 +46,18 @@ export interface MappingOptions {
 /**
  * Records that exhausted their retries: what Lambda hands its on-failure destination (an S3
  * destination gets the event itself: see `s3OnFailureDestination` in ./skippedBatches).
+ * `sourceKind` tells a stream's shard (`streamArn`, `shardId`) from a Kafka topic partition
+ * (`topic`, `partition`); sequence numbers are Kafka offsets for the latter.
  */
-export interface PollerFailure extends GivenUpBatch {
+export type PollerFailure = GivenUpBatch & {
   readonly source: string;
   readonly firstSequenceNumber: string;
   readonly lastSequenceNumber: string;
   readonly records: number;
   readonly reason: string;
-}
+};
+
+export type { KafkaSource } from './kafkaPollerSource';
 
 /** A Kinesis stream to poll, and the handler its mapping invokes. */
 export interface KinesisSource {
@@ -88,7 +93,7 @@ export interface BatchDone {
 
 /** Options of {@link LocalPoller}. */
 export interface LocalPollerOptions {
-  readonly sources: readonly (KinesisSource | DynamoStreamSource)[];
+  readonly sources: readonly (KinesisSource | DynamoStreamSource | KafkaSource)[];
   /**
    * The time that decides which records the streams have trimmed (a record older than its
    * source's `retentionMs` is never delivered, as on AWS): a simulated clock lets a test
@@ -149,33 +154,45 @@ export interface PollerProgress {
   checkpoints: Record<string, string>;
 }
 
-interface PolledRecord {
+/** @internal A record read from a shard (or Kafka partition), as the shard workers keep it. */
+export interface PolledRecord {
+  /** The record's position: a sequence number, or a Kafka offset in decimal. */
   readonly sequenceNumber: string;
   /** When the stream took the record (epoch ms), when it says. */
   readonly createdAtMs?: number;
   /** What Lambda keeps in order at a parallelization factor above 1. */
   readonly orderingKey: string;
-  readonly event: KinesisStreamRecord | DynamoDBStreamRecord;
+  readonly event: KinesisStreamRecord | DynamoDBStreamRecord | KafkaRecord;
 }
 
 /** What Kinesis keeps by default, and DynamoDB Streams always: 24 hours. */
 const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** One source as the shard workers see it: how to list shards, read them and invoke. */
-interface SourceDriver {
-  readonly kind: 'kinesis' | 'dynamodb';
+/** @internal One source as the shard workers see it: how to list shards, read them and invoke. */
+export interface SourceDriver {
+  readonly kind: 'kinesis' | 'dynamodb' | 'kafka';
   readonly retentionMs: number;
   readonly name: string;
   readonly mapping: Required<MappingOptions>;
   listShards(): Promise<{ shardId: string; parentShardId?: string }[]>;
-  /** A TRIM_HORIZON iterator, or one AFTER_SEQUENCE_NUMBER `after`. */
+  /** A TRIM_HORIZON iterator (a Kafka source: where the mapping starts), or one AFTER_SEQUENCE_NUMBER `after`. */
   iterator(shardId: string, after?: string): Promise<string | undefined>;
   /** Up to `limit` records, their wall-clock arrival stamps translated by `onClock`. */
   read(shardId: string, iterator: string, limit: number, onClock: (wallClockMs: number) => number): Promise<{ records: PolledRecord[]; next: string | undefined }>;
-  /** The event a handler gets for `records`. */
-  eventOf(records: readonly PolledRecord[]): KinesisStreamEvent | DynamoDBStreamEvent;
   invoke(records: readonly PolledRecord[]): Promise<StreamBatchResponse | void>;
+  /** What on-failure is told of `records` of `shardId`, given up on, besides the condition and attempts. */
+  givenUp(shardId: string, records: readonly PolledRecord[]): DistributiveOmit<GivenUpBatch, 'condition' | 'attempts'>;
+  /**
+   * Makes the shard's checkpoint durable at `last` (the last record done with), where the
+   * source keeps one: a Kafka mapping commits its consumer group's offset. Called after each
+   * round that advanced the checkpoint, and again while it fails.
+   */
+  checkpoint?(shardId: string, last: string): Promise<void>;
+  /** Releases the source's connections; the driver reconnects if polled again. */
+  close?(): Promise<void>;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const DEFAULT_MAPPING: Required<MappingOptions> = {
   batchSize: 100,
@@ -263,7 +280,7 @@ export class LocalPoller {
     this.idlePollMs = options.idlePollMs ?? 100;
     this.shardRefreshMs = options.shardRefreshMs ?? 5000;
     this.logger = options.logger ?? console;
-    this.drivers = options.sources.map((source) => (source.kind === 'kinesis' ? kinesisDriver(source) : dynamoDriver(source)));
+    this.drivers = options.sources.map((source) => (source.kind === 'kinesis' ? kinesisDriver(source) : source.kind === 'dynamodb' ? dynamoDriver(source) : kafkaDriver(source)));
   }
 
   /** Starts polling every source. */
@@ -273,11 +290,12 @@ export class LocalPoller {
     for (const driver of this.drivers) this.loops.push(this.sourceLoop(driver));
   }
 
-  /** Stops polling; resolves when every loop has ended (no timer is left behind). */
+  /** Stops polling; resolves when every loop has ended and the sources' connections are closed (no timer is left behind). */
   async stop(): Promise<void> {
     this.running = false;
     for (const wake of [...this.sleepers]) wake();
     while (this.loops.length > 0) await Promise.all(this.loops.splice(0));
+    await Promise.all(this.drivers.map((driver) => driver.close?.()));
   }
 
   /**
@@ -427,6 +445,8 @@ class ShardWorker {
   private lastPollEmpty = false;
   /** When the last poll that found the shard empty began (wall clock). */
   private lastEmptyPollMs = 0;
+  /** A checkpoint the source has not made durable yet (its `checkpoint` failed): retried. */
+  private uncommitted: string | undefined;
   /** Per lane: how many times its head batch has failed, and the size to retry with. */
   private readonly lanes: { attempts: number; limit: number }[];
 
@@ -439,7 +459,7 @@ class ShardWorker {
   }
 
   get idle(): boolean {
-    return !this.inFlight && this.buffer.length === 0 && (this.lastPollEmpty || this.ended);
+    return !this.inFlight && this.buffer.length === 0 && this.uncommitted === undefined && (this.lastPollEmpty || this.ended);
   }
 
   /** {@link idle}, and (unless the shard ended) found empty by a poll made after `sinceMs`. */
@@ -489,6 +509,7 @@ class ShardWorker {
       }
       this.trimExpired();
       if (this.buffer.length === 0) {
+        if (this.uncommitted !== undefined) await this.commitCheckpoint();
         if (this.ended) return;
         await this.poller.pause(this.poller.idlePoll);
         continue;
@@ -544,7 +565,27 @@ class ShardWorker {
     // The shard's checkpoint: everything before the oldest record still pending.
     const last = [...completed].sort(comparePositions).at(-1)!;
     const pending = this.buffer[0]?.sequenceNumber;
-    if (pending === undefined || comparePositions(last, pending) < 0) this.poller.progress.checkpoints[`${this.driver.name}/${this.shardId}`] = last;
+    if (pending === undefined || comparePositions(last, pending) < 0) {
+      this.poller.progress.checkpoints[`${this.driver.name}/${this.shardId}`] = last;
+      this.uncommitted = last;
+      await this.commitCheckpoint();
+    }
+  }
+
+  /**
+   * Makes the checkpoint durable where the source keeps one (a Kafka consumer group's offset).
+   * A failure is logged and retried later: until then a restarted poller delivers the records
+   * since the last durable checkpoint again, as Lambda does after a failed offset commit.
+   */
+  private async commitCheckpoint(): Promise<void> {
+    const last = this.uncommitted;
+    if (last === undefined) return;
+    try {
+      await this.driver.checkpoint?.(this.shardId, last);
+      if (this.uncommitted === last) this.uncommitted = undefined;
+    } catch (error) {
+      this.poller.warn({ message: 'LocalPoller: committing the checkpoint failed; retrying', source: this.driver.name, shardId: this.shardId, checkpoint: last, error: describeError(error) });
+    }
   }
 
   /** Invokes the handler with `batch`; answers the sequence numbers done with (handled or failed over). */
@@ -582,21 +623,15 @@ class ShardWorker {
     lane.attempts++;
     if (mapping.maxRetryAttempts >= 0 && lane.attempts > mapping.maxRetryAttempts) {
       const failed = batch.slice(failedFrom);
-      const event = this.driver.eventOf(failed);
       await this.poller.failed({
         source: this.driver.name,
-        sourceKind: this.driver.kind,
-        streamArn: event.Records[0]!.eventSourceARN ?? this.driver.name,
-        shardId: this.shardId,
+        ...this.driver.givenUp(this.shardId, failed),
         condition: 'RetryAttemptsExhausted',
         firstSequenceNumber: failed[0]!.sequenceNumber,
         lastSequenceNumber: failed.at(-1)!.sequenceNumber,
         records: failed.length,
         attempts: lane.attempts,
         reason,
-        event,
-        ...(failed[0]!.createdAtMs !== undefined ? { firstArrivalMs: failed[0]!.createdAtMs } : {}),
-        ...(failed.at(-1)!.createdAtMs !== undefined ? { lastArrivalMs: failed.at(-1)!.createdAtMs } : {}),
       });
       lane.attempts = 0;
       lane.limit = mapping.batchSize;
@@ -613,6 +648,18 @@ function itemKeyOf(keys: Record<string, unknown> | undefined): string {
 
 function laneOf(orderingKey: string, lanes: number): number {
   return createHash('md5').update(orderingKey).digest().readUInt32BE(0) % lanes;
+}
+
+/** A stream batch given up on: its shard, its stream's ARN (from the event) and the records' arrival stamps. */
+function streamGivenUp(kind: 'kinesis' | 'dynamodb', name: string, shardId: string, records: readonly PolledRecord[], event: KinesisStreamEvent | DynamoDBStreamEvent): Omit<GivenUpStreamBatch, 'condition' | 'attempts'> {
+  return {
+    sourceKind: kind,
+    streamArn: event.Records[0]!.eventSourceARN ?? name,
+    shardId,
+    event,
+    ...(records[0]!.createdAtMs !== undefined ? { firstArrivalMs: records[0]!.createdAtMs } : {}),
+    ...(records.at(-1)!.createdAtMs !== undefined ? { lastArrivalMs: records.at(-1)!.createdAtMs } : {}),
+  };
 }
 
 function kinesisDriver(source: KinesisSource): SourceDriver {
@@ -668,11 +715,11 @@ function kinesisDriver(source: KinesisSource): SourceDriver {
       // A closed shard answers no next iterator; an open one always does.
       return { records, next: got.NextShardIterator };
     },
-    eventOf(records) {
-      return { Records: records.map((r) => r.event as KinesisStreamRecord) };
-    },
     invoke(records) {
       return source.handler({ Records: records.map((r) => r.event as KinesisStreamRecord) });
+    },
+    givenUp(shardId, records) {
+      return streamGivenUp('kinesis', stream, shardId, records, { Records: records.map((r) => r.event as KinesisStreamRecord) });
     },
   };
 }
@@ -715,11 +762,11 @@ function dynamoDriver(source: DynamoStreamSource): SourceDriver {
       });
       return { records, next: got.nextShardIterator };
     },
-    eventOf(records) {
-      return { Records: records.map((r) => r.event as DynamoDBStreamRecord) };
-    },
     invoke(records) {
       return source.handler({ Records: records.map((r) => r.event as DynamoDBStreamRecord) });
+    },
+    givenUp(shardId, records) {
+      return streamGivenUp('dynamodb', name, shardId, records, { Records: records.map((r) => r.event as DynamoDBStreamRecord) });
     },
   };
 }

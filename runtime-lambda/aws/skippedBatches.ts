@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../core/errors';
-import type { DynamoDBStreamEvent, KinesisStreamEvent } from './lambdaEvents';
+import type { DynamoDBStreamEvent, KafkaEvent, KinesisStreamEvent } from './lambdaEvents';
 
 /**
  * A batch an event source mapping gave up on (its retries or its records' maximum age
@@ -31,7 +31,10 @@ export interface SkippedBatch {
 }
 
 /** What a local stand-in for an event source mapping knows of a batch it gives up on. */
-export interface GivenUpBatch {
+export type GivenUpBatch = GivenUpStreamBatch | GivenUpKafkaBatch;
+
+/** A Kinesis or DynamoDB Streams batch given up on: records of one shard. */
+export interface GivenUpStreamBatch {
   readonly sourceKind: 'kinesis' | 'dynamodb';
   readonly streamArn: string;
   readonly shardId: string;
@@ -40,6 +43,19 @@ export interface GivenUpBatch {
   readonly event: KinesisStreamEvent | DynamoDBStreamEvent;
   readonly firstArrivalMs?: number;
   readonly lastArrivalMs?: number;
+}
+
+/**
+ * A Kafka batch given up on (Amazon MSK or self-managed): records of one topic partition. The
+ * cluster (`eventSourceArn`, `bootstrapServers`), offsets and timestamps are read from `event`.
+ */
+export interface GivenUpKafkaBatch {
+  readonly sourceKind: 'kafka';
+  readonly topic: string;
+  readonly partition: number;
+  readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+  readonly attempts: number;
+  readonly event: KafkaEvent;
 }
 
 /** Where Lambda puts the objects of an S3 on-failure destination: `aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/<time>-<UUID>`. */
@@ -54,8 +70,23 @@ export const SKIPPED_BATCH_PREFIX = 'aws/lambda/';
  * const { key, body } = skippedBatchObject(batch, { functionArn, mappingId: 'dispatcher-messages', atMs: Date.now() });
  */
 export function skippedBatchObject(batch: GivenUpBatch, options: { readonly functionArn: string; readonly mappingId: string; readonly atMs: number }): { key: string; body: string } {
-  const at = new Date(options.atMs);
-  const iso = at.toISOString();
+  const iso = new Date(options.atMs).toISOString();
+  const [batchInfo, shard] = batch.sourceKind === 'kafka' ? kafkaBatchInfo(batch) : streamBatchInfo(batch);
+  const record = {
+    requestContext: { requestId: randomUUID(), functionArn: options.functionArn, condition: batch.condition, approximateInvokeCount: batch.attempts },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: iso,
+    ...batchInfo,
+    payload: JSON.stringify(batch.event),
+  };
+  const day = iso.slice(0, 10).replaceAll('-', '/');
+  const key = `${SKIPPED_BATCH_PREFIX}${options.mappingId}/${shard}/${day}/${iso.replaceAll(':', '.')}-${randomUUID()}`;
+  return { key, body: JSON.stringify(record) };
+}
+
+/** `KinesisBatchInfo` or `DDBStreamBatchInfo`, and the shard that names the object. */
+function streamBatchInfo(batch: GivenUpStreamBatch): [Record<string, unknown>, string] {
   const sequenceNumbers = batch.event.Records.map((r) => ('kinesis' in r ? r.kinesis.sequenceNumber : r.dynamodb.SequenceNumber));
   const info = {
     shardId: batch.shardId,
@@ -66,17 +97,38 @@ export function skippedBatchObject(batch: GivenUpBatch, options: { readonly func
     batchSize: sequenceNumbers.length,
     streamArn: batch.streamArn,
   };
-  const record = {
-    requestContext: { requestId: randomUUID(), functionArn: options.functionArn, condition: batch.condition, approximateInvokeCount: batch.attempts },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    version: '1.0',
-    timestamp: iso,
-    [batch.sourceKind === 'kinesis' ? 'KinesisBatchInfo' : 'DDBStreamBatchInfo']: info,
-    payload: JSON.stringify(batch.event),
+  return [{ [batch.sourceKind === 'kinesis' ? 'KinesisBatchInfo' : 'DDBStreamBatchInfo']: info }, batch.shardId];
+}
+
+/**
+ * `KafkaBatchInfo` as Lambda writes it for MSK and self-managed Kafka: per `<topic>-<partition>`
+ * the first and last offsets (decimal strings) and timestamps (ISO 8601). The object is named
+ * after the batch's `<topic>-<partition>` where a stream batch's is named after its shard.
+ */
+function kafkaBatchInfo(batch: GivenUpKafkaBatch): [Record<string, unknown>, string] {
+  const { event } = batch;
+  const isoOf = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  const recordsInfo: Record<string, object> = {};
+  let batchSize = 0;
+  for (const [group, records] of Object.entries(event.records)) {
+    batchSize += records.length;
+    const first = records[0]!;
+    const last = records.at(-1)!;
+    recordsInfo[group] = {
+      firstRecordOffset: String(first.offset),
+      lastRecordOffset: String(last.offset),
+      ...(first.timestamp !== undefined ? { firstRecordTimestamp: isoOf(first.timestamp) } : {}),
+      ...(last.timestamp !== undefined ? { lastRecordTimestamp: isoOf(last.timestamp) } : {}),
+    };
+  }
+  const info = {
+    batchSize,
+    ...(event.eventSourceArn !== undefined ? { eventSourceArn: event.eventSourceArn } : {}),
+    ...(event.bootstrapServers !== undefined ? { bootstrapServers: event.bootstrapServers } : {}),
+    payloadSize: Buffer.byteLength(JSON.stringify(event)),
+    recordsInfo,
   };
-  const day = iso.slice(0, 10).replaceAll('-', '/');
-  const key = `${SKIPPED_BATCH_PREFIX}${options.mappingId}/${batch.shardId}/${day}/${iso.replaceAll(':', '.')}-${randomUUID()}`;
-  return { key, body: JSON.stringify(record) };
+  return [{ KafkaBatchInfo: info }, `${batch.topic}-${batch.partition}`];
 }
 
 /**
