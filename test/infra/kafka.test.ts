@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Fn, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -374,6 +376,15 @@ describe('Stack: MskExampleStack (docs/kafka.md, "On Amazon MSK")', () => {
       kafkaCluster: { bootstrapServers: ['b-1.shop.kafka.us-east-1.amazonaws.com:9098', 'b-2.shop.kafka.us-east-1.amazonaws.com:9098'], tls: true, sasl: { mechanism: 'AWS_MSK_IAM' } },
     });
     expect(egresses['shop/events']).toEqual({ eventBus: expect.any(String), source: 'shop' });
+  });
+
+  test("docs/kafka.md shows this stack's code as it is", () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'kafka.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## On Amazon MSK'));
+    const listing = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    const lines = (text: string) => text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    const code = lines(fs.readFileSync(path.join(__dirname, '..', '..', 'infra', 'lib', 'MskExampleStack.ts'), 'utf8')).join('\n');
+    expect(code).toContain(lines(listing).join('\n'));
   });
 
   test('before the brokers are known: the ingress and the EventBridge egress only', () => {
