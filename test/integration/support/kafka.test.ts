@@ -62,7 +62,7 @@ describe('test support: the Kafka broker', () => {
   });
 
   it('rejects a partition count that is not a positive integer, naming it', async () => {
-    await expect(startKafka({ defaultPartitions: 0 })).rejects.toThrow(new RangeError('startKafka: defaultPartitions must be a positive integer, got 0'));
+    await expect(startKafka({ defaultPartitions: 0 })).rejects.toThrow(new RangeError('startLocalKafka: defaultPartitions must be a positive integer, got 0'));
   });
 
   it('kafkaBootstrap without a broker says how to get one', () => {

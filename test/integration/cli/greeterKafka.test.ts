@@ -1,0 +1,137 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Admin, Consumer, type Message, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { StatefunProcess } from '../../helpers/devProcess';
+import { ensureMoto } from '../../support/emulators';
+import { kafkaBootstrap } from '../../support/kafka';
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const EXAMPLE = join(ROOT, 'functions', 'greeter-kafka-python');
+const PYTHON = join(process.env.STATEFUN_VENV ?? join(ROOT, '.venv'), 'bin', 'python');
+
+/** functions/greeter-kafka-python/functions.py under the venv's Python (official SDK + aiohttp), on a free port. */
+async function startGreeterFunctions(): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
+  const child = spawn(PYTHON, [join(EXAMPLE, 'functions.py'), '0'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const port = await new Promise<number>((done, fail) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^listening (\d+)$/.exec(line);
+      if (m) done(Number(m[1]));
+    });
+    child.on('exit', (code) => fail(new Error(`functions.py exited (${code}) before listening: ${stderr}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/statefun`, child };
+}
+
+/** Every record of `topic` from its start, once there are `count` of them; fails after `timeoutMs`. */
+async function readTopic(bootstrap: string, topic: string, count: number, timeoutMs = 60_000): Promise<Message<string, string, string, string>[]> {
+  const consumer = new Consumer({ groupId: `greeter-kafka-reader-${Date.now()}-${Math.random()}`, clientId: 'greeter-kafka-test', bootstrapBrokers: [bootstrap], deserializers: stringDeserializers });
+  const records: Message<string, string, string, string>[] = [];
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 });
+  const timer = setTimeout(() => void stream.close(), timeoutMs);
+  try {
+    for await (const message of stream) {
+      records.push(message);
+      if (records.length === count) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await consumer.close(true);
+  }
+  if (records.length < count) throw new Error(`${topic}: ${records.length} record(s) within ${timeoutMs} ms, expected ${count}: ${JSON.stringify(records.map((r) => r.value))}`);
+  return records;
+}
+
+/** The records' values by key, in topic order. */
+function byKey(records: readonly Message<string, string, string, string>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of records) (out[r.key] ??= []).push(r.value);
+  return out;
+}
+
+/** The end offset of partition 0 of `topic`: how many records it holds. */
+async function recordCount(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
+  return Number(offsets[0]!.partitions[0]!.offset);
+}
+
+describe("StateFun's Python greeter on Kafka under statefun dev --module (official Python SDK, legacy 3.0 module.yaml, the run's broker)", () => {
+  const bootstrap = kafkaBootstrap();
+  let functions: Awaited<ReturnType<typeof startGreeterFunctions>>;
+  let dir: string;
+  let admin: Admin;
+  let producer: Producer<string, string, string, string>;
+  let dev: StatefunProcess | undefined;
+
+  const startDev = async (): Promise<StatefunProcess> => {
+    dev = new StatefunProcess(['dev', '--module', 'module.yaml'], { cwd: dir });
+    await dev.waitForLine(/^statefun dev: ready/, 60_000);
+    return dev;
+  };
+  const sendNames = (...names: (string | null)[]) =>
+    producer.send({ messages: names.map((name) => (name === null ? { topic: 'names', value: '{"name":"nobody"}' } : { topic: 'names', key: name, value: JSON.stringify({ name }) })) });
+
+  beforeAll(async () => {
+    await ensureMoto(); // the venv, with the official Python SDK and aiohttp (scripts/ensure-venv.sh)
+    functions = await startGreeterFunctions();
+    dir = mkdtempSync(join(tmpdir(), 'statefun-greeter-kafka-'));
+    // The example's module.yaml, only the broker address and the functions' URL changed.
+    const example = readFileSync(join(EXAMPLE, 'module.yaml'), 'utf8');
+    writeFileSync(join(dir, 'module.yaml'), example.replaceAll('localhost:9092', bootstrap).replace('http://localhost:8000/statefun', functions.url));
+    admin = new Admin({ clientId: 'greeter-kafka-test', bootstrapBrokers: [bootstrap] });
+    const existing = await admin.listTopics();
+    const leftovers = ['names', 'greetings'].filter((t) => existing.includes(t));
+    if (leftovers.length > 0) await admin.deleteTopics({ topics: leftovers });
+    await admin.createTopics({ topics: ['names', 'greetings'], partitions: 1, replicas: 1 });
+    producer = new Producer({ clientId: 'greeter-kafka-test', bootstrapBrokers: [bootstrap], serializers: stringSerializers });
+  }, 180_000);
+  afterAll(async () => {
+    await dev?.stop('SIGKILL');
+    functions?.child.kill();
+    await producer?.close();
+    await admin?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('greets each name with its count, keyed by the name, each greeting with its statefun-id; a record without a key is a dead letter', async () => {
+    // Prepare
+    const running = await startDev();
+
+    // Act
+    await sendNames('Bob', 'Ann', 'Bob', null, 'Bob');
+    const greetings = await readTopic(bootstrap, 'greetings', 4);
+    const deadLetter = await running.waitForLine(/DEAD LETTER/);
+
+    // Assess: in order per name (Kafka's order is per key)
+    expect(byKey(greetings)).toEqual({ Bob: ['Welcome Bob', 'Nice to see you again Bob', 'Third time is a charm Bob'], Ann: ['Welcome Ann'] });
+    const ids = greetings.map((g) => g.headers.get('statefun-id'));
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(4);
+    expect(deadLetter).toMatch(/DEAD LETTER statefun\.internal\/undecodable\/names\/0: .*Kafka record names\/0\/3 has no key: a Kafka ingress routes each record to the function whose id is the record's key/);
+    expect(running.lines).toEqual(expect.arrayContaining([expect.stringMatching(/kafka names\/0\/0 → example\/person\/Bob \{"name":"Bob"\}$/), expect.stringMatching(/egress example\/greets → kafka greetings key Ann Welcome Ann$/)]));
+  }, 120_000);
+
+  it('keeps the counts across a restart and processes no record twice: the offsets were committed', async () => {
+    // Prepare
+    const stopped = await dev!.stop('SIGINT');
+    const before = await recordCount(admin, 'greetings');
+
+    // Act
+    const restarted = await startDev();
+    await sendNames('Bob', 'Ann');
+    const greetings = await readTopic(bootstrap, 'greetings', before + 2);
+
+    // Assess
+    expect(stopped).toBe(0);
+    expect(before).toBe(4);
+    expect(restarted.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}state \.statefun\/dev-state\.json \(\d+ addresses restored\)$/)]));
+    expect(byKey(greetings.slice(before))).toEqual({ Bob: ['Nice to see you at the 4-nth time Bob!'], Ann: ['Nice to see you again Ann'] });
+    // Only the two new records were consumed: none of before the restart came again.
+    expect(restarted.lines.filter((l) => / kafka names\//.test(l)).map((l) => l.replace(/^.* kafka (names\/0\/\d+) .*$/, '$1'))).toEqual(['names/0/5', 'names/0/6']);
+    expect(await recordCount(admin, 'greetings')).toBe(before + 2);
+  }, 120_000);
+});
