@@ -6,6 +6,7 @@ import { type KafkaSource, LocalPoller, type PollerFailure } from '../../../runt
 import { s3OnFailureDestination } from '../../../runtime-lambda/aws/skippedBatches';
 import { awsClientConfig } from '../../support/awsClientConfig';
 import { kafkaBootstrap } from '../../support/kafka';
+import { committedOffsets } from '../../support/kafkaTopics';
 
 interface Seen {
   readonly group: string;
@@ -46,13 +47,7 @@ describe('LocalPoller: Kafka source (Lambda\'s Kafka event source mapping on a r
     });
   }
 
-  /** The group's committed offset per partition of `name` (-1: none). */
-  async function committed(group: string, name: string): Promise<number[]> {
-    const [listed] = await admin.listConsumerGroupOffsets({ groups: [group] });
-    const partitions = listed?.topics.find((t) => t.name === name)?.partitions ?? [];
-    const { partitionsCount } = (await admin.metadata({ topics: [name] })).topics.get(name)!;
-    return Array.from({ length: partitionsCount }, (_, p) => Number(partitions.find((x) => x.partitionIndex === p)?.committedOffset ?? -1n));
-  }
+  const committed = (group: string, name: string) => committedOffsets(admin, group, name);
 
   function seenOf(event: KafkaEvent): Seen[] {
     return Object.entries(event.records).flatMap(([group, records]) =>
