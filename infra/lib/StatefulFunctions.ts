@@ -1389,11 +1389,12 @@ class PropsChecker {
       this.targets(where, route.functionType, route.valueType);
     });
     if (ingress.batchSize !== undefined) this.intRange(`${at}.batchSize`, ingress.batchSize, 1, 10000);
-    if (ingress.consumerGroupId !== undefined && !Token.isUnresolved(ingress.consumerGroupId)) {
+    if (ingress.consumerGroupId === undefined || !Token.isUnresolved(ingress.consumerGroupId)) {
       for (const route of ingress.topics) {
-        const group = kafkaGroupId(ingress, route.topic, '');
+        const group = kafkaGroupId(ingress, route.topic, defaultGroupPrefix(this.scope));
         if (!KAFKA_GROUP_ID.test(group)) {
-          this.fail(`${at}.consumerGroupId`, ingress.consumerGroupId, `each topic's mapping joins "<consumerGroupId>-<topic>" ("${group}" here), which Lambda wants of 1 to 200 letters, digits and - / * : _ + = . @: shorten or fix it`);
+          const fix = ingress.consumerGroupId === undefined ? 'set a shorter consumerGroupId' : 'shorten or fix it';
+          this.fail(`${at}.consumerGroupId`, ingress.consumerGroupId, `each topic's mapping joins "<consumerGroupId>-<topic>" ("${group}" here), which Lambda wants of 1 to 200 letters, digits and - / * : _ + = . @: ${fix}`);
         }
       }
     }

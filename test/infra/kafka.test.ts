@@ -276,6 +276,12 @@ describe('Construct: StatefulFunctions refusing malformed Kafka and EventBridge 
     ['a malformed cluster ARN', () => ({ ...HTTP, ingresses: [msk({ clusterArn: 'arn:aws:kafka:us-east-1:123456789012:topic/shop/x/orders' })] }), 'ingresses[0].clusterArn', 'give the MSK cluster ARN'],
     ['SASL/PLAIN on MSK', (stack) => ({ ...HTTP, ingresses: [msk({ auth: { mechanism: 'PLAIN', secret: new secretsmanager.Secret(stack, 'S') } })] }), 'ingresses[0].auth.mechanism', 'Amazon MSK takes IAM'],
     ['a consumer group with a space', () => ({ ...HTTP, ingresses: [msk({ consumerGroupId: 'my group' })] }), 'ingresses[0].consumerGroupId', 'which Lambda wants of 1 to 200 letters'],
+    [
+      'a long topic under the default group, past Lambda\'s 200 characters',
+      () => ({ ...HTTP, ingresses: [msk({ topics: [{ topic: 't'.repeat(190), functionType: 'shop/cart' }] })] }),
+      'ingresses[0].consumerGroupId',
+      'set a shorter consumerGroupId',
+    ],
     ['a timestamp without AT_TIMESTAMP', () => ({ ...HTTP, ingresses: [msk({ startingPositionTimestamp: 1_700_000_000 })] }), 'ingresses[0].startingPositionTimestamp', 'exactly when startingPosition is AT_TIMESTAMP'],
     ['pollers min above max', () => ({ ...HTTP, ingresses: [msk({ provisionedPollers: { minimum: 5, maximum: 2 } })] }), 'ingresses[0].provisionedPollers', 'minimum must not exceed maximum'],
     ['an unknown ingress kind', () => ({ ...HTTP, ingresses: [{ kind: 'pulsar' } as never] }), 'ingresses[0].kind', 'give "kinesis", "msk" or "selfManagedKafka"'],
