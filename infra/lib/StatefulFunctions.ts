@@ -175,19 +175,22 @@ export interface StatefulFunctionsProps {
    */
   readonly remoteFunctions?: readonly RemoteFunctionsProps[];
   /**
-   * Streams of raw records for the dispatcher, besides the message stream.
+   * Raw records for the dispatcher, besides the message stream: Kinesis streams, and topics
+   * of Amazon MSK or self-managed Kafka clusters (docs/kafka.md, "On Amazon MSK").
    * @default - none: records reach functions only through the message stream
    */
   readonly ingresses?: readonly IngressProps[];
   /**
-   * Egress sinks by egress name (`namespace/type`, as functions name it in `egressMessage`).
+   * Egress sinks by egress name (`namespace/type`, as functions name it in `egressMessage`):
+   * a Kinesis stream, an SQS queue, Kafka topics or an EventBridge bus.
    * @default - none: an egress record becomes a dead letter
    */
   readonly egresses?: Readonly<Record<string, EgressProps>>;
   /**
    * A StateFun module.yaml to deploy: its HTTP endpoints (and our Lambda kind) become remote
    * functions, its Kinesis ingresses streams and mappings, its Kinesis egresses streams the
-   * relay writes the SDKs' `KinesisEgressRecord`s to. Read at synth time; a bad module fails
+   * relay writes the SDKs' `KinesisEgressRecord`s to, its Kafka ingresses and egresses
+   * mappings and egresses on the cluster `module.kafka` describes. Read at synth time; a bad module fails
    * the synth naming the document and field. Its function patterns must not repeat
    * `remoteFunctions`', nor its streams and egress ids the `ingresses`' and `egresses`'.
    * @default - none

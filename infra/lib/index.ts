@@ -14,7 +14,7 @@ export type {
   StatefulFunctionsAlarms,
   StatefulFunctionsProps,
 } from './StatefulFunctions';
-export type { KafkaAuth, KafkaEgressProps, KafkaIamAuth, KafkaIngressProps, KafkaSaslAuth, KafkaTopicProps, MskIngressProps, SelfManagedKafkaIngressProps } from './kafka';
+export type { KafkaAuth, KafkaEgressProps, KafkaIamAuth, KafkaIngressCommonProps, KafkaIngressProps, KafkaSaslAuth, KafkaTopicProps, MskIngressProps, SelfManagedKafkaIngressProps } from './kafka';
 export type { StatefunModuleKafkaProps, StatefunModuleProps } from './statefunModule';
 export { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 export { FraudDetectionStack } from './FraudDetectionStack';

@@ -39,7 +39,7 @@ export interface KafkaTopicProps {
 }
 
 /** Settings shared by both Kafka ingress kinds. */
-interface KafkaIngressBase {
+export interface KafkaIngressCommonProps {
   /** The topics and where their records go: one event source mapping per topic (Lambda's Kafka mappings read one topic each). */
   readonly topics: readonly KafkaTopicProps[];
   /**
@@ -73,7 +73,7 @@ interface KafkaIngressBase {
  * Topics of an Amazon MSK cluster. The mapping reaches the brokers through the cluster's own
  * subnets and security groups (see docs/kafka.md, "On Amazon MSK"): the dispatcher needs no VPC.
  */
-export interface MskIngressProps extends KafkaIngressBase {
+export interface MskIngressProps extends KafkaIngressCommonProps {
   readonly kind: 'msk';
   /** `arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`, e.g. `cfnCluster.attrArn`. */
   readonly clusterArn: string;
@@ -87,7 +87,7 @@ export interface MskIngressProps extends KafkaIngressBase {
 }
 
 /** Topics of a Kafka cluster you run (or a Kafka service other than MSK). */
-export interface SelfManagedKafkaIngressProps extends KafkaIngressBase {
+export interface SelfManagedKafkaIngressProps extends KafkaIngressCommonProps {
   readonly kind: 'selfManagedKafka';
   /** `host:port` of one or more brokers. */
   readonly bootstrapServers: readonly string[];
