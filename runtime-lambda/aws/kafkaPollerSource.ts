@@ -3,7 +3,7 @@ import { type MappingOptions, type PolledRecord, type SourceDriver, mappingOptio
 import type { KafkaEvent, KafkaRecord, StreamBatchResponse } from './lambdaEvents';
 
 /**
- * A Kafka cluster's topics to poll (Amazon MSK or a self-managed cluster), and the handler its
+ * A Kafka topic to poll (on Amazon MSK or a self-managed cluster), and the handler its
  * mapping invokes: the local stand-in for Lambda's Kafka event source mapping. Each topic
  * partition is read in offset order, in batches of one partition; the consumer group's offset
  * is committed only after a batch is done with (handled, or given up on after
@@ -13,12 +13,12 @@ export interface KafkaSource {
   readonly kind: 'kafka';
   /** `host:port` of one or more brokers. */
   readonly bootstrapBrokers: readonly string[];
-  /** The topics the mapping reads (Lambda's `Topics`). */
-  readonly topics: readonly string[];
+  /** The topic the mapping reads: Lambda's `Topics`, which takes exactly one (a source per topic). */
+  readonly topics: readonly [string];
   /**
    * The consumer group whose committed offsets say where each partition resumes (Lambda's
    * `ConsumerGroupId`; Lambda defaults it to the mapping's UUID). The poller never joins the
-   * group: it reads every partition of `topics` itself and commits as the group.
+   * group: it reads every partition of the topic itself and commits as the group.
    */
   readonly consumerGroupId: string;
   readonly handler: (event: KafkaEvent) => Promise<StreamBatchResponse | void>;
@@ -52,7 +52,6 @@ const FETCH_WAIT_MS = 50;
 
 /** Where one shard of a Kafka source is, as the cluster's metadata says. */
 interface PartitionInfo {
-  readonly topic: string;
   readonly partition: number;
   readonly topicId: string;
   readonly leader: number;
@@ -72,11 +71,11 @@ export function validateKafkaSource(source: KafkaSource): void {
   if (!Array.isArray(source.bootstrapBrokers) || source.bootstrapBrokers.length === 0 || !source.bootstrapBrokers.every((b) => typeof b === 'string' && BROKER_ADDRESS.test(b))) {
     throw new TypeError(`${where}: bootstrapBrokers must be a non-empty array of "host:port" strings, e.g. ["127.0.0.1:9092"], got ${got(source.bootstrapBrokers)}`);
   }
-  if (!Array.isArray(source.topics) || source.topics.length === 0) throw new TypeError(`${where}: topics must be a non-empty array of topic names, got ${got(source.topics)}`);
-  for (const topic of source.topics) {
-    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) throw new TypeError(`${where}: topics has ${got(topic)}, not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')`);
+  if (!Array.isArray(source.topics) || source.topics.length !== 1) {
+    throw new TypeError(`${where}: topics must be an array of exactly one topic name, as a Lambda Kafka mapping's Topics is (a source per topic), got ${got(source.topics)}`);
   }
-  if (new Set(source.topics).size !== source.topics.length) throw new RangeError(`${where}: topics lists a topic twice: ${got(source.topics)}`);
+  const [topic] = source.topics;
+  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) throw new TypeError(`${where}: topics has ${got(topic)}, not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')`);
   if (typeof source.handler !== 'function') throw new TypeError(`${where}: handler must be a function taking a Kafka event, got ${got(source.handler)}`);
   if (source.startingPosition !== undefined && source.startingPosition !== 'TRIM_HORIZON' && source.startingPosition !== 'LATEST') {
     throw new RangeError(`${where}: startingPosition must be "TRIM_HORIZON" or "LATEST", got ${got(source.startingPosition)}`);
@@ -98,7 +97,7 @@ export function validateKafkaSource(source: KafkaSource): void {
 }
 
 /**
- * The shard driver of a {@link KafkaSource}: its shards are the topics' partitions
+ * The shard driver of a {@link KafkaSource}: its shards are the topic's partitions
  * (`<topic>-<partition>`, from the cluster's metadata at each listing, so new partitions are
  * picked up), read by offset with `Fetch` outside any group assignment; sequence numbers are
  * offsets in decimal.
@@ -109,7 +108,8 @@ export function validateKafkaSource(source: KafkaSource): void {
  */
 export function kafkaDriver(source: KafkaSource): SourceDriver {
   validateKafkaSource(source);
-  const { consumerGroupId: group, topics } = source;
+  const { consumerGroupId: group } = source;
+  const [topic] = source.topics;
   const mapping = mappingOptions(source.mapping, `Kafka source ${group}`);
   const bootstrapServers = source.bootstrapBrokers.join(',');
   const eventSource = source.eventSource ?? 'SelfManagedKafka';
@@ -140,22 +140,18 @@ export function kafkaDriver(source: KafkaSource): SourceDriver {
     retentionMs: Number.POSITIVE_INFINITY,
     mapping,
     async listShards() {
-      const metadata = await connect().admin.metadata({ topics: [...topics], forceUpdate: true });
-      const out: { shardId: string }[] = [];
-      for (const topic of topics) {
-        const described = metadata.topics.get(topic);
-        if (described === undefined) throw new Error(`Kafka source ${group}: topic ${topic} is not in the cluster's metadata: create it, or fix topics`);
-        described.partitions.forEach((p, partition) => {
-          const shardId = `${topic}-${partition}`;
-          partitions.set(shardId, { topic, partition, topicId: described.id, leader: p.leader, leaderEpoch: p.leaderEpoch });
-          out.push({ shardId });
-        });
-      }
-      return out;
+      const metadata = await connect().admin.metadata({ topics: [topic], forceUpdate: true });
+      const described = metadata.topics.get(topic);
+      if (described === undefined) throw new Error(`Kafka source ${group}: topic ${topic} is not in the cluster's metadata: create it, or fix topics`);
+      return described.partitions.map((p, partition) => {
+        const shardId = `${topic}-${partition}`;
+        partitions.set(shardId, { partition, topicId: described.id, leader: p.leader, leaderEpoch: p.leaderEpoch });
+        return { shardId };
+      });
     },
     async iterator(shardId, after) {
       if (after !== undefined) return String(BigInt(after) + 1n);
-      const { topic, partition } = partitionOf(shardId);
+      const { partition } = partitionOf(shardId);
       const { admin } = connect();
       const [committed] = await admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: [partition] }] }] });
       const offset = committed?.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionIndex === partition)?.committedOffset;
@@ -168,7 +164,7 @@ export function kafkaDriver(source: KafkaSource): SourceDriver {
       return String(start);
     },
     async read(shardId, iterator, limit) {
-      const { topic, partition, topicId, leader, leaderEpoch } = partitionOf(shardId);
+      const { partition, topicId, leader, leaderEpoch } = partitionOf(shardId);
       const from = BigInt(iterator);
       const response = await connect().consumer.fetch({
         node: leader,
@@ -213,11 +209,11 @@ export function kafkaDriver(source: KafkaSource): SourceDriver {
       return source.handler(eventOf(records));
     },
     givenUp(shardId, records) {
-      const { topic, partition } = partitionOf(shardId);
+      const { partition } = partitionOf(shardId);
       return { sourceKind: 'kafka', topic, partition, event: eventOf(records) };
     },
     async checkpoint(shardId, last) {
-      const { topic, partition } = partitionOf(shardId);
+      const { partition } = partitionOf(shardId);
       // Kafka's committed offset is the next record to read.
       await connect().admin.alterConsumerGroupOffsets({ groupId: group, topics: [{ name: topic, partitionOffsets: [{ partition, offset: BigInt(last) + 1n }] }] });
     },
