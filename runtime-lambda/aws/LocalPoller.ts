@@ -219,8 +219,9 @@ export function mappingOptions(options: MappingOptions = {}, where = 'mapping'):
 
 /**
  * A local stand-in for Lambda's event source mappings: it polls Kinesis streams (every
- * shard from TRIM_HORIZON, one iterator per shard) and DynamoDB streams, and invokes the
- * handlers with AWS-shaped events under the mapping's rules:
+ * shard from TRIM_HORIZON, one iterator per shard), DynamoDB streams and Kafka topics (each
+ * partition a shard, from the consumer group's committed offset: see {@link KafkaSource}),
+ * and invokes the handlers with AWS-shaped events under the mapping's rules:
  *
  * - batches of at most `batchSize` records of one shard, in order;
  * - `parallelizationFactor` batches of a shard in flight at once, records assigned to a lane
@@ -240,6 +241,7 @@ export function mappingOptions(options: MappingOptions = {}, where = 'mapping'):
  * const poller = new LocalPoller({ sources: [
  *   { kind: 'kinesis', client: kinesis, stream: 'statefun-messages', handler: dispatcher },
  *   { kind: 'dynamodb', api: streams, streamArn, handler: relay },
+ *   { kind: 'kafka', bootstrapBrokers: ['127.0.0.1:9092'], topics: ['names'], consumerGroupId: 'dispatcher-names', handler: dispatcher },
  * ] });
  * poller.start();
  * await poller.waitForIdle();
