@@ -187,16 +187,4 @@ describe('CLI: statefun dev --module (a real process, its functions over HTTP)',
     expect(result.code).toBe(code);
     expect(result.err.join('\n')).toContain(message);
   });
-
-  it('exits 1 for a module with a Kafka ingress, saying it cannot run under dev yet', async () => {
-    // Prepare
-    writeFileSync(moduleFile, 'kind: io.statefun.kafka.v1/ingress\nspec:\n  id: example/names\n  address: kafka:9092\n  consumerGroupId: my-group\n  topics:\n    - topic: names\n      valueType: io.statefun.types/string\n      targets:\n        - example/person\n');
-
-    // Act
-    const result = await statefun('dev', '--module', moduleFile, '--in-memory');
-
-    // Assess
-    expect(result.code).toBe(1);
-    expect(result.err.join('\n')).toContain(`${moduleFile}, document 1 (io.statefun.kafka.v1/ingress): Kafka ingresses do not run under statefun dev yet (issue #13)`);
-  });
 });

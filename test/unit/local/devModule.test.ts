@@ -213,14 +213,14 @@ describe('startDevModule: a StateFun module on the embedded runtime, its functio
     expect(session.runtime.stats.applied).toBe(2);
   });
 
-  it('refuses a module with Kinesis or Kafka parts, naming each and why', async () => {
+  it('refuses a module with Kinesis parts, naming each and why', async () => {
     // Prepare
     const module: StatefunModule = {
       ...moduleFor(functionsUrl),
       ingresses: [
         { kind: 'kinesis', source: source(4, 'io.statefun.kinesis.v1/ingress'), id: 'example/names', streams: [], startupPosition: { type: 'latest' }, awsCredentials: { type: 'default' }, clientConfigProperties: {} },
       ],
-      egresses: [{ kind: 'kafka', source: source(5, 'io.statefun.kafka.v1/egress'), id: 'example/out', address: 'kafka:9092', deliverySemantic: { type: 'at-least-once' }, properties: {} }],
+      egresses: [{ kind: 'kinesis', source: source(5, 'io.statefun.kinesis.v1/egress'), id: 'example/out', maxOutstandingRecords: 1000, awsCredentials: { type: 'default' }, clientConfigProperties: {} }],
     };
 
     // Act
@@ -231,7 +231,7 @@ describe('startDevModule: a StateFun module on the embedded runtime, its functio
     await expect(attempt).rejects.toThrow(
       'module.yaml cannot run under statefun dev as it is: take these out of the module (or use a copy without them), or use the playground ingress and egress:\n' +
         '  module.yaml, document 4 (io.statefun.kinesis.v1/ingress): Kinesis ingresses do not run under statefun dev, which has no Kinesis; deploy the module (cdk deploy) or run it on local AWS (statefun dev --aws-local)\n' +
-        '  module.yaml, document 5 (io.statefun.kafka.v1/egress): Kafka egresses do not run under statefun dev yet (issue #13)',
+        '  module.yaml, document 5 (io.statefun.kinesis.v1/egress): Kinesis egresses do not run under statefun dev, which has no Kinesis; deploy the module (cdk deploy) or run it on local AWS (statefun dev --aws-local)',
     );
   });
 
