@@ -174,6 +174,9 @@ export function readSkippedBatch(key: string, text: string): SkippedBatch {
   if (typeof context?.functionArn !== 'string' || typeof context.condition !== 'string') return fail('requestContext.functionArn and requestContext.condition must be strings');
   const kinesisInfo = record.KinesisBatchInfo as Record<string, unknown> | undefined;
   const info = kinesisInfo ?? (record.DDBStreamBatchInfo as Record<string, unknown> | undefined);
+  if ((typeof info !== 'object' || info === null) && typeof record.KafkaBatchInfo === 'object') {
+    return fail('it is a Kafka mapping\'s batch (KafkaBatchInfo), which this reads not yet (Kinesis and DynamoDB Streams batches only): replay its payload, a Kafka event, by invoking the function with it');
+  }
   if (typeof info !== 'object' || info === null) return fail('expected KinesisBatchInfo or DDBStreamBatchInfo');
   for (const field of ['shardId', 'startSequenceNumber', 'endSequenceNumber', 'streamArn']) {
     if (typeof info[field] !== 'string') fail(`${kinesisInfo ? 'KinesisBatchInfo' : 'DDBStreamBatchInfo'}.${field} must be a string`);
