@@ -102,7 +102,8 @@ async function devModule(moduleFile: string, opts: DevOpts, ctx: CommandContext,
   if (opts.startKafka) {
     const libs = findKafkaLibs();
     ctx.output.out('statefun dev: starting a Kafka broker (--start-kafka)');
-    broker = await startLocalKafka({ libs });
+    // Beside the state file, the broker's topics and offsets last as long as the state's marks of them.
+    broker = await startLocalKafka({ libs, ...(stateFile !== undefined ? { dataDir: join(dirname(stateFile), 'kafka') } : {}) });
   }
   const kafka: DevKafkaOpts = broker ? { bootstrap: broker.bootstrap, createTopics: true } : opts.kafka !== undefined ? { bootstrap: opts.kafka } : {};
   let session;
@@ -126,7 +127,10 @@ async function devModule(moduleFile: string, opts: DevOpts, ctx: CommandContext,
   }
   if (session.ingressUrl) ctx.output.out(`  playground ingress ${session.ingressUrl}/<namespace>/<type>/<id>`);
   if (session.egressUrl) ctx.output.out(`  playground egress ${session.egressUrl}/<topic>`);
-  if (broker) ctx.output.out(`  Kafka broker ${broker.bootstrap} started (--start-kafka, in ${broker.startupMs} ms; stopped at exit): every Kafka ingress and egress uses it instead of its address`);
+  if (broker) {
+    const kept = stateFile === undefined ? 'its data deleted at exit' : `its data in ${relative(process.cwd(), join(dirname(stateFile), 'kafka'))}, kept with the state`;
+    ctx.output.out(`  Kafka broker ${broker.bootstrap} started (--start-kafka, in ${broker.startupMs} ms; stopped at exit, ${kept}): every Kafka ingress and egress uses it instead of its address`);
+  }
   else if (opts.kafka !== undefined) ctx.output.out(`  Kafka broker ${opts.kafka} (--kafka): every Kafka ingress and egress uses it instead of its address (${[...new Set(kafkaParts.map((p) => p.address))].join(', ')})`);
   for (const { spec, bootstrap } of session.kafkaIngresses) {
     ctx.output.out(`  kafka ingress ${spec.id} on ${bootstrap}, group ${spec.consumerGroupId}: ${spec.topics.map((t) => `${t.name} → ${t.targets.join(', ')}`).join('; ')}`);

@@ -33,7 +33,7 @@ export interface LocalKafka {
   readonly pid: number | undefined;
   /** Milliseconds from the call until a client got the cluster's metadata. */
   readonly startupMs: number;
-  /** Stops the broker (SIGTERM, then SIGKILL after a grace period) and deletes its log directory. Idempotent. */
+  /** Stops the broker (SIGTERM, then SIGKILL after a grace period) and deletes its log directory unless it is a kept `dataDir`. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -51,6 +51,11 @@ export interface LocalKafkaOptions {
   readonly defaultPartitions?: number;
   /** @default - `$STATEFUN_JAVA`, else `java` on the PATH */
   readonly java?: string;
+  /**
+   * Where the broker keeps its topics and the groups' offsets across starts: formatted on the
+   * first start, reused (and kept at stop) after. @default - a fresh temporary directory, deleted at stop
+   */
+  readonly dataDir?: string;
 }
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -87,7 +92,10 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     throw new RangeError(`startLocalKafka: defaultPartitions must be a positive integer, got ${JSON.stringify(options.defaultPartitions)}`);
   }
   const java = options.java ?? process.env.STATEFUN_JAVA ?? 'java';
-  const home = await mkdtemp(join(tmpdir(), 'statefun-kafka-'));
+  const kept = options.dataDir !== undefined;
+  const home = kept ? resolve(options.dataDir!) : await mkdtemp(join(tmpdir(), 'statefun-kafka-'));
+  if (kept) await mkdir(home, { recursive: true });
+  const removeHome = () => (kept ? Promise.resolve() : rm(home, { recursive: true, force: true }));
   let attempt = 0;
   try {
     const broker = await startProcess(
@@ -95,14 +103,15 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
       (port) => `127.0.0.1:${port}`,
       (bootstrap, exited) => waitForKafka(bootstrap, exited),
       async (port) => {
-        const dir = join(home, `attempt-${++attempt}`);
-        await mkdir(dir);
+        const dir = kept ? home : join(home, `attempt-${++attempt}`);
+        await mkdir(dir, { recursive: true });
         const properties = join(dir, 'server.properties');
         const log4j = join(dir, 'log4j2.properties');
-        await writeFile(properties, serverProperties({ port, controllerPort: await freePort(), logDir: join(dir, 'data'), autoCreateTopics: options.autoCreateTopics ?? false, partitions }));
+        const logDir = join(dir, 'data');
+        await writeFile(properties, serverProperties({ port, controllerPort: await freePort(), logDir, autoCreateTopics: options.autoCreateTopics ?? false, partitions }));
         await writeFile(log4j, LOG4J2_PROPERTIES);
         const classpath = ['-cp', `${options.libs}/*`, `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${dir}`];
-        await formatLogDir(java, [...JVM_FLAGS, ...classpath], properties);
+        if (!existsSync(join(logDir, 'meta.properties'))) await formatLogDir(java, [...JVM_FLAGS, ...classpath], properties);
         return { command: java, args: [...JVM_FLAGS, ...classpath, 'kafka.Kafka', properties], cwd: dir };
       },
     );
@@ -111,10 +120,10 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
       bootstrap: broker.endpoint,
       pid: broker.pid,
       startupMs: Date.now() - begun,
-      stop: () => (stopped ??= broker.stop().then(() => rm(home, { recursive: true, force: true }))),
+      stop: () => (stopped ??= broker.stop().then(removeHome)),
     };
   } catch (error) {
-    await rm(home, { recursive: true, force: true });
+    await removeHome();
     throw error;
   }
 }

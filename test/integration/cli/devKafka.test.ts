@@ -248,9 +248,41 @@ describe('CLI: statefun dev --module with Kafka ingresses and egresses', () => {
     // Assess
     expect(topics).toContain('names');
     expect(code).toBe(0);
+    expect(started).toContain('stopped at exit, its data deleted at exit');
     expect(dev.lines.at(-1)).toBe('statefun dev: stopped; Kafka broker stopped');
     const after = new Admin({ clientId: 'dev-kafka-test', bootstrapBrokers: [broker], retries: false, timeout: 1_000 });
     await expect(after.listTopics()).rejects.toThrow();
     await after.close();
   }, 120_000);
+
+  it("--start-kafka with a state file keeps the broker's topics and offsets beside it, so a restart consumes no record twice", async () => {
+    // Prepare
+    writeFileSync(moduleFile, kafkaModule(greeter.url, 'kafka-broker:9092', topicsOf('names')));
+    const startDev = async () => {
+      const dev = new StatefunProcess(['dev', '--module', 'module.yaml', '--start-kafka'], { cwd: dir });
+      processes.push(dev);
+      const started = await dev.waitForLine(/^ {2}Kafka broker 127\.0\.0\.1:\d+ started \(--start-kafka/, 90_000);
+      await dev.waitForLine(/^statefun dev: ready/);
+      return { dev, started, broker: /Kafka broker (\S+) started/.exec(started)![1]! };
+    };
+    const produce = async (broker: string, name: string) => {
+      const producer = new Producer({ clientId: 'dev-kafka-test', bootstrapBrokers: [broker] });
+      await producer.send({ messages: [{ topic: 'names', key: Buffer.from(name), value: Buffer.from(Types.string.serialize(name)) }] });
+      await producer.close();
+    };
+
+    // Act
+    const first = await startDev();
+    await produce(first.broker, 'Ann');
+    await first.dev.waitForLine(/kafka names\/0\/0 → example\/greeter\/Ann/);
+    await first.dev.stop('SIGINT');
+    const second = await startDev();
+    await produce(second.broker, 'Joe');
+    await second.dev.waitForLine(/kafka names\/0\/1 → example\/greeter\/Joe/);
+    await second.dev.stop('SIGINT');
+
+    // Assess
+    expect(second.started).toContain('its data in .statefun/kafka, kept with the state');
+    expect(second.dev.lines.filter((l) => / kafka names\//.test(l)).map((l) => l.replace(/^.* kafka (names\/0\/\d+) .*$/, '$1'))).toEqual(['names/0/1']);
+  }, 180_000);
 });
