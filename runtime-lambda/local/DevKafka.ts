@@ -70,6 +70,8 @@ export class DevKafkaIngress {
       readonly kick: () => void;
       readonly out: (line: string) => void;
       readonly quiet: boolean;
+      /** Records the runtime may hold not yet dispatched; past it the consumer pauses until {@link resume}. */
+      readonly maxPendingMessages: number;
     },
   ): Promise<DevKafkaIngress> {
     const where = `${spec.source.file}, document ${spec.source.document} (${spec.source.kind} ${spec.id})`;
@@ -119,6 +121,7 @@ export class DevKafkaIngress {
         const argument = decoded.envelopes[0]!.argument;
         opts.out(`${lineTime()}  kafka ${message.topic}/${message.partition}/${message.offset} → ${decoded.envelopes.map((e) => e.target.key).join(', ')} ${valuePreview(argument)}`);
       }
+      if (opts.runtime.pendingMessages >= opts.maxPendingMessages) stream.pause();
       opts.kick();
     });
     stream.on('error', (error: unknown) => opts.out(`${lineTime()}  kafka ingress ${spec.id}: ${describeError(error)}`));
@@ -146,6 +149,11 @@ export class DevKafkaIngress {
       }
     });
     return this.commits;
+  }
+
+  /** Takes records again after a pause for the runtime to catch up (see `maxPendingMessages`). */
+  resume(): void {
+    if (this.stream.isPaused() && !this.stream.closed) this.stream.resume();
   }
 
   /** Stops fetching; records already handed to the runtime stay delivered. */
@@ -214,8 +222,9 @@ export async function ensureTopics(bootstrap: string, topics: readonly string[],
     try {
       await admin.createTopics({ topics: [...missing], partitions: 1, replicas: 1 });
     } catch (error) {
-      // Another writer may have created it meanwhile.
-      if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(JSON.stringify(error, Object.getOwnPropertyNames(error)) + describeError(error))) throw error;
+      // Another writer may have created them meanwhile: fine if they are all there now.
+      const now = await admin.listTopics();
+      if (missing.some((t) => !now.includes(t))) throw new InvalidInputError(`creating topic(s) ${missing.map((t) => `"${t}"`).join(', ')} on Kafka ${bootstrap} failed (${what}): ${describeError(error)}`, { cause: error });
     }
   } finally {
     await admin.close();
@@ -227,8 +236,13 @@ export async function ensureTopics(bootstrap: string, topics: readonly string[],
  * file, the counterpart of a job without a checkpoint); the group's committed offsets when
  * it resumed from its state file (as StateFun resumes from its checkpoint), the start
  * position applying to partitions the group has none for.
+ *
+ * @throws {@link InvalidInputError} for `date` and `specific-offsets`, which dev does not take.
+ *
+ * @example
+ * consumePosition(spec, false, 'module.yaml, document 2'); // { mode: 'earliest', fallbackMode: 'earliest' } for startupPosition earliest
  */
-function consumePosition(spec: KafkaIngressSpec, resumed: boolean, where: string): { mode: 'latest' | 'earliest' | 'committed'; fallbackMode: 'latest' | 'earliest' } {
+export function consumePosition(spec: KafkaIngressSpec, resumed: boolean, where: string): { mode: 'latest' | 'earliest' | 'committed'; fallbackMode: 'latest' | 'earliest' } {
   const start = startOf(spec.startupPosition, spec.autoOffsetResetPosition, where);
   if (resumed || spec.startupPosition.type === 'group-offsets') return { mode: 'committed', fallbackMode: start };
   return { mode: start, fallbackMode: start };

@@ -35,8 +35,8 @@ export interface DevModuleOpts {
    */
   readonly slowCallMs?: number;
   /**
-   * Messages the log may hold not yet dispatched; past it the ingress answers 503 (the
-   * producer is faster than the functions). @default 100_000
+   * Messages the log may hold not yet dispatched; past it the playground ingress answers 503
+   * and the Kafka consumers pause (the producers are faster than the functions). @default 100_000
    */
   readonly maxPendingMessages?: number;
   /** Where the module's Kafka ingresses and egresses run. @default - the brokers their `address` names */
@@ -131,6 +131,7 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
     runtime,
     (error) => out(`${time()}  runtime error: ${describeError(error)}`),
     () => {
+      for (const kafkaIngress of kafkaIngresses) kafkaIngress.resume();
       if (!kafkaIngresses.some((i) => i.hasUncommitted)) return;
       // Without a state file, applied is as durable as it gets; with one, the next write commits.
       if (opts.stateFile === undefined) void commitDelivered();
@@ -141,7 +142,7 @@ export async function startDevModule(module: StatefunModule, opts: DevModuleOpts
   try {
     for (const spec of module.ingresses) {
       if (spec.kind !== 'kafka') continue;
-      kafkaIngresses.push(await DevKafkaIngress.start(spec, { ...kafkaOpts, runtime, functions: opts.functions, resumed, kick: () => pump.kick(), out, quiet }));
+      kafkaIngresses.push(await DevKafkaIngress.start(spec, { ...kafkaOpts, runtime, functions: opts.functions, resumed, kick: () => pump.kick(), out, quiet, maxPendingMessages: maxPending }));
     }
     if (ingressSpec) {
       ingress = await PlaygroundIngress.start({
