@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
+import { Admin, Consumer, Producer, stringSerializers } from '@platformatic/kafka';
 import type { KafkaEvent } from '../../../runtime-lambda/aws/lambdaEvents';
 import { type KafkaSource, LocalPoller, type PollerFailure } from '../../../runtime-lambda/aws/LocalPoller';
 import { s3OnFailureDestination } from '../../../runtime-lambda/aws/skippedBatches';
@@ -346,6 +346,33 @@ describe('LocalPoller: Kafka source (Lambda\'s Kafka event source mapping on a r
 
     // Assess
     expect(seen).toEqual([expect.objectContaining({ group: `${name}-1`, partition: 1, offset: 0, value: 'new:0' })]);
+  });
+
+  it('retries an offset commit the broker refuses while another consumer is an active member of the group, and commits once it left', async () => {
+    // Prepare: a consumer that joined the group
+    const name = await topic(1);
+    const g = group();
+    const member = new Consumer({ groupId: g, clientId: 'poller-test-member', bootstrapBrokers: [bootstrap] });
+    const stream = await member.consume({ topics: [name], mode: 'latest', autocommit: false });
+    await produce(name, 0, ['z:0']);
+    const warnings: string[] = [];
+    const seen: string[] = [];
+
+    // Act
+    const poller = start({ sources: [source(name, g, async (e) => void seen.push(...seenOf(e).map((s) => s.value)))], logger: { warn: (line: string) => void warnings.push(line) } });
+    await until(() => warnings.some((w) => w.includes('committing the checkpoint failed')), 'the refused commit');
+    const committedWhileMember = await committed(g, name);
+    await stream.close();
+    await member.close(true);
+    await idle(poller);
+
+    // Assess
+    expect(seen).toEqual(['z:0']);
+    expect(committedWhileMember).toEqual([-1]);
+    expect(warnings.find((w) => w.includes('committing the checkpoint failed'))).toContain(
+      `Kafka source ${g}: committing offset 1 of ${name}-0 failed (the broker refuses it while another consumer is an active member of group ${g}: a mapping's group must be its own)`,
+    );
+    expect(await committed(g, name)).toEqual([1]);
   });
 
   it('rejects a parallelizationFactor above 1: Kafka mappings have none', () => {
