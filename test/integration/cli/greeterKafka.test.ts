@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Admin, Consumer, type Message, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { StatefunProcess } from '../../helpers/devProcess';
 import { ensureMoto } from '../../support/emulators';
 import { kafkaBootstrap } from '../../support/kafka';
+import { type ReadRecord, readTopic } from '../../support/kafkaTopics';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const EXAMPLE = join(ROOT, 'functions', 'greeter-kafka-python');
@@ -28,28 +29,16 @@ async function startGreeterFunctions(): Promise<{ url: string; child: ChildProce
 }
 
 /** Every record of `topic` from its start, once there are `count` of them; fails after `timeoutMs`. */
-async function readTopic(bootstrap: string, topic: string, count: number, timeoutMs = 60_000): Promise<Message<string, string, string, string>[]> {
-  const consumer = new Consumer({ groupId: `greeter-kafka-reader-${Date.now()}-${Math.random()}`, clientId: 'greeter-kafka-test', bootstrapBrokers: [bootstrap], deserializers: stringDeserializers });
-  const records: Message<string, string, string, string>[] = [];
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 });
-  const timer = setTimeout(() => void stream.close(), timeoutMs);
-  try {
-    for await (const message of stream) {
-      records.push(message);
-      if (records.length === count) break;
-    }
-  } finally {
-    clearTimeout(timer);
-    await consumer.close(true);
-  }
-  if (records.length < count) throw new Error(`${topic}: ${records.length} record(s) within ${timeoutMs} ms, expected ${count}: ${JSON.stringify(records.map((r) => r.value))}`);
+async function readAll(bootstrap: string, topic: string, count: number, timeoutMs = 60_000): Promise<ReadRecord[]> {
+  const records = await readTopic(bootstrap, topic, count, timeoutMs);
+  if (records.length < count) throw new Error(`${topic}: ${records.length} record(s) within ${timeoutMs} ms, expected ${count}: ${JSON.stringify(records.map((r) => r.value.toString()))}`);
   return records;
 }
 
 /** The records' values by key, in topic order. */
-function byKey(records: readonly Message<string, string, string, string>[]): Record<string, string[]> {
+function byKey(records: readonly ReadRecord[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const r of records) (out[r.key] ??= []).push(r.value);
+  for (const r of records) (out[r.key] ??= []).push(r.value.toString());
   return out;
 }
 
@@ -103,7 +92,7 @@ describe("StateFun's Python greeter on Kafka under statefun dev --module (offici
 
     // Act
     await sendNames('Bob', 'Ann', 'Bob', null, 'Bob');
-    const greetings = await readTopic(bootstrap, 'greetings', 4);
+    const greetings = await readAll(bootstrap, 'greetings', 4);
     const deadLetter = await running.waitForLine(/DEAD LETTER/);
 
     // Assess: in order per name (Kafka's order is per key)
@@ -123,7 +112,7 @@ describe("StateFun's Python greeter on Kafka under statefun dev --module (offici
     // Act
     const restarted = await startDev();
     await sendNames('Bob', 'Ann');
-    const greetings = await readTopic(bootstrap, 'greetings', before + 2);
+    const greetings = await readAll(bootstrap, 'greetings', before + 2);
 
     // Assess
     expect(stopped).toBe(0);
@@ -145,8 +134,8 @@ describe("StateFun's Python greeter on Kafka under statefun dev --module (offici
     // Act
     await startDev();
     await sendNames('Bob');
-    const greetings: Message<string, string, string, string>[] = [];
-    for (let count = before + 2; !greetings.some((g) => g.value.includes('6-nth')); count++) greetings.splice(0, greetings.length, ...(await readTopic(bootstrap, 'greetings', count)));
+    const greetings: ReadRecord[] = [];
+    for (let count = before + 2; !greetings.some((g) => g.value.toString().includes('6-nth')); count++) greetings.splice(0, greetings.length, ...(await readAll(bootstrap, 'greetings', count)));
 
     // Assess: greetings of records applied since the state file's last write come again (at least
     // once), but the counts are exactly once: no count skipped or counted twice, the next one is 6

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient, CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { Admin, Consumer, type Message, Producer, stringDeserializer } from '@platformatic/kafka';
+import { Admin, Producer } from '@platformatic/kafka';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { kafkaEgressMessage } from 'apache-flink-statefun';
 import { Address } from '../../../runtime-lambda/core/Address';
@@ -17,30 +17,7 @@ import { awsClientConfig } from '../../support/awsClientConfig';
 import { drainQueue } from '../../support/drainQueue';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
 import { kafkaBootstrap } from '../../support/kafka';
-
-type Read = Message<string, Buffer, string, string>;
-
-/** The first `count` records of `topic`, from the earliest offset, read by a fresh consumer group. */
-async function readTopic(bootstrap: string, topic: string, count: number): Promise<Read[]> {
-  const consumer = new Consumer<string, Buffer, string, string>({
-    groupId: `reader-${randomUUID()}`,
-    clientId: 'test-reader',
-    bootstrapBrokers: [bootstrap],
-    deserializers: { key: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer },
-  });
-  const out: Read[] = [];
-  try {
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 });
-    for await (const message of stream) {
-      out.push(message);
-      if (out.length >= count) break;
-    }
-    await stream.close();
-  } finally {
-    await consumer.close(true);
-  }
-  return out;
-}
+import { type ReadRecord as Read, readTopic } from '../../support/kafkaTopics';
 
 /** The Kafka event Lambda's event source mapping would deliver for `messages` (as MSK sends it). */
 function lambdaKafkaEvent(messages: readonly Read[]): KafkaEvent {
