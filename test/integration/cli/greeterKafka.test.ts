@@ -1,32 +1,15 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { StatefunProcess } from '../../helpers/devProcess';
+import { type PythonFunctions, startPythonFunctions } from '../../helpers/pythonFunctions';
 import { ensureMoto } from '../../support/emulators';
 import { kafkaBootstrap } from '../../support/kafka';
 import { type ReadRecord, readTopic } from '../../support/kafkaTopics';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const EXAMPLE = join(ROOT, 'functions', 'greeter-kafka-python');
-const PYTHON = join(process.env.STATEFUN_VENV ?? join(ROOT, '.venv'), 'bin', 'python');
-
-/** functions/greeter-kafka-python/functions.py under the venv's Python (official SDK + aiohttp), on a free port. */
-async function startGreeterFunctions(): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
-  const child = spawn(PYTHON, [join(EXAMPLE, 'functions.py'), '0'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const port = await new Promise<number>((done, fail) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^listening (\d+)$/.exec(line);
-      if (m) done(Number(m[1]));
-    });
-    child.on('exit', (code) => fail(new Error(`functions.py exited (${code}) before listening: ${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/statefun`, child };
-}
 
 /** Every record of `topic` from its start, once there are `count` of them; fails after `timeoutMs`. */
 async function readAll(bootstrap: string, topic: string, count: number, timeoutMs = 60_000): Promise<ReadRecord[]> {
@@ -50,7 +33,7 @@ async function recordCount(admin: Admin, topic: string): Promise<number> {
 
 describe("StateFun's Python greeter on Kafka under statefun dev --module (official Python SDK, legacy 3.0 module.yaml, the run's broker)", () => {
   const bootstrap = kafkaBootstrap();
-  let functions: Awaited<ReturnType<typeof startGreeterFunctions>>;
+  let functions: PythonFunctions;
   let dir: string;
   let admin: Admin;
   let producer: Producer<string, string, string, string>;
@@ -66,7 +49,7 @@ describe("StateFun's Python greeter on Kafka under statefun dev --module (offici
 
   beforeAll(async () => {
     await ensureMoto(); // the venv, with the official Python SDK and aiohttp (scripts/ensure-venv.sh)
-    functions = await startGreeterFunctions();
+    functions = await startPythonFunctions(join(EXAMPLE, 'functions.py'));
     dir = mkdtempSync(join(tmpdir(), 'statefun-greeter-kafka-'));
     // The example's module.yaml, only the broker address and the functions' URL changed.
     const example = readFileSync(join(EXAMPLE, 'module.yaml'), 'utf8');

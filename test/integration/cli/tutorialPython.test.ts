@@ -1,33 +1,13 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { curl } from '../../helpers/curl';
 import { StatefunProcess } from '../../helpers/devProcess';
+import { type PythonFunctions, startPythonFunctions } from '../../helpers/pythonFunctions';
 import { ensureMoto, freePort } from '../../support/emulators';
 
-const ROOT = resolve(__dirname, '..', '..', '..');
-const PYTHON = join(process.env.STATEFUN_VENV ?? join(ROOT, '.venv'), 'bin', 'python');
-
-
-/** tutorial/functions.py under the venv's Python (official SDK + aiohttp), on a free port. */
-async function startPythonFunctions(): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
-  const child = spawn(PYTHON, [join(__dirname, 'tutorial', 'functions.py'), '0'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const port = await new Promise<number>((done, fail) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^listening (\d+)$/.exec(line);
-      if (m) done(Number(m[1]));
-    });
-    child.on('exit', (code) => fail(new Error(`functions.py exited (${code}) before listening: ${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/statefun`, child };
-}
-
 describe("StateFun's tutorial under statefun dev --module: Python SDK functions, playground ingress and egress, the tutorial's curl lines", () => {
-  let functions: Awaited<ReturnType<typeof startPythonFunctions>>;
+  let functions: PythonFunctions;
   let dev: StatefunProcess;
   let dir: string;
   let ingressPort: number;
@@ -35,7 +15,7 @@ describe("StateFun's tutorial under statefun dev --module: Python SDK functions,
 
   beforeAll(async () => {
     await ensureMoto(); // the venv, with the official Python SDK and aiohttp (scripts/ensure-venv.sh)
-    functions = await startPythonFunctions();
+    functions = await startPythonFunctions(join(__dirname, 'tutorial', 'functions.py'));
     [ingressPort, egressPort] = [await freePort(), await freePort()];
     dir = mkdtempSync(join(tmpdir(), 'statefun-tutorial-'));
     // The tutorial's module.yaml, its ports and the functions' URL changed for the test.
