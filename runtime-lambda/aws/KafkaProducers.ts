@@ -79,11 +79,27 @@ const TERMINAL_PROTOCOL_ERRORS = new Set([
   'TOPIC_AUTHORIZATION_FAILED',
   'CLUSTER_AUTHORIZATION_FAILED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'SASL_AUTHENTICATION_FAILED',
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',
   'POLICY_VIOLATION',
+]);
+
+/**
+ * Node's codes for a broker certificate the client does not trust (an unknown or self-signed
+ * CA, a name it was not issued for, outside its validity): a setting to fix, not a fault that
+ * passes, as a failed authentication is.
+ */
+const TERMINAL_TLS_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /**
@@ -307,12 +323,24 @@ export async function mskIamTokenFromSigner(region: string): Promise<string> {
 
 /** Whether a Kafka client's error says the request will keep failing. */
 export function isTerminalKafkaError(error: unknown): boolean {
+  return (
+    isKafkaAccessError(error) ||
+    kafkaErrors(error).some(
+      (e) => (typeof e.apiId === 'string' && TERMINAL_PROTOCOL_ERRORS.has(e.apiId)) || e.code === 'PLT_KFK_USER' || e instanceof TerminalError,
+    )
+  );
+}
+
+/**
+ * Whether the brokers refused the connection itself: a failed SASL authentication, or a
+ * broker certificate the client does not trust. It repeats until the settings change.
+ */
+export function isKafkaAccessError(error: unknown): boolean {
   return kafkaErrors(error).some(
     (e) =>
-      (typeof e.apiId === 'string' && TERMINAL_PROTOCOL_ERRORS.has(e.apiId)) ||
+      e.apiId === 'SASL_AUTHENTICATION_FAILED' ||
       e.code === 'PLT_KFK_AUTHENTICATION' ||
-      e.code === 'PLT_KFK_USER' ||
-      (e instanceof TerminalError),
+      (typeof e.code === 'string' && TERMINAL_TLS_ERRORS.has(e.code)),
   );
 }
 
@@ -325,7 +353,7 @@ function kafkaErrors(error: unknown, seen = new Set<unknown>()): { apiId?: unkno
 }
 
 /** The client's message with the protocol errors it wraps, e.g. `... (UNKNOWN_TOPIC_OR_PARTITION)`. */
-function describeKafkaError(error: unknown): string {
+export function describeKafkaError(error: unknown): string {
   const ids = [...new Set(kafkaErrors(error).flatMap((e) => (typeof e.apiId === 'string' ? [e.apiId] : [])))];
   const leaves = kafkaErrors(error)
     .filter((e) => !Array.isArray((e as { errors?: unknown }).errors) && typeof e.message === 'string')

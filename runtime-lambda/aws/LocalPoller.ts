@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { comparePositions } from '../core/positions';
 import { type Clock, systemClock } from '../core/ports/Clock';
-import { describeError } from '../core/errors';
+import { TerminalError, describeError } from '../core/errors';
 import type { DynamoStreamsApi } from './DynamoStreamsApi';
 import { type KafkaSource, kafkaDriver } from './kafkaPollerSource';
 import type { GivenUpBatch, GivenUpStreamBatch } from './skippedBatches';
@@ -382,7 +382,8 @@ export class LocalPoller {
       } catch (error) {
         failures++;
         this.logger.warn(JSON.stringify({ message: 'LocalPoller: listing shards failed', source: driver.name, error: describeError(error) }));
-        if (failures >= 20) {
+        // A source's TerminalError (a Kafka cluster refusing the credentials) repeats: give up at once.
+        if (failures >= 20 || error instanceof TerminalError) {
           this.fatal = new Error(`LocalPoller: cannot list the shards of ${driver.name}: ${describeError(error)}`);
           return;
         }

@@ -1,5 +1,6 @@
 import { Admin, type ConnectionOptions, Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
-import { describeError } from '../core/errors';
+import { TerminalError, describeError } from '../core/errors';
+import { describeKafkaError, isKafkaAccessError } from './KafkaProducers';
 import { type MappingOptions, type PolledRecord, type SourceDriver, mappingOptions } from './LocalPoller';
 import type { KafkaEvent, KafkaRecord, StreamBatchResponse } from './lambdaEvents';
 
@@ -34,7 +35,12 @@ export interface KafkaSource {
   readonly eventSource?: 'aws:kafka' | 'SelfManagedKafka';
   /** The MSK cluster's ARN, in the events of an `aws:kafka` source (required there, refused otherwise). */
   readonly eventSourceArn?: string;
-  /** TLS and SASL for the connections, as `@platformatic/kafka` takes them. @default - plaintext, no authentication */
+  /**
+   * TLS and SASL for the connections, as `@platformatic/kafka` takes them, e.g.
+   * `{ tls: { ca: caPem }, sasl: { mechanism: 'SCRAM-SHA-512', username, password } }`. A failed
+   * authentication or an untrusted certificate stops the poller (`waitForIdle` rejects with
+   * the reason). @default - plaintext, no authentication
+   */
   readonly clientOptions?: Pick<ConnectionOptions, 'tls' | 'tlsServerName' | 'sasl'>;
 }
 
@@ -145,7 +151,14 @@ export function kafkaDriver(source: KafkaSource): SourceDriver {
     retentionMs: Number.POSITIVE_INFINITY,
     mapping,
     async listShards() {
-      const metadata = await connect().admin.metadata({ topics: [topic], forceUpdate: true });
+      let metadata: Awaited<ReturnType<Admin['metadata']>>;
+      try {
+        metadata = await connect().admin.metadata({ topics: [topic], forceUpdate: true });
+      } catch (error) {
+        if (!isKafkaAccessError(error)) throw error;
+        // As a Lambda mapping stops with "PROBLEM: SASL authentication failed": no retry helps.
+        throw new TerminalError(`Kafka source ${group}: ${bootstrapServers} refused the connection: ${describeKafkaError(error)}; check clientOptions (tls: the CA that signed the brokers' certificates; sasl: mechanism, username, password)`, { cause: error, code: 'INVALID_CONFIGURATION' });
+      }
       const described = metadata.topics.get(topic);
       if (described === undefined) throw new Error(`Kafka source ${group}: topic ${topic} is not in the cluster's metadata: create it, or fix topics`);
       return described.partitions.map((p, partition) => {

@@ -96,12 +96,20 @@ describe('Function: mskIamTokenFromSigner', () => {
   });
 });
 
+/** The shape the client reports a failed TLS handshake in: Node's error under its own. */
+function tlsFailure(code: string, message: string): Error {
+  return new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection to 127.0.0.1:9096 failed.', { cause: Object.assign(new Error(message), { code }) })]);
+}
+
 describe('Function: isTerminalKafkaError', () => {
   it.each<[string, Error, boolean]>([
     ['an unknown topic, wrapped in a response error', new ResponseError(0, 9, { '/topics/0': [3, null] }, {}), true],
     ['a denied topic', new ProtocolError('TOPIC_AUTHORIZATION_FAILED'), true],
     ['a record too large, inside an aggregate', new MultipleErrors('Producing messages failed.', [new ProtocolError('MESSAGE_TOO_LARGE')]), true],
     ['a failed SASL authentication', new AuthenticationError('SASL authentication failed.'), true],
+    ['a broker certificate from an untrusted CA, under the connection error', tlsFailure('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), true],
+    ['a broker certificate for another name', tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"), true],
+    ['a connection reset during the handshake', tlsFailure('ECONNRESET', 'socket hang up'), false],
     ['a leader that moved', new ProtocolError('NOT_LEADER_OR_FOLLOWER'), false],
     ['brokers that cannot be reached', new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection refused')]), false],
     ['an error of another kind', new Error('socket hang up'), false],
