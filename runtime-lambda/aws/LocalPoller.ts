@@ -384,7 +384,8 @@ export class LocalPoller {
         this.logger.warn(JSON.stringify({ message: 'LocalPoller: listing shards failed', source: driver.name, error: describeError(error) }));
         // A source's TerminalError (a Kafka cluster refusing the credentials) repeats: give up at once.
         if (failures >= 20 || error instanceof TerminalError) {
-          this.fatal = new Error(`LocalPoller: cannot list the shards of ${driver.name}: ${describeError(error)}`);
+          const reason = error instanceof TerminalError ? error.message : describeError(error);
+          this.fatal = new Error(`LocalPoller: cannot list the shards of ${driver.name}: ${reason}`, { cause: error });
           return;
         }
       }

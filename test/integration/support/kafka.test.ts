@@ -65,6 +65,17 @@ describe('test support: the Kafka broker', () => {
     await expect(startKafka({ defaultPartitions: 0 })).rejects.toThrow(new RangeError('startLocalKafka: defaultPartitions must be a positive integer, got 0'));
   });
 
+  it.each([
+    ['with a kept data directory', { dataDir: '/tmp/never-made', secured: { scramUsers: { alice: 'secret' } } }, 'startLocalKafka: secured cannot be combined with dataDir (SCRAM users are written when a fresh log directory is formatted)'],
+    ['without a user', { secured: { scramUsers: {} } }, 'startLocalKafka: secured.scramUsers names no user'],
+    ['with a comma in a password', { secured: { scramUsers: { alice: 'a,b' } } }, 'startLocalKafka: SCRAM password "a,b" must be non-empty, without spaces, commas, \'=\', brackets or quotes'],
+    ['with a bracket in a username', { secured: { scramUsers: { 'al]ice': 'secret' } } }, 'startLocalKafka: SCRAM username "al]ice" must be non-empty, without spaces, commas, \'=\', brackets or quotes'],
+    ['with an empty password', { secured: { scramUsers: { alice: '' } } }, 'startLocalKafka: SCRAM password "" must be non-empty, without spaces, commas, \'=\', brackets or quotes'],
+  ])('rejects a secured listener %s before starting anything', async (_what, options, message) => {
+    await expect(startKafka(options)).rejects.toThrow(new RangeError(message));
+    expect(existsSync('/tmp/never-made')).toBe(false);
+  });
+
   it('kafkaBootstrap without a broker says how to get one', () => {
     expect(() => kafkaBootstrap({})).toThrow(
       new Error(`${KAFKA_ENV} is not set: run the test in jest's "integration" project (its global setup starts a broker), or set ${KAFKA_ENV}=host:port to a running broker`),
