@@ -3,7 +3,7 @@ import { decodeKafkaRecord } from '../aws/kafkaRecords';
 import type { IngressMap } from '../aws/kinesisRecords';
 import { KafkaProducers } from '../aws/KafkaProducers';
 import { readKafkaProducerRecord } from '../aws/statefunEgressRecords';
-import { InvalidInputError, describeError } from '../core/errors';
+import { InvalidInputError, RetryableError, describeError } from '../core/errors';
 import type { FunctionResolver } from '../core/ports/FunctionEndpoint';
 import type { KafkaEgressSpec, KafkaIngressSpec, StartupPosition } from '../module/model';
 import type { EgressHandler } from './LocalEffectSink';
@@ -26,6 +26,12 @@ export interface DevKafkaOpts {
   readonly createTopics?: boolean;
   /** How long a broker may take to answer before it counts as unreachable. @default 10000 ms */
   readonly timeoutMs?: number;
+  /**
+   * How long an egress keeps producing a record the broker did not take for a reason that
+   * passes (unreachable, timing out, a leader moving) before the record becomes a dead letter;
+   * the runtime's egress waits meanwhile, as the relay holds back its outbox. @default 60000 ms
+   */
+  readonly egressRetryMs?: number;
 }
 
 const CLIENT_ID = 'statefun-dev';
@@ -171,8 +177,10 @@ export class DevKafkaIngress {
 /**
  * The handler of a Kafka egress under `statefun dev`: each `KafkaProducerRecord` produced to
  * the topic it names (any topic, as StateFun's Kafka egress) by `producers`, with the record's
- * id in the `statefun-id` header. A record that is not one, or that the broker refuses, is a
- * dead letter with the reason.
+ * id in the `statefun-id` header. A record that is not one, or that the broker refuses for
+ * good (an unknown topic, denied access), is a dead letter with the reason; one the broker did
+ * not take for a reason that passes is produced again, a line printed each time, for
+ * {@link DevKafkaOpts.egressRetryMs}, then dead-lettered.
  */
 export function devKafkaEgress(spec: KafkaEgressSpec, producers: KafkaProducers, opts: DevKafkaOpts & { readonly out: (line: string) => void; readonly quiet: boolean }): EgressHandler {
   const bootstrap = opts.bootstrap ?? spec.address;
@@ -184,7 +192,20 @@ export function devKafkaEgress(spec: KafkaEgressSpec, producers: KafkaProducers,
       await ensureTopics(bootstrap, [produce.topic], opts, `egress ${spec.id}`);
       created.add(produce.topic);
     }
-    await producers.produce({ bootstrapServers: bootstrap.split(',') }, [{ ...produce, id: record.id }]);
+    const retryMs = opts.egressRetryMs ?? 60_000;
+    const giveUpAt = Date.now() + retryMs;
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+      try {
+        await producers.produce({ bootstrapServers: bootstrap.split(',') }, [{ ...produce, id: record.id }]);
+        break;
+      } catch (error) {
+        if (!(error instanceof RetryableError)) throw error;
+        if (Date.now() + delayMs > giveUpAt) throw new Error(`Kafka at ${bootstrap} did not take it within ${retryMs} ms (egressRetryMs): ${error.message}`, { cause: error });
+        // Printed even with --quiet: the runtime's egress waits meanwhile.
+        opts.out(`${lineTime()}  egress ${spec.id}: Kafka at ${bootstrap} did not take record ${record.id}, trying again in ${delayMs} ms: ${error.message}`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
     if (!opts.quiet) {
       opts.out(`${lineTime()}  egress ${spec.id} → kafka ${produce.topic}${produce.key === undefined ? '' : ` key ${produce.key}`} ${valuePreview({ typename: '', value: produce.value })}`);
     }
