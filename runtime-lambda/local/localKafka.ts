@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { InvalidInputError } from '../core/errors';
-import { freePort, startProcess } from './serverProcess';
+import { READY_TIMEOUT_MS, freePort, pollUntilReady, startProcess } from './serverProcess';
 
 /**
  * A local Apache Kafka broker: a single KRaft node (broker and controller in one JVM) from the
@@ -82,7 +82,6 @@ export interface LocalKafkaOptions {
 }
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const READY_TIMEOUT_MS = Number(process.env.STATEFUN_EMULATOR_TIMEOUT_MS ?? 90_000);
 /** The JVM flags: a small heap and a quick start, for a broker that lives for one session. */
 const JVM_FLAGS = ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
 
@@ -303,26 +302,21 @@ async function formatLogDir(java: string, jvmArgs: readonly string[], properties
  */
 export async function waitForKafka(bootstrap: string, exited: () => string | undefined = () => undefined, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const admin = new Admin({ clientId: 'statefun-ready', bootstrapBrokers: [bootstrap], retries: false, timeout: 2_000 });
-  const deadline = Date.now() + timeoutMs;
-  let delayMs = 25;
-  let lastError: unknown;
   try {
-    for (;;) {
-      const gone = exited();
-      if (gone !== undefined) throw new Error(`Kafka exited early (${gone})`);
-      try {
-        const metadata = await admin.metadata({ topics: [], forceUpdate: true });
-        if (metadata.brokers.size > 0) return;
-        lastError = new Error('the metadata lists no broker yet');
-      } catch (error) {
-        lastError = error;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`Kafka at ${bootstrap} did not answer Metadata within ${timeoutMs} ms; last error: ${String(lastError)}`);
-      }
-      await new Promise((r) => setTimeout(r, delayMs));
-      delayMs = Math.min(delayMs * 2, 250);
-    }
+    await pollUntilReady({
+      name: 'Kafka',
+      what: `Kafka at ${bootstrap} did not answer Metadata`,
+      exited,
+      timeoutMs,
+      check: async () => {
+        try {
+          const metadata = await admin.metadata({ topics: [], forceUpdate: true });
+          return metadata.brokers.size > 0 ? undefined : 'the metadata lists no broker yet';
+        } catch (error) {
+          return String(error);
+        }
+      },
+    });
   } finally {
     await admin.close();
   }

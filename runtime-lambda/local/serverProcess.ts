@@ -126,6 +126,41 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** How long a started server may take to answer: `$STATEFUN_EMULATOR_TIMEOUT_MS`, default 90 s. */
+export const READY_TIMEOUT_MS = Number(process.env.STATEFUN_EMULATOR_TIMEOUT_MS ?? 90_000);
+
+/** What {@link pollUntilReady} asks of a server. */
+export interface ReadinessProbe {
+  /** Names the wait in the timeout's message, e.g. `Kafka at 127.0.0.1:9092 did not answer Metadata`. */
+  readonly what: string;
+  /** Undefined once the server serves, else why not yet (an error caught, a partial answer); throws when waiting cannot help. */
+  readonly check: () => Promise<string | undefined>;
+  /** Names how the server's process ended, if it did. */
+  readonly exited?: () => string | undefined;
+  readonly name: string;
+  /** @default {@link READY_TIMEOUT_MS} */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs `probe.check` until it answers ready, backing off from 25 ms to 250 ms between tries;
+ * fails once the process exited or `timeoutMs` passed, with the last reason it was not ready.
+ */
+export async function pollUntilReady(probe: ReadinessProbe): Promise<void> {
+  const timeoutMs = probe.timeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 25;
+  for (;;) {
+    const gone = probe.exited?.();
+    if (gone !== undefined) throw new Error(`${probe.name} exited early (${gone})`);
+    const notYet = await probe.check();
+    if (notYet === undefined) return;
+    if (Date.now() > deadline) throw new Error(`${probe.what} within ${timeoutMs} ms (STATEFUN_EMULATOR_TIMEOUT_MS); last error: ${notYet}`);
+    await new Promise((r) => setTimeout(r, delayMs));
+    delayMs = Math.min(delayMs * 2, 250);
+  }
+}
+
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { freePort, type Launch, type ServerProcess, startProcess } from '../../runtime-lambda/local/serverProcess';
+import { freePort, type Launch, pollUntilReady, type ServerProcess, startProcess } from '../../runtime-lambda/local/serverProcess';
 
 export { freePort, startProcess, type Launch };
 
@@ -63,7 +63,6 @@ const REPO_ROOT = resolve(__dirname, '..', '..');
 const DEFAULT_REGION = 'us-east-1';
 // DynamoDB Local accepts only letters and digits in the access key id.
 const FAKE_CREDENTIALS = { accessKeyId: 'statefuntest', secretAccessKey: 'statefuntest' };
-const READY_TIMEOUT_MS = Number(process.env.STATEFUN_EMULATOR_TIMEOUT_MS ?? 90_000);
 
 /**
  * Starts what the environment does not already provide:
@@ -234,32 +233,25 @@ async function waitUntilReady(
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
   });
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let delayMs = 25;
-  let lastError: unknown;
   try {
-    for (;;) {
-      const gone = exited();
-      if (gone !== undefined) throw new Error(`${name} exited early (${gone})`);
-      try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
-        return;
-      } catch (error) {
-        lastError = error;
-        // The server answered but refused: waiting will not help (e.g. bad credentials).
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== undefined && status >= 400 && status < 500) {
-          throw new Error(`${name} at ${endpoint} answered ListTables with HTTP ${status}: ${String(error)}`);
+    await pollUntilReady({
+      name,
+      what: `${name} at ${endpoint} did not answer ListTables`,
+      exited,
+      check: async () => {
+        try {
+          await client.send(new ListTablesCommand({ Limit: 1 }));
+          return undefined;
+        } catch (error) {
+          // The server answered but refused: waiting will not help (e.g. bad credentials).
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status !== undefined && status >= 400 && status < 500) {
+            throw new Error(`${name} at ${endpoint} answered ListTables with HTTP ${status}: ${String(error)}`);
+          }
+          return String(error);
         }
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${name} at ${endpoint} did not answer ListTables within ${READY_TIMEOUT_MS} ms (STATEFUN_EMULATOR_TIMEOUT_MS); last error: ${String(lastError)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, delayMs));
-      delayMs = Math.min(delayMs * 2, 250);
-    }
+      },
+    });
   } finally {
     client.destroy();
   }
