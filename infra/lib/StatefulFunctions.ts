@@ -23,6 +23,7 @@ import { SKIPPED_BATCH_PREFIX } from '../../runtime-lambda/aws/skippedBatches';
 import { DELAYED_DELIVERY_METRICS, DISPATCHER_METRICS, RECONCILER_METRICS, RELAY_METRICS, SERVICE_NAMES } from '../../runtime-lambda/handlers/observability/telemetry';
 import { StatefulFunctionsPropsError } from './StatefulFunctionsPropsError';
 import { type KafkaEgressProps, type KafkaIngressProps, type MskIngressProps, type SelfManagedKafkaIngressProps, KAFKA_GROUP_ID, KAFKA_HOST_PORT, KAFKA_TOPIC_NAME, MSK_CLUSTER_ARN, addKafkaIngress, defaultGroupPrefix, grantKafkaEgress, kafkaEgressTarget, kafkaGroupId } from './kafka';
+import { FUNCTION_IN_VPC_ACTIONS, grantNetworkInterfaces } from './networkGrants';
 import { type DeployedModule, type StatefunModuleProps, deployModule } from './statefunModule';
 
 /** The repository root: entry points and the lock file are found from here. */
@@ -697,7 +698,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(embedded ? { '--alias': `${EMBEDDED_FUNCTIONS_MODULE}=${path.resolve(embedded.entry)}` } : undefined),
       ...(props.vpc ? { vpc: props.vpc, ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}), ...(props.securityGroups ? { securityGroups: [...props.securityGroups] } : {}) } : {}),
     });
-    if (props.vpc) grantVpcAccess(this.dispatcher);
+    if (props.vpc) grantNetworkInterfaces(this.dispatcher, FUNCTION_IN_VPC_ACTIONS);
     for (const value of Object.values(props.httpHeaders ?? {})) value.secret.grantRead(this.dispatcher);
     // Exactly the calls DynamoStateStore makes: BatchGetItem to load, PutItem or TransactWriteItems(Put) to commit,
     // Query to read an inbox, BatchWriteItem(Delete) to clear it.
@@ -836,7 +837,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(),
       ...relayNetwork,
     });
-    if (props.relayVpc) grantVpcAccess(this.relay);
+    if (props.relayVpc) grantNetworkInterfaces(this.relay, FUNCTION_IN_VPC_ACTIONS);
     acknowledgeSynchronousOnly(this.relay, "the outbox mapping's on-failure destination, the skipped-batches bucket");
     this.grantPublish(this.relay, props, deployed);
     // At most DynamoDB Streams' 1,000 records a batch; lanes by item key are safe (inbox, egress fence).
@@ -860,7 +861,7 @@ export class StatefulFunctions extends Construct implements IStatefulFunctions {
       bundling: bundling(),
       ...relayNetwork,
     });
-    if (props.relayVpc) grantVpcAccess(this.reconciler);
+    if (props.relayVpc) grantNetworkInterfaces(this.reconciler, FUNCTION_IN_VPC_ACTIONS);
     acknowledgeSynchronousOnly(this.reconciler, 'its own schedule: a failed sweep is simply done again by the next one');
     this.grantPublish(this.reconciler, props, deployed);
     this.inboxTable.grant(this.reconciler, 'dynamodb:Scan');
@@ -1215,23 +1216,6 @@ function kafkaIngressesEnv(ingresses: readonly KafkaIngressProps[]): Record<stri
     for (const route of ingress.topics) out[route.topic] = { functionType: route.functionType, ...(route.valueType ? { valueType: route.valueType } : {}) };
   }
   return out;
-}
-
-/**
- * What a Lambda in a VPC needs to manage its network interfaces (the managed policy
- * AWSLambdaVPCAccessExecutionRole, which the construct's own roles do not take). EC2 offers
- * no narrower resource for creating them.
- */
-function grantVpcAccess(fn: lambda.Function): void {
-  iam.Grant.addToPrincipal({
-    grantee: fn,
-    actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-    resourceArns: ['*'],
-  });
-  Validations.of(fn.role!).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray (active tracing) and the network interfaces of a Lambda in a VPC (ec2:CreateNetworkInterface and its kin, as AWSLambdaVPCAccessExecutionRole grants) take no narrower resource; every other statement names its resource.',
-  });
 }
 
 /**

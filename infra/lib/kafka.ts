@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
+import { KAFKA_MAPPING_ACTIONS, grantNetworkInterfaces } from './networkGrants';
 
 /**
  * How a Kafka client of the application (an ingress' event source mapping, the relay)
@@ -191,11 +192,11 @@ export function addKafkaIngress(fn: lambda.Function, ingress: KafkaIngressProps,
     if (ingress.vpc) {
       for (const subnetId of ingress.vpc.selectSubnets(ingress.vpcSubnets).subnetIds) access.push({ type: lambda.SourceAccessConfigurationType.VPC_SUBNET, uri: `subnet:${subnetId}` });
       access.push({ type: lambda.SourceAccessConfigurationType.VPC_SECURITY_GROUP, uri: `security_group:${ingress.securityGroup!.securityGroupId}` });
-      grantMappingNetwork(fn);
+      grantNetworkInterfaces(fn, KAFKA_MAPPING_ACTIONS);
     }
   } else {
     // Lambda's mapping creates its network interfaces in the cluster's subnets.
-    grantMappingNetwork(fn);
+    grantNetworkInterfaces(fn, KAFKA_MAPPING_ACTIONS);
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'], resourceArns: [ingress.clusterArn] });
     if ((ingress.auth?.mechanism ?? 'AWS_MSK_IAM') === 'AWS_MSK_IAM') {
       const topics = ingress.topics.map((t) => t.topic);
@@ -260,18 +261,3 @@ function grantSecretValue(fn: lambda.Function, secret: secretsmanager.ISecret): 
   secret.encryptionKey?.grantDecrypt(fn);
 }
 
-/**
- * The network interfaces a Kafka mapping creates in the cluster's (or the `vpc`'s) subnets, as
- * Lambda's guide lists them for the execution role; EC2 offers no narrower resource.
- */
-function grantMappingNetwork(fn: lambda.Function): void {
-  iam.Grant.addToPrincipal({
-    grantee: fn,
-    actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DeleteNetworkInterface', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
-    resourceArns: ['*'],
-  });
-  Validations.of(fn.role!).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray (active tracing) and the network interfaces of a Lambda in a VPC or of its Kafka mappings (ec2:CreateNetworkInterface and its kin) take no narrower resource; every other statement names its resource.',
-  });
-}
