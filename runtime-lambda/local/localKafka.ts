@@ -209,18 +209,21 @@ async function makeKeystore(java: string, dir: string): Promise<{ keystorePath: 
   const keystorePath = join(dir, 'broker.p12');
   const keystorePassword = randomBytes(12).toString('hex');
   const common = ['-keystore', keystorePath, '-storetype', 'PKCS12', '-storepass', keystorePassword, '-alias', 'broker'];
-  const run = async (args: readonly string[]): Promise<string> => {
-    try {
-      return (await promisify(execFile)(keytool, [...args], { timeout: 60_000, maxBuffer: 1 << 20 })).stdout;
-    } catch (error) {
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(`making the Kafka broker's TLS certificate with ${keytool} failed: ${(error as Error).message}\n--- its output ---\n${`${stdout}${stderr}`.slice(-4000)}`, { cause: error });
-    }
-  };
+  const failure = `making the Kafka broker's TLS certificate with ${keytool}`;
   await rm(keystorePath, { force: true });
-  await run(['-genkeypair', ...common, '-keyalg', 'RSA', '-keysize', '2048', '-validity', '30', '-dname', 'CN=localhost', '-ext', 'SAN=IP:127.0.0.1,DNS:localhost']);
-  const certificatePem = await run(['-exportcert', '-rfc', ...common]);
+  await runTool(keytool, ['-genkeypair', ...common, '-keyalg', 'RSA', '-keysize', '2048', '-validity', '30', '-dname', 'CN=localhost', '-ext', 'SAN=IP:127.0.0.1,DNS:localhost'], failure);
+  const certificatePem = await runTool(keytool, ['-exportcert', '-rfc', ...common], failure);
   return { keystorePath, keystorePassword, certificatePem };
+}
+
+/** Runs a JDK tool to its end and answers its stdout; on failure, an error starting `<doing> failed` with the tail of its output. */
+async function runTool(command: string, args: readonly string[], doing: string): Promise<string> {
+  try {
+    return (await promisify(execFile)(command, [...args], { timeout: 60_000, maxBuffer: 1 << 20 })).stdout;
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${doing} failed: ${(error as Error).message}\n--- its output ---\n${`${stdout}${stderr}`.slice(-4000)}`, { cause: error });
+  }
 }
 
 /** A combined broker and controller, with the replication of internal topics a single node can serve, and short waits. */
@@ -288,12 +291,7 @@ rootLogger.appenderRef.out.ref = OUT
 async function formatLogDir(java: string, jvmArgs: readonly string[], properties: string, scramUsers: Readonly<Record<string, string>>): Promise<void> {
   const clusterId = randomBytes(16).toString('base64url');
   const addScram = Object.entries(scramUsers).flatMap(([name, password]) => SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${name},password=${password}]`]));
-  try {
-    await promisify(execFile)(java, [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, ...addScram], { timeout: 60_000, maxBuffer: 1 << 20 });
-  } catch (error) {
-    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`formatting the Kafka log directory failed: ${(error as Error).message}\n--- its output ---\n${`${stdout}${stderr}`.slice(-4000)}`, { cause: error });
-  }
+  await runTool(java, [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, ...addScram], 'formatting the Kafka log directory');
 }
 
 /**
