@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Admin, Consumer, type Message, stringDeserializer } from '@platformatic/kafka';
+import { kafkaEgressMessage } from 'apache-flink-statefun';
+import type { EgressRecord } from '../../runtime-lambda/core/Effects';
 
 /** A record read back by {@link readTopic}: key and headers as text, the value's bytes. */
 export type ReadRecord = Message<string, Buffer, string, string>;
@@ -45,4 +47,13 @@ export async function committedOffsets(admin: Admin, group: string, topic: strin
   const partitions = listed?.topics.find((t) => t.name === topic)?.partitions ?? [];
   const { partitionsCount } = (await admin.metadata({ topics: [topic] })).topics.get(topic)!;
   return Array.from({ length: partitionsCount }, (_, p) => Number(partitions.find((x) => x.partitionIndex === p)?.committedOffset ?? -1n));
+}
+
+/**
+ * An egress record holding a `KafkaProducerRecord` as StateFun's official JavaScript SDK
+ * builds it (`kafkaEgressMessage`), for the egress `example/greets`.
+ */
+export function officialKafkaRecord(id: string, topic: string, key: string, value: string): EgressRecord {
+  const built = kafkaEgressMessage({ typename: 'example/greets', topic, key, value });
+  return { id, egress: 'example/greets', argument: { typename: built.typedValue.getTypename(), value: built.typedValue.getValue_asU8() } };
 }

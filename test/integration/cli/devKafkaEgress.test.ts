@@ -1,10 +1,9 @@
 import { Admin } from '@platformatic/kafka';
-import { kafkaEgressMessage } from 'apache-flink-statefun';
-import type { EgressRecord } from '../../../runtime-lambda/core/Effects';
+import type { KafkaProducers } from '../../../runtime-lambda/aws/KafkaProducers';
 import { devKafkaEgress, devKafkaProducers } from '../../../runtime-lambda/local/DevKafka';
 import type { KafkaEgressSpec } from '../../../runtime-lambda/module/model';
 import { type RunningKafka, startKafka } from '../../support/kafka';
-import { readTopic } from '../../support/kafkaTopics';
+import { officialKafkaRecord, readTopic } from '../../support/kafkaTopics';
 
 const SPEC: KafkaEgressSpec = {
   kind: 'kafka',
@@ -15,10 +14,7 @@ const SPEC: KafkaEgressSpec = {
   properties: {},
 };
 
-function greeting(id: string, topic: string, key: string): EgressRecord {
-  const built = kafkaEgressMessage({ typename: 'example/greets', topic, key, value: `Hello, ${key}` });
-  return { id, egress: SPEC.id, argument: { typename: built.typedValue.getTypename(), value: built.typedValue.getValue_asU8() } };
-}
+const greeting = (id: string, topic: string, key: string) => officialKafkaRecord(id, topic, key, `Hello, ${key}`);
 
 /**
  * `statefun dev`'s Kafka egress while its broker stops answering: a broker of the test's own,
@@ -28,11 +24,15 @@ function greeting(id: string, topic: string, key: string): EgressRecord {
 describe('statefun dev Kafka egress: a broker that stops answering', () => {
   let kafka: RunningKafka;
   let frozen = false;
+  const producers: KafkaProducers[] = [];
 
   beforeAll(async () => {
     kafka = await startKafka();
   }, 120_000);
-  afterEach(() => thaw());
+  afterEach(async () => {
+    thaw();
+    await Promise.all(producers.splice(0).map((p) => p.close()));
+  });
   afterAll(async () => {
     await kafka?.stop();
   });
@@ -56,6 +56,14 @@ describe('statefun dev Kafka egress: a broker that stops answering', () => {
     return name;
   }
 
+  /** The egress `statefun dev` runs for {@link SPEC} on the test's broker (1 s request timeout), and the lines it prints. */
+  function devEgress(egressRetryMs: number, quiet: boolean): { egress: ReturnType<typeof devKafkaEgress>; out: string[] } {
+    const out: string[] = [];
+    const kafkaProducers = devKafkaProducers({ timeoutMs: 1000 });
+    producers.push(kafkaProducers);
+    return { egress: devKafkaEgress(SPEC, kafkaProducers, { bootstrap: kafka.bootstrap, timeoutMs: 1000, egressRetryMs, out: (l) => out.push(l), quiet }), out };
+  }
+
   /** Polls until `lines` has one matching `pattern`, failing after `timeoutMs`. */
   async function lineMatching(lines: readonly string[], pattern: RegExp, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -70,54 +78,41 @@ describe('statefun dev Kafka egress: a broker that stops answering', () => {
   it('produces the record again, a line printed each time, once the broker answers again', async () => {
     // Prepare
     const name = await topic('dev-egress-thawed');
-    const out: string[] = [];
-    const producers = devKafkaProducers({ timeoutMs: 1000 });
-    const egress = devKafkaEgress(SPEC, producers, { bootstrap: kafka.bootstrap, timeoutMs: 1000, egressRetryMs: 60_000, out: (l) => out.push(l), quiet: true });
-    try {
-      await egress(greeting('example/greeter/alice.1.e0', name, 'alice'));
+    const { egress, out } = devEgress(60_000, true);
+    await egress(greeting('example/greeter/alice.1.e0', name, 'alice'));
 
-      // Act
-      freeze();
-      const second = egress(greeting('example/greeter/bob.2.e0', name, 'bob'));
-      const retryLine = await lineMatching(out, /did not take record example\/greeter\/bob\.2\.e0, trying again in \d+ ms/);
-      thaw();
-      await second;
-      const read = await readTopic(kafka.bootstrap, name, 2);
+    // Act
+    freeze();
+    const second = egress(greeting('example/greeter/bob.2.e0', name, 'bob'));
+    const retryLine = await lineMatching(out, /did not take record example\/greeter\/bob\.2\.e0, trying again in \d+ ms/);
+    thaw();
+    await second;
+    const read = await readTopic(kafka.bootstrap, name, 2);
 
-      // Assess
-      expect(retryLine).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  egress example/greets: Kafka at ${kafka.bootstrap} did not take record example/greeter/bob\\.2\\.e0, trying again in 250 ms: producing 1 record\\(s\\) to ${name} on Kafka`));
-      // At least once: a retried record may be there twice, always with its id.
-      const ids = [...new Set(read.map((m) => m.headers.get('statefun-id')))];
-      expect(ids).toEqual(['example/greeter/alice.1.e0', 'example/greeter/bob.2.e0']);
-      expect(read.map((m) => `${m.key}: ${m.value.toString()}`).slice(0, 2)).toEqual(['alice: Hello, alice', 'bob: Hello, bob']);
-      // --quiet: no line for the records produced, only for the retries.
-      expect(out.every((l) => l.includes('trying again'))).toBe(true);
-    } finally {
-      thaw();
-      await producers.close();
-    }
+    // Assess
+    expect(retryLine).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  egress example/greets: Kafka at ${kafka.bootstrap} did not take record example/greeter/bob\\.2\\.e0, trying again in 250 ms: producing 1 record\\(s\\) to ${name} on Kafka`));
+    // At least once: a retried record may be there twice, always with its id.
+    const ids = [...new Set(read.map((m) => m.headers.get('statefun-id')))];
+    expect(ids).toEqual(['example/greeter/alice.1.e0', 'example/greeter/bob.2.e0']);
+    expect(read.map((m) => `${m.key}: ${m.value.toString()}`).slice(0, 2)).toEqual(['alice: Hello, alice', 'bob: Hello, bob']);
+    // --quiet: no line for the records produced, only for the retries.
+    expect(out.every((l) => l.includes('trying again'))).toBe(true);
   });
 
   it('dead-letters the record (the handler rejects) once egressRetryMs has passed, naming the broker and the setting', async () => {
     // Prepare
     const name = await topic('dev-egress-frozen');
-    const out: string[] = [];
-    const producers = devKafkaProducers({ timeoutMs: 1000 });
-    const egress = devKafkaEgress(SPEC, producers, { bootstrap: kafka.bootstrap, timeoutMs: 1000, egressRetryMs: 2_000, out: (l) => out.push(l), quiet: false });
-    try {
-      // Act
-      freeze();
-      const produced = egress(greeting('example/greeter/carol.1.e0', name, 'carol'));
+    const { egress, out } = devEgress(2_000, false);
 
-      // Assess
-      await expect(produced).rejects.toThrow(new RegExp(`^Kafka at ${kafka.bootstrap} did not take it within 2000 ms \\(egressRetryMs\\): producing 1 record\\(s\\) to ${name} on Kafka`));
-      // Retry lines only (how many depends on how long each attempt waited), none of a record produced.
-      expect(out.every((l) => / did not take record example\/greeter\/carol\.1\.e0, trying again in \d+ ms: /.test(l))).toBe(true);
-      thaw();
-      expect(await readTopic(kafka.bootstrap, name, 1, 3_000)).toEqual([]);
-    } finally {
-      thaw();
-      await producers.close();
-    }
+    // Act
+    freeze();
+    const produced = egress(greeting('example/greeter/carol.1.e0', name, 'carol'));
+
+    // Assess
+    await expect(produced).rejects.toThrow(new RegExp(`^Kafka at ${kafka.bootstrap} did not take it within 2000 ms \\(egressRetryMs\\): producing 1 record\\(s\\) to ${name} on Kafka`));
+    // Retry lines only (how many depends on how long each attempt waited), none of a record produced.
+    expect(out.every((l) => / did not take record example\/greeter\/carol\.1\.e0, trying again in \d+ ms: /.test(l))).toBe(true);
+    thaw();
+    expect(await readTopic(kafka.bootstrap, name, 1, 3_000)).toEqual([]);
   });
 });

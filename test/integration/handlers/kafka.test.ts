@@ -3,7 +3,6 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient, CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { Admin, Producer } from '@platformatic/kafka';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { kafkaEgressMessage } from 'apache-flink-statefun';
 import { Address } from '../../../runtime-lambda/core/Address';
 import { type Effects, type EgressRecord, NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import { KafkaProducers } from '../../../runtime-lambda/aws/KafkaProducers';
@@ -17,7 +16,7 @@ import { awsClientConfig } from '../../support/awsClientConfig';
 import { drainQueue } from '../../support/drainQueue';
 import { type DynamoStoreFixture, dynamoStoreFixture } from '../../support/dynamoStore';
 import { kafkaBootstrap } from '../../support/kafka';
-import { type ReadRecord as Read, readTopic } from '../../support/kafkaTopics';
+import { type ReadRecord as Read, officialKafkaRecord, readTopic } from '../../support/kafkaTopics';
 
 /** The Kafka event Lambda's event source mapping would deliver for `messages` (as MSK sends it). */
 function lambdaKafkaEvent(messages: readonly Read[]): KafkaEvent {
@@ -35,12 +34,6 @@ function lambdaKafkaEvent(messages: readonly Read[]): KafkaEvent {
     });
   }
   return { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/test/0', bootstrapServers: 'test', records };
-}
-
-/** An egress record as the official JS SDK's kafkaEgressMessage builds it. */
-function officialKafkaRecord(id: string, topic: string, key: string, value: string): EgressRecord {
-  const built = kafkaEgressMessage({ typename: 'example/greets', topic, key, value });
-  return { id, egress: 'example/greets', argument: { typename: built.typedValue.getTypename(), value: built.typedValue.getValue_asU8() } };
 }
 
 describe('Kafka on a real broker: relay egress and dispatcher ingress', () => {

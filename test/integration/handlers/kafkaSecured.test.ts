@@ -4,8 +4,6 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Admin, ListOffsetTimestamps, Producer, stringSerializers } from '@platformatic/kafka';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { kafkaEgressMessage } from 'apache-flink-statefun';
-import type { EgressRecord } from '../../../runtime-lambda/core/Effects';
 import { NO_EFFECTS } from '../../../runtime-lambda/core/Effects';
 import { type KafkaCluster, KafkaProducers } from '../../../runtime-lambda/aws/KafkaProducers';
 import type { KafkaEvent } from '../../../runtime-lambda/aws/lambdaEvents';
@@ -14,7 +12,7 @@ import { OutboxRelay } from '../../../runtime-lambda/aws/OutboxRelay';
 import { awsClientConfig } from '../../support/awsClientConfig';
 import { drainQueue } from '../../support/drainQueue';
 import { type RunningKafka, startKafka } from '../../support/kafka';
-import { committedOffsets, readTopic } from '../../support/kafkaTopics';
+import { committedOffsets, officialKafkaRecord, readTopic } from '../../support/kafkaTopics';
 
 const USER = 'relay-user';
 const PASSWORD = 'relay-secret-1';
@@ -79,10 +77,7 @@ describe('Kafka over TLS with SASL/SCRAM on a real broker: relay egress and the 
     });
   }
 
-  function greeting(id: string, name: string, key: string): EgressRecord {
-    const built = kafkaEgressMessage({ typename: 'example/greets', topic: name, key, value: `Hello, ${key}` });
-    return { id, egress: 'example/greets', argument: { typename: built.typedValue.getTypename(), value: built.typedValue.getValue_asU8() } };
-  }
+  const greeting = (id: string, name: string, key: string) => officialKafkaRecord(id, name, key, `Hello, ${key}`);
 
   async function endOffset(name: string): Promise<bigint> {
     const [listed] = await admin.listOffsets({ topics: [{ name, partitions: [{ partitionIndex: 0, timestamp: ListOffsetTimestamps.LATEST }] }] });
